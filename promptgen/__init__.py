@@ -1,0 +1,1 @@
+"""PromptGen: build optimized prompts from blueprints and visual signatures."""

@@ -1,0 +1,83 @@
+"""Command line: `python -m promptgen <command>`.
+
+Commands use the admin database session (no user is signed in here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from promptgen.settings import get_settings
+
+
+def _cmd_migrate(_args: argparse.Namespace) -> int:
+    from promptgen.migrations import upgrade_database
+
+    upgrade_database()
+    print("Database is at the newest revision.")
+    return 0
+
+
+def _cmd_seed(_args: argparse.Namespace) -> int:
+    from promptgen.catalog import seed_catalog
+    from promptgen.db import session_scope
+
+    with session_scope() as session:
+        report = seed_catalog(session=session)
+    print(report.summary())
+    return 0
+
+
+def _cmd_catalog_import(args: argparse.Namespace) -> int:
+    from promptgen.catalog import CatalogError, import_catalog
+    from promptgen.db import session_scope
+
+    path = Path(args.file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"error: {path} does not exist", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: {path} is not valid JSON (line {exc.lineno}: {exc.msg})", file=sys.stderr)
+        return 2
+    try:
+        with session_scope() as session:
+            report = import_catalog(session=session, data=data)
+    except CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("Nothing was written.", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m promptgen", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        func=_cmd_migrate
+    )
+    commands.add_parser("seed", help="load the default catalog (idempotent)").set_defaults(
+        func=_cmd_seed
+    )
+
+    catalog = commands.add_parser("catalog", help="manage the catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    importer = catalog_commands.add_parser(
+        "import", help="upsert tiers, blueprints, signatures and models by slug from a JSON file"
+    )
+    importer.add_argument("file")
+    importer.set_defaults(func=_cmd_catalog_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    get_settings().check_production_secrets()
+    return args.func(args)

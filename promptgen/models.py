@@ -1,0 +1,305 @@
+"""SQLModel tables for the whole product.
+
+Plain `sqlmodel.SQLModel` (not `rx.Model`) so services, the CLI and Alembic load
+them without Reflex. User-owned rows carry `user_id`; ids a browser may see are
+UUIDs so they cannot be guessed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware UTC timestamp on every backend (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        **({"default": None} if nullable else {"default_factory": utcnow}),
+        sa_type=UTCDateTime(),
+        nullable=nullable,
+        index=index,
+    )
+
+
+def _owner() -> Any:
+    return Field(foreign_key="users.id", index=True, nullable=False, ondelete="CASCADE")
+
+
+def _json(default_factory: Any) -> Any:
+    return Field(default_factory=default_factory, sa_type=sa.JSON(), nullable=False)
+
+
+def _text(*, nullable: bool = False, default: str | None = "") -> Any:
+    return Field(default=default, sa_type=sa.Text(), nullable=nullable)
+
+
+# --- accounts -----------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = _ts()
+    last_sign_in_at: datetime | None = _ts(nullable=True)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner()
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    user_agent: str = Field(default="", max_length=255)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-in attempts per normalised email, whether or not the account exists."""
+
+    __tablename__ = "sign_in_throttles"
+
+    email: str = Field(max_length=320, primary_key=True)
+    failed_count: int = Field(default=0)
+    first_failed_at: datetime | None = _ts(nullable=True)
+    locked_until: datetime | None = _ts(nullable=True)
+
+
+class UserProfile(SQLModel, table=True):
+    __tablename__ = "user_profiles"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    display_name: str = Field(default="", max_length=120)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+# --- catalog ------------------------------------------------------------------
+
+
+class SubscriptionTier(SQLModel, table=True):
+    __tablename__ = "subscription_tiers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=120)
+    description: str = _text()
+    monthly_quota: int = Field(ge=0)
+    retention_days: int = Field(ge=1)
+    price_monthly_cents: int = Field(default=0, ge=0)
+    price_yearly_cents: int = Field(default=0, ge=0)
+    currency: str = Field(default="usd", max_length=3)
+    stripe_price_monthly_id: str | None = Field(default=None, max_length=255, index=True)
+    stripe_price_yearly_id: str | None = Field(default=None, max_length=255, index=True)
+    features: list[str] = _json(list)
+    sort_order: int = Field(default=0)
+    is_active: bool = Field(default=True)
+
+
+class SupportedTemplate(SQLModel, table=True):
+    """A blueprint: prompt text with placeholders and a JSON Schema for its parameters."""
+
+    __tablename__ = "supported_templates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=120)
+    category: str = Field(max_length=64, index=True)
+    description: str = _text()
+    prompt_template: str = _text()
+    parameter_schema: dict[str, Any] = _json(dict)
+    instructions: str = _text()
+    is_active: bool = Field(default=True)
+    sort_order: int = Field(default=0)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class VisualSignature(SQLModel, table=True):
+    __tablename__ = "visual_signatures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=120)
+    description: str = _text()
+    style_prompt: str = _text()
+    preview_image_url: str | None = Field(default=None, max_length=500)
+    is_active: bool = Field(default=True)
+    sort_order: int = Field(default=0)
+
+
+class SupportedAIModel(SQLModel, table=True):
+    __tablename__ = "supported_ai_models"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True, index=True)
+    provider: str = Field(max_length=32)  # gemini | openai | offline
+    model_name: str = Field(max_length=120)
+    display_name: str = Field(max_length=120)
+    description: str = _text()
+    endpoint: str | None = Field(default=None, max_length=500)
+    supports_images: bool = Field(default=False)
+    # Tier slugs allowed to use the model; empty means every tier.
+    allowed_tiers: list[str] = _json(list)
+    is_active: bool = Field(default=True)
+    sort_order: int = Field(default=0)
+
+
+# --- billing ------------------------------------------------------------------
+
+
+class UserSubscription(SQLModel, table=True):
+    __tablename__ = "user_subscriptions"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(
+        foreign_key="users.id", unique=True, index=True, nullable=False, ondelete="CASCADE"
+    )
+    tier_id: int = Field(foreign_key="subscription_tiers.id", index=True)
+    status: str = Field(default="active", max_length=32)
+    billing_interval: str = Field(default="month", max_length=16)  # month | year
+    stripe_customer_id: str | None = Field(default=None, max_length=255, index=True)
+    stripe_subscription_id: str | None = Field(default=None, max_length=255, index=True)
+    current_period_start: datetime | None = _ts(nullable=True)
+    current_period_end: datetime | None = _ts(nullable=True)
+    cancel_at_period_end: bool = Field(default=False)
+    usage_count: int = Field(default=0, ge=0)
+    usage_period_start: datetime | None = _ts(nullable=True)
+    last_stripe_event_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class StripeEvent(SQLModel, table=True):
+    __tablename__ = "stripe_events"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=120)
+    created: datetime = _ts()
+    received_at: datetime = _ts()
+    processed_at: datetime | None = _ts(nullable=True)
+
+
+# --- BYOK and history ---------------------------------------------------------
+
+
+class UserApiKey(SQLModel, table=True):
+    """A user's own provider key: AES-256-GCM ciphertext only, never the key."""
+
+    __tablename__ = "user_api_keys"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "provider", name="uq_user_api_keys_user_provider"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner()
+    provider: str = Field(max_length=32)
+    key_version: str = Field(max_length=32)
+    nonce: bytes = Field(sa_type=sa.LargeBinary())
+    ciphertext: bytes = Field(sa_type=sa.LargeBinary())
+    last_four: str = Field(max_length=4)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    last_used_at: datetime | None = _ts(nullable=True)
+
+
+class UserPrompt(SQLModel, table=True):
+    """One generation attempt, successful or not."""
+
+    __tablename__ = "user_prompts"
+    __table_args__ = (sa.Index("ix_user_prompts_user_created", "user_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner()
+    template_id: int | None = Field(
+        default=None, foreign_key="supported_templates.id", ondelete="SET NULL"
+    )
+    signature_id: int | None = Field(
+        default=None, foreign_key="visual_signatures.id", ondelete="SET NULL"
+    )
+    model_id: int | None = Field(
+        default=None, foreign_key="supported_ai_models.id", ondelete="SET NULL"
+    )
+    # Names at the time of generation, so history reads well after catalog edits.
+    template_name: str = Field(default="", max_length=120)
+    signature_name: str = Field(default="", max_length=120)
+    model_name: str = Field(default="", max_length=120)
+    parameters: dict[str, Any] = _json(dict)
+    compiled_prompt: str = _text()
+    output: str = _text()
+    input_tokens: int | None = Field(default=None)
+    output_tokens: int | None = Field(default=None)
+    key_source: str = Field(default="offline", max_length=16)  # platform | own_key | offline
+    quota_reserved: bool = Field(default=False)
+    status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
+    error_message: str | None = _text(nullable=True, default=None)
+    latency_ms: int | None = Field(default=None)
+    is_favorite: bool = Field(default=False)
+    created_at: datetime = _ts()
+    completed_at: datetime | None = _ts(nullable=True)
+
+
+class PromptAttachment(SQLModel, table=True):
+    """A reference image sent with a generation, kept with its history row."""
+
+    __tablename__ = "prompt_attachments"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    prompt_id: uuid.UUID = Field(
+        foreign_key="user_prompts.id", index=True, nullable=False, ondelete="CASCADE"
+    )
+    user_id: uuid.UUID = _owner()
+    filename: str = Field(max_length=255)
+    mime_type: str = Field(max_length=64)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    data: bytes = Field(sa_type=sa.LargeBinary())
+    created_at: datetime = _ts()
+
+
+USER_OWNED_TABLES = (
+    "user_profiles",
+    "user_subscriptions",
+    "user_sessions",
+    "user_api_keys",
+    "user_prompts",
+    "prompt_attachments",
+)
+CATALOG_TABLES = (
+    "subscription_tiers",
+    "supported_templates",
+    "visual_signatures",
+    "supported_ai_models",
+)
