@@ -34,7 +34,7 @@ from promptgen.models import (
     UserSubscription,
     UTCDateTime,
 )
-from promptgen.services.subscriptions import calendar_month_start
+from promptgen.periods import calendar_month_start
 from promptgen.settings import get_settings
 
 MIN_PASSWORD_LENGTH = 10

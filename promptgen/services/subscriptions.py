@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from promptgen.models import SubscriptionTier, UserSubscription
+from promptgen.periods import quota_period_start
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,6 @@ class PlanSummary:
     usage_count: int
     monthly_quota: int
     cancel_at_period_end: bool
-
-
-def calendar_month_start(now: datetime) -> datetime:
-    """The first instant of `now`'s month in UTC (the Free plan's quota period)."""
-    now = now.astimezone(UTC)
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def get_plan_summary(
@@ -40,12 +35,10 @@ def get_plan_summary(
     if row is None:
         return None
     subscription, tier = row
-    now = now or datetime.now(UTC)
-    period_start = subscription.usage_period_start
-    # A count from an earlier month no longer applies; the next generation resets it.
-    stale = period_start is None or period_start < calendar_month_start(now)
-    if subscription.current_period_start is not None:
-        stale = period_start is None or period_start < subscription.current_period_start
+    anchor = subscription.current_period_start if subscription.stripe_subscription_id else None
+    period = quota_period_start(now=now or datetime.now(UTC), anchor=anchor)
+    # A count from an earlier period no longer applies; the next reservation resets it.
+    stale = subscription.usage_period_start is None or subscription.usage_period_start < period
     return PlanSummary(
         tier_slug=tier.slug,
         tier_name=tier.name,

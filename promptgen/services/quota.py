@@ -1,0 +1,94 @@
+"""Monthly generation quota: reserve one unit atomically, refund it when a call fails.
+
+Quota periods are monthly whatever the billing interval: cycles anchored at the paid
+subscription's period start (a yearly plan still resets every month), calendar months
+on Free. The first reservation of a new period resets the count, in the same UPDATE.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from promptgen.models import SubscriptionTier, UserSubscription
+from promptgen.periods import quota_period_start
+
+_subs = UserSubscription.__table__
+_tiers = SubscriptionTier.__table__
+
+
+@dataclass(frozen=True)
+class Reservation:
+    user_id: uuid.UUID
+    period_start: datetime
+    used: int
+
+
+def _anchor(*, session: Session, user_id: uuid.UUID) -> datetime | None:
+    row = session.exec(
+        select(
+            UserSubscription.current_period_start, UserSubscription.stripe_subscription_id
+        ).where(UserSubscription.user_id == user_id)
+    ).first()
+    if row is None:
+        raise LookupError("user has no subscription row")
+    period_start, stripe_subscription_id = row
+    # Free (no Stripe subscription) counts calendar months.
+    return period_start if stripe_subscription_id else None
+
+
+def current_period_start(
+    *, session: Session, user_id: uuid.UUID, now: datetime | None = None
+) -> datetime:
+    """The user's current quota period start."""
+    return quota_period_start(
+        now=now or datetime.now(UTC), anchor=_anchor(session=session, user_id=user_id)
+    )
+
+
+def reserve_quota(
+    *, session: Session, user_id: uuid.UUID, now: datetime | None = None
+) -> Reservation | None:
+    """Take one unit of this period's quota, or None when it is used up.
+
+    One conditional UPDATE: the database re-checks the condition against the latest
+    row under concurrent updates, so parallel requests can never overshoot.
+    """
+    now = now or datetime.now(UTC)
+    period = current_period_start(session=session, user_id=user_id, now=now)
+    stale = sa.or_(_subs.c.usage_period_start.is_(None), _subs.c.usage_period_start < period)
+    quota = (
+        sa.select(_tiers.c.monthly_quota).where(_tiers.c.id == _subs.c.tier_id).scalar_subquery()
+    )
+    statement = (
+        sa.update(_subs)
+        .where(_subs.c.user_id == user_id, sa.or_(stale, _subs.c.usage_count < quota))
+        .values(
+            usage_count=sa.case((stale, 1), else_=_subs.c.usage_count + 1),
+            usage_period_start=sa.case((stale, period), else_=_subs.c.usage_period_start),
+            updated_at=now,
+        )
+        .returning(_subs.c.usage_count)
+    )
+    used = session.execute(statement).scalar_one_or_none()
+    if used is None:
+        return None
+    return Reservation(user_id=user_id, period_start=period, used=used)
+
+
+def refund_quota(*, session: Session, user_id: uuid.UUID, period_start: datetime) -> bool:
+    """Give back one unit taken in `period_start` (nothing to give once a new period began)."""
+    result = session.execute(
+        sa.update(_subs)
+        .where(
+            _subs.c.user_id == user_id,
+            _subs.c.usage_period_start == period_start,
+            _subs.c.usage_count > 0,
+        )
+        .values(usage_count=_subs.c.usage_count - 1)
+    )
+    return result.rowcount == 1
