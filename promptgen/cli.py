@@ -60,9 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m promptgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(
-        func=_cmd_migrate
-    )
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
     commands.add_parser("seed", help="load the default catalog (idempotent)").set_defaults(
         func=_cmd_seed
     )

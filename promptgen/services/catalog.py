@@ -1,0 +1,180 @@
+"""Reading the catalog: active plans, blueprints, signatures and models, as plain views.
+
+Pages call these on every load, so catalog rows written while the app runs show at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
+
+
+@dataclass(frozen=True)
+class BlueprintView:
+    id: int
+    slug: str
+    name: str
+    category: str
+    description: str
+    prompt_template: str
+    parameter_schema: dict[str, Any]
+    instructions: str
+
+
+@dataclass(frozen=True)
+class SignatureView:
+    id: int
+    slug: str
+    name: str
+    description: str
+    style_prompt: str
+    preview_image_url: str | None
+
+
+@dataclass(frozen=True)
+class ModelView:
+    id: int
+    slug: str
+    provider: str
+    model_name: str
+    display_name: str
+    description: str
+    endpoint: str | None
+    supports_images: bool
+    allowed_tiers: tuple[str, ...]
+
+    def allowed_for(self, tier_slug: str | None) -> bool:
+        return not self.allowed_tiers or tier_slug in self.allowed_tiers
+
+
+@dataclass(frozen=True)
+class TierView:
+    id: int
+    slug: str
+    name: str
+    description: str
+    monthly_quota: int
+    retention_days: int
+    price_monthly_cents: int
+    price_yearly_cents: int
+    currency: str
+    stripe_price_monthly_id: str | None
+    stripe_price_yearly_id: str | None
+    features: tuple[str, ...]
+
+
+def _blueprint(row: SupportedTemplate) -> BlueprintView:
+    return BlueprintView(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        category=row.category,
+        description=row.description,
+        prompt_template=row.prompt_template,
+        parameter_schema=row.parameter_schema,
+        instructions=row.instructions,
+    )
+
+
+def _signature(row: VisualSignature) -> SignatureView:
+    return SignatureView(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        style_prompt=row.style_prompt,
+        preview_image_url=row.preview_image_url,
+    )
+
+
+def _model(row: SupportedAIModel) -> ModelView:
+    return ModelView(
+        id=row.id,
+        slug=row.slug,
+        provider=row.provider,
+        model_name=row.model_name,
+        display_name=row.display_name,
+        description=row.description,
+        endpoint=row.endpoint,
+        supports_images=row.supports_images,
+        allowed_tiers=tuple(row.allowed_tiers or ()),
+    )
+
+
+def _tier(row: SubscriptionTier) -> TierView:
+    return TierView(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        monthly_quota=row.monthly_quota,
+        retention_days=row.retention_days,
+        price_monthly_cents=row.price_monthly_cents,
+        price_yearly_cents=row.price_yearly_cents,
+        currency=row.currency,
+        stripe_price_monthly_id=row.stripe_price_monthly_id,
+        stripe_price_yearly_id=row.stripe_price_yearly_id,
+        features=tuple(row.features or ()),
+    )
+
+
+def list_blueprints(*, session: Session) -> list[BlueprintView]:
+    rows = session.exec(
+        select(SupportedTemplate)
+        .where(SupportedTemplate.is_active)
+        .order_by(SupportedTemplate.sort_order, SupportedTemplate.name)
+    ).all()
+    return [_blueprint(r) for r in rows]
+
+
+def get_blueprint(*, session: Session, blueprint_id: int) -> BlueprintView | None:
+    row = session.get(SupportedTemplate, blueprint_id)
+    return _blueprint(row) if row is not None and row.is_active else None
+
+
+def list_signatures(*, session: Session) -> list[SignatureView]:
+    rows = session.exec(
+        select(VisualSignature)
+        .where(VisualSignature.is_active)
+        .order_by(VisualSignature.sort_order, VisualSignature.name)
+    ).all()
+    return [_signature(r) for r in rows]
+
+
+def get_signature(*, session: Session, signature_id: int) -> SignatureView | None:
+    row = session.get(VisualSignature, signature_id)
+    return _signature(row) if row is not None and row.is_active else None
+
+
+def list_models(*, session: Session, tier_slug: str | None = None) -> list[ModelView]:
+    """Active models; with `tier_slug`, only those that tier may use."""
+    rows = session.exec(
+        select(SupportedAIModel)
+        .where(SupportedAIModel.is_active)
+        .order_by(SupportedAIModel.sort_order, SupportedAIModel.display_name)
+    ).all()
+    views = [_model(r) for r in rows]
+    return [v for v in views if tier_slug is None or v.allowed_for(tier_slug)]
+
+
+def get_model(*, session: Session, model_id: int) -> ModelView | None:
+    row = session.get(SupportedAIModel, model_id)
+    return _model(row) if row is not None and row.is_active else None
+
+
+def list_tiers(*, session: Session) -> list[TierView]:
+    rows = session.exec(
+        select(SubscriptionTier)
+        .where(SubscriptionTier.is_active)
+        .order_by(SubscriptionTier.sort_order, SubscriptionTier.monthly_quota)
+    ).all()
+    return [_tier(r) for r in rows]
+
+
+def get_tier_by_slug(*, session: Session, slug: str) -> TierView | None:
+    row = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == slug)).first()
+    return _tier(row) if row is not None else None
