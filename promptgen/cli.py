@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from promptgen.settings import get_settings
+from promptgen.settings import SettingsError, get_settings
 
 
 def _cmd_migrate(_args: argparse.Namespace) -> int:
@@ -77,5 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    get_settings().check_production_secrets()
+    try:
+        get_settings().check_production_secrets()
+    except (SettingsError, ValueError) as exc:
+        # A configuration problem is the operator's to fix: say what, without a traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return args.func(args)

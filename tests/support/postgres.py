@@ -45,8 +45,10 @@ class PostgresServer:
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(self._conninfo(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        return sa.engine.make_url(self.base_url).set(database=name).render_as_string(
-            hide_password=False
+        return (
+            sa.engine.make_url(self.base_url)
+            .set(database=name)
+            .render_as_string(hide_password=False)
         )
 
     def drop_database(self, url: str) -> None:
@@ -58,9 +60,20 @@ class PostgresServer:
         if self._cluster_dir is None:
             return
         subprocess.run(
-            ["runuser", "-u", self._run_as, "--", str(self._bin_dir / "pg_ctl"),
-             "-D", str(self._cluster_dir / "data"), "-m", "immediate", "stop"],
-            check=False, capture_output=True,
+            [
+                "runuser",
+                "-u",
+                self._run_as,
+                "--",
+                str(self._bin_dir / "pg_ctl"),
+                "-D",
+                str(self._cluster_dir / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            check=False,
+            capture_output=True,
         )
         shutil.rmtree(self._cluster_dir, ignore_errors=True)
         self._cluster_dir = None
@@ -82,21 +95,42 @@ def _start_throwaway_cluster() -> PostgresServer:
     port = _free_port()
     as_user = ["runuser", "-u", run_as, "--"] if os.geteuid() == 0 else []
     subprocess.run(
-        [*as_user, str(bin_dir / "initdb"), "-D", str(cluster_dir / "data"), "-U", "postgres",
-         "--auth=trust", "--encoding=UTF8", "--no-sync"],
-        check=True, capture_output=True,
+        [
+            *as_user,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(cluster_dir / "data"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
     )
     subprocess.run(
-        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(cluster_dir / "data"), "-w",
-         "-l", str(cluster_dir / "server.log"), "-o",
-         f"-p {port} -k {cluster_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-         "start"],
-        check=True, capture_output=True,
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(cluster_dir / "data"),
+            "-w",
+            "-l",
+            str(cluster_dir / "server.log"),
+            "-o",
+            f"-p {port} -k {cluster_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     return PostgresServer(
         base_url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
-        _cluster_dir=cluster_dir, _bin_dir=bin_dir, _run_as=run_as,
+        _cluster_dir=cluster_dir,
+        _bin_dir=bin_dir,
+        _run_as=run_as,
     )
 
 

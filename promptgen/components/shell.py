@@ -1,0 +1,171 @@
+"""Page chrome: the public top bar and the signed-in app shell."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from promptgen import routes
+from promptgen.state.base import AuthState
+
+NAV_LINKS = (
+    ("Dashboard", routes.DASHBOARD, "layout-dashboard"),
+    ("History", routes.HISTORY, "history"),
+    ("Settings", routes.SETTINGS, "settings"),
+    ("Pricing", routes.PRICING, "credit-card"),
+)
+
+
+def logo() -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.icon("sparkles", size=22, color=rx.color("accent", 9)),
+            rx.heading("PromptGen", size="5", weight="bold"),
+            align="center",
+            spacing="2",
+        ),
+        href=routes.LANDING,
+        underline="none",
+        color="inherit",
+    )
+
+
+def plan_badge() -> rx.Component:
+    return rx.badge(
+        rx.text(AuthState.plan_name, weight="bold"),
+        rx.text(AuthState.usage_label),
+        variant="soft",
+        size="2",
+        id="plan-badge",
+    )
+
+
+def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=16), rx.text(label), spacing="1", align="center"),
+        href=href,
+        color="inherit",
+        underline="none",
+        weight="medium",
+    )
+
+
+def _mobile_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open menu"),
+        ),
+        rx.menu.content(
+            *[rx.menu.item(label, on_click=rx.redirect(href)) for label, href, _ in NAV_LINKS],
+            rx.menu.separator(),
+            rx.menu.item(AuthState.user_email, disabled=True),
+            rx.menu.item("Sign out", on_click=AuthState.sign_out, color="red"),
+        ),
+    )
+
+
+def app_navbar() -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            logo(),
+            rx.tablet_and_desktop(
+                rx.hstack(*[_nav_link(*link) for link in NAV_LINKS], spacing="5"),
+            ),
+            rx.spacer(),
+            plan_badge(),
+            rx.tablet_and_desktop(
+                rx.hstack(
+                    rx.text(AuthState.user_email, size="2", color_scheme="gray", id="user-email"),
+                    rx.button(
+                        "Sign out",
+                        variant="soft",
+                        size="2",
+                        on_click=AuthState.sign_out,
+                        id="sign-out",
+                    ),
+                    align="center",
+                    spacing="3",
+                ),
+            ),
+            rx.color_mode.button(variant="ghost"),
+            rx.mobile_only(_mobile_menu()),
+            align="center",
+            spacing="4",
+            width="100%",
+            max_width="1200px",
+            margin_x="auto",
+            padding_x="1em",
+            padding_y="0.75em",
+        ),
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+        position="sticky",
+        top="0",
+        z_index="10",
+        width="100%",
+    )
+
+
+def app_shell(*children: rx.Component) -> rx.Component:
+    """The signed-in layout; shows a spinner until the session is confirmed."""
+    return rx.box(
+        app_navbar(),
+        rx.cond(
+            AuthState.signed_in,
+            rx.box(
+                *children,
+                width="100%",
+                max_width="1200px",
+                margin_x="auto",
+                padding="1em",
+            ),
+            rx.center(rx.spinner(size="3"), padding="4em"),
+        ),
+        min_height="100vh",
+    )
+
+
+def public_navbar() -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            logo(),
+            rx.spacer(),
+            rx.link("Pricing", href=routes.PRICING, color="inherit", underline="none"),
+            rx.cond(
+                AuthState.signed_in,
+                rx.link(rx.button("Open dashboard"), href=routes.DASHBOARD),
+                rx.hstack(
+                    rx.link(rx.button("Sign in", variant="soft"), href=routes.SIGN_IN),
+                    rx.link(rx.button("Get started"), href=routes.SIGN_UP),
+                    spacing="2",
+                ),
+            ),
+            rx.color_mode.button(variant="ghost"),
+            align="center",
+            spacing="4",
+            width="100%",
+            max_width="1200px",
+            margin_x="auto",
+            padding_x="1em",
+            padding_y="0.75em",
+        ),
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+    )
+
+
+def public_shell(*children: rx.Component) -> rx.Component:
+    return rx.box(
+        public_navbar(),
+        rx.box(*children, width="100%", max_width="1200px", margin_x="auto", padding="1em"),
+        min_height="100vh",
+    )
+
+
+def page_header(title: str, subtitle: str = "") -> rx.Component:
+    return rx.vstack(
+        rx.heading(title, size="7"),
+        rx.text(subtitle, color_scheme="gray") if subtitle else rx.fragment(),
+        spacing="1",
+        margin_bottom="1em",
+        align="start",
+    )

@@ -1,0 +1,321 @@
+"""Dashboard: blueprint cards, the parameter form, signature gallery, model, result."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from promptgen.components.shell import app_shell, page_header
+from promptgen.state.dashboard import (
+    MULTI_SEPARATOR,
+    BlueprintCard,
+    BlueprintGroup,
+    DashboardState,
+    FormField,
+    ModelOption,
+    SignatureCard,
+)
+
+
+def _selectable_card(*children: rx.Component, selected: rx.Var, on_click, **props) -> rx.Component:
+    return rx.card(
+        *children,
+        on_click=on_click,
+        cursor="pointer",
+        width="100%",
+        border=rx.cond(selected, f"2px solid {rx.color('accent', 9)}", "2px solid transparent"),
+        background=rx.cond(selected, rx.color("accent", 3), rx.color("gray", 2)),
+        _hover={"background": rx.color("accent", 2)},
+        **props,
+    )
+
+
+def _blueprint_card(card: BlueprintCard) -> rx.Component:
+    return _selectable_card(
+        rx.vstack(
+            rx.heading(card.name, size="3"),
+            rx.text(card.description, size="2", color_scheme="gray"),
+            spacing="1",
+            align="start",
+        ),
+        selected=DashboardState.selected_blueprint_id == card.id,
+        on_click=DashboardState.choose_blueprint(card.id),
+        class_name="blueprint-card",
+        data_name=card.name,
+    )
+
+
+def _blueprint_group(group: BlueprintGroup) -> rx.Component:
+    return rx.vstack(
+        rx.text(group.category, weight="bold", size="2", color_scheme="gray"),
+        rx.grid(
+            rx.foreach(group.cards, _blueprint_card),
+            columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        spacing="2",
+    )
+
+
+def _label(field: FormField) -> rx.Component:
+    return rx.hstack(
+        rx.text(
+            field.title, as_="label", html_for="field-" + field.name, weight="medium", size="2"
+        ),
+        rx.cond(field.required, rx.text("*", color_scheme="red", title="Required")),
+        spacing="1",
+    )
+
+
+def _text_input(field: FormField) -> rx.Component:
+    return rx.input(
+        id="field-" + field.name,
+        name=field.name,
+        default_value=field.default_text,
+        placeholder=field.placeholder,
+        width="100%",
+    )
+
+
+def _number_input(field: FormField) -> rx.Component:
+    return rx.input(
+        id="field-" + field.name,
+        name=field.name,
+        type="number",
+        default_value=field.default_text,
+        placeholder=field.placeholder,
+        step="any",
+        width="100%",
+    )
+
+
+def _textarea(field: FormField) -> rx.Component:
+    return rx.text_area(
+        id="field-" + field.name,
+        name=field.name,
+        default_value=field.default_text,
+        placeholder=field.placeholder,
+        rows="4",
+        width="100%",
+    )
+
+
+def _select(field: FormField) -> rx.Component:
+    return rx.el.select(
+        rx.cond(field.required, rx.fragment(), rx.el.option("—", value="")),
+        rx.foreach(
+            field.options,
+            lambda option, index: rx.el.option(field.option_labels[index], value=option),
+        ),
+        id="field-" + field.name,
+        name=field.name,
+        default_value=field.default_text,
+        class_name="pg-native-select",
+    )
+
+
+def _multiselect(field: FormField) -> rx.Component:
+    return rx.flex(
+        rx.foreach(
+            field.options,
+            lambda option, index: rx.el.label(
+                rx.el.input(
+                    type="checkbox",
+                    name=field.name + MULTI_SEPARATOR + option,
+                    default_checked=field.default_selected.contains(option),
+                ),
+                rx.text(field.option_labels[index], size="2"),
+                class_name="pg-choice",
+            ),
+        ),
+        wrap="wrap",
+        spacing="3",
+        id="field-" + field.name,
+    )
+
+
+def _boolean(field: FormField) -> rx.Component:
+    return rx.el.label(
+        rx.el.input(
+            type="checkbox",
+            id="field-" + field.name,
+            name=field.name,
+            default_checked=field.default_checked,
+        ),
+        rx.text(rx.cond(field.description != "", field.description, field.title), size="2"),
+        class_name="pg-choice",
+    )
+
+
+def _form_field(field: FormField) -> rx.Component:
+    error = DashboardState.field_errors.get(field.name, "")
+    return rx.vstack(
+        rx.cond(field.kind != "boolean", _label(field)),
+        rx.match(
+            field.kind,
+            ("textarea", _textarea(field)),
+            ("number", _number_input(field)),
+            ("integer", _number_input(field)),
+            ("select", _select(field)),
+            ("multiselect", _multiselect(field)),
+            ("boolean", _boolean(field)),
+            _text_input(field),
+        ),
+        rx.cond(
+            (field.description != "") & (field.kind != "boolean"),
+            rx.text(field.description, size="1", color_scheme="gray"),
+        ),
+        rx.cond(field.hint != "", rx.text(field.hint, size="1", color_scheme="gray")),
+        rx.cond(
+            error != "",
+            rx.text(
+                error, color_scheme="red", size="2", class_name="field-error", data_field=field.name
+            ),
+        ),
+        spacing="1",
+        width="100%",
+        align="start",
+        class_name="form-field",
+    )
+
+
+def _signature_card(card: SignatureCard) -> rx.Component:
+    return _selectable_card(
+        rx.vstack(
+            rx.heading(card.name, size="2"),
+            rx.text(card.description, size="1", color_scheme="gray"),
+            spacing="1",
+            align="start",
+        ),
+        selected=DashboardState.selected_signature_id == card.id,
+        on_click=DashboardState.choose_signature(card.id),
+        class_name="signature-card",
+        size="1",
+    )
+
+
+def _model_option(model: ModelOption) -> rx.Component:
+    return rx.select.item(model.label, value=model.id)
+
+
+def _result_panel() -> rx.Component:
+    return rx.cond(
+        DashboardState.result_output != "",
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading("Result", size="4"),
+                    rx.badge(DashboardState.result_model, variant="soft"),
+                    rx.spacer(),
+                    rx.button(
+                        rx.icon("copy", size=16),
+                        "Copy",
+                        variant="soft",
+                        on_click=DashboardState.copy_result,
+                        id="copy-result",
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                rx.cond(
+                    DashboardState.result_notice != "",
+                    rx.callout(
+                        DashboardState.result_notice, icon="info", size="1", id="result-notice"
+                    ),
+                ),
+                rx.box(
+                    rx.text(DashboardState.result_output, white_space="pre-wrap", size="2"),
+                    padding="1em",
+                    background=rx.color("gray", 2),
+                    border_radius="8px",
+                    width="100%",
+                    id="result-output",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+    )
+
+
+def _generator() -> rx.Component:
+    return rx.cond(
+        DashboardState.selected_blueprint_id == 0,
+        rx.callout("Pick a blueprint above to start.", icon="mouse-pointer-click"),
+        rx.form(
+            rx.vstack(
+                rx.heading(DashboardState.selected_blueprint_name, size="5"),
+                rx.text(DashboardState.selected_blueprint_description, color_scheme="gray"),
+                rx.grid(
+                    rx.foreach(DashboardState.fields, _form_field),
+                    columns=rx.breakpoints(initial="1", md="2"),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.heading("Visual signature", size="4", margin_top="1em"),
+                rx.text("Optional. Click again to clear.", size="1", color_scheme="gray"),
+                rx.grid(
+                    rx.foreach(DashboardState.signatures, _signature_card),
+                    columns=rx.breakpoints(initial="2", md="4"),
+                    spacing="2",
+                    width="100%",
+                ),
+                rx.hstack(
+                    rx.text("Model", weight="medium"),
+                    rx.select.root(
+                        rx.select.trigger(placeholder="Choose a model", id="model-select"),
+                        rx.select.content(rx.foreach(DashboardState.models, _model_option)),
+                        value=DashboardState.selected_model_id,
+                        on_change=DashboardState.choose_model,
+                    ),
+                    align="center",
+                    spacing="3",
+                    margin_top="1em",
+                ),
+                rx.cond(
+                    DashboardState.error != "",
+                    rx.callout(
+                        DashboardState.error,
+                        icon="triangle-alert",
+                        color_scheme="red",
+                        width="100%",
+                        id="generate-error",
+                    ),
+                ),
+                rx.button(
+                    rx.icon("wand-sparkles", size=16),
+                    "Generate",
+                    type="submit",
+                    size="3",
+                    loading=DashboardState.generating,
+                    id="generate",
+                ),
+                spacing="3",
+                width="100%",
+                align="start",
+            ),
+            on_submit=DashboardState.generate,
+            reset_on_submit=False,
+            no_validate=True,
+            # A new key gives a fresh form (and fresh defaults) for each chosen blueprint.
+            key=DashboardState.form_version,
+            width="100%",
+        ),
+    )
+
+
+def dashboard() -> rx.Component:
+    return app_shell(
+        page_header("Dashboard", "Build a prompt from a blueprint and a visual signature."),
+        rx.vstack(
+            rx.foreach(DashboardState.blueprint_groups, _blueprint_group),
+            spacing="4",
+            width="100%",
+            id="blueprints",
+        ),
+        rx.divider(margin_y="1.5em"),
+        _generator(),
+        rx.box(_result_panel(), margin_top="1.5em", width="100%"),
+    )

@@ -1,0 +1,53 @@
+"""The Reflex app: pages, HTTP routes, lifespan tasks. Nothing else lives here."""
+
+import reflex as rx
+
+from promptgen import routes
+from promptgen.api.routes import build_api
+from promptgen.pages.auth import sign_in, sign_up
+from promptgen.pages.dashboard import dashboard
+from promptgen.pages.history import history, history_detail
+from promptgen.pages.public import landing, pricing
+from promptgen.pages.settings import settings
+from promptgen.settings import get_settings
+from promptgen.state.auth import SignInState, SignUpState
+from promptgen.state.base import AuthState
+from promptgen.state.dashboard import DashboardState
+from promptgen.state.history import HistoryDetailState, HistoryState
+from promptgen.state.public import PublicState
+
+get_settings().check_production_secrets()
+
+app = rx.App(
+    api_transformer=build_api(),
+    stylesheets=["/styles.css"],
+    head_components=[rx.el.meta(name="description", content="Build prompts worth keeping.")],
+)
+
+app.add_page(landing, route=routes.LANDING, title="PromptGen", on_load=PublicState.load)
+app.add_page(pricing, route=routes.PRICING, title="Pricing · PromptGen", on_load=PublicState.load)
+app.add_page(
+    sign_in,
+    route=routes.SIGN_IN,
+    title="Sign in · PromptGen",
+    on_load=SignInState.redirect_if_signed_in,
+)
+app.add_page(
+    sign_up,
+    route=routes.SIGN_UP,
+    title="Sign up · PromptGen",
+    on_load=SignUpState.redirect_if_signed_in,
+)
+app.add_page(
+    dashboard, route=routes.DASHBOARD, title="Dashboard · PromptGen", on_load=DashboardState.load
+)
+app.add_page(history, route=routes.HISTORY, title="History · PromptGen", on_load=HistoryState.load)
+app.add_page(
+    history_detail,
+    route=routes.HISTORY_DETAIL,
+    title="Generation · PromptGen",
+    on_load=HistoryDetailState.load,
+)
+app.add_page(
+    settings, route=routes.SETTINGS, title="Settings · PromptGen", on_load=AuthState.require_user
+)

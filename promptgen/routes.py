@@ -1,0 +1,35 @@
+"""Every page path in one place, and the URL builders that use them."""
+
+from urllib.parse import quote, urlsplit
+
+LANDING = "/"
+SIGN_IN = "/sign-in"
+SIGN_UP = "/sign-up"
+DASHBOARD = "/dashboard"
+HISTORY = "/history"
+HISTORY_DETAIL = "/history/[prompt_id]"
+SETTINGS = "/settings"
+PRICING = "/pricing"
+
+PROTECTED = (DASHBOARD, HISTORY, SETTINGS)
+
+
+def history_detail(prompt_id: str) -> str:
+    return f"{HISTORY}/{quote(prompt_id)}"
+
+
+def sign_in_then(next_path: str) -> str:
+    """The sign-in page, returning to `next_path` afterwards."""
+    return f"{SIGN_IN}?next={quote(next_path, safe='/')}"
+
+
+def safe_next(next_path: str | None) -> str:
+    """A post-sign-in destination on this site only (never an open redirect)."""
+    if not next_path:
+        return DASHBOARD
+    parts = urlsplit(next_path)
+    if parts.scheme or parts.netloc or not next_path.startswith("/") or next_path.startswith("//"):
+        return DASHBOARD
+    if parts.path in (SIGN_IN, SIGN_UP):
+        return DASHBOARD
+    return next_path

@@ -1,0 +1,97 @@
+"""The signed-in user, found again from the session cookie on every event."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import reflex as rx
+
+from promptgen import routes
+from promptgen.db import session_scope
+from promptgen.services import accounts
+from promptgen.services.subscriptions import get_plan_summary
+
+T = TypeVar("T")
+
+SESSION_COOKIE = "promptgen_session"
+SESSION_MAX_AGE = 30 * 24 * 3600
+
+
+async def run_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a sync service in one transaction, off the event loop."""
+
+    def unit_of_work() -> T:
+        with session_scope() as session:
+            return fn(session=session, **kwargs)
+
+    return await asyncio.to_thread(unit_of_work)
+
+
+class AuthState(rx.State):
+    """Base for every page state: who is signed in, and their plan badge."""
+
+    # The browser holds the raw session token; the database only its hash.
+    session_token: str = rx.Cookie(
+        "", name=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax"
+    )
+    user_email: str = ""
+    signed_in: bool = False
+    auth_checked: bool = False
+    plan_name: str = ""
+    plan_status: str = ""
+    usage_count: int = 0
+    monthly_quota: int = 0
+    _tier_slug: str = ""
+
+    async def _current_user(self) -> accounts.CurrentUser | None:
+        """The user behind this browser's session cookie, checked in the database."""
+        if not self.session_token:
+            return None
+        return await run_service(accounts.resolve_session, token=self.session_token)
+
+    async def _refresh_user(self) -> uuid.UUID | None:
+        user = await self._current_user()
+        self.auth_checked = True
+        if user is None:
+            self.signed_in = False
+            self.user_email = ""
+            return None
+        self.signed_in = True
+        self.user_email = user.email
+        plan = await run_service(get_plan_summary, user_id=user.user_id)
+        if plan is not None:
+            self._tier_slug = plan.tier_slug
+            self.plan_name = plan.tier_name
+            self.plan_status = plan.status
+            self.usage_count = plan.usage_count
+            self.monthly_quota = plan.monthly_quota
+        return user.user_id
+
+    @rx.event
+    async def load_optional_user(self):
+        """On public pages: show the user's email when signed in, nothing otherwise."""
+        await self._refresh_user()
+
+    @rx.event
+    async def require_user(self):
+        """On protected pages: a signed-out visitor goes to sign-in and comes back after."""
+        if await self._refresh_user() is None:
+            return rx.redirect(routes.sign_in_then(self.router.url.path or routes.DASHBOARD))
+        return None
+
+    @rx.event
+    async def sign_out(self):
+        token = self.session_token
+        if token:
+            await run_service(accounts.sign_out, token=token)
+        self.session_token = ""
+        self.signed_in = False
+        self.user_email = ""
+        return rx.redirect(routes.LANDING)
+
+    @rx.var
+    def usage_label(self) -> str:
+        return f"{self.usage_count} / {self.monthly_quota}"

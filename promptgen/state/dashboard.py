@@ -1,0 +1,244 @@
+"""Dashboard: pick a blueprint, fill its form, pick a signature and a model, generate."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import reflex as rx
+
+from promptgen import blueprints, routes
+from promptgen.services import catalog, generation
+from promptgen.state.base import AuthState, run_service
+
+MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
+
+
+@dataclasses.dataclass
+class BlueprintCard:
+    id: int
+    name: str
+    description: str
+
+
+@dataclasses.dataclass
+class BlueprintGroup:
+    category: str
+    cards: list[BlueprintCard]
+
+
+@dataclasses.dataclass
+class SignatureCard:
+    id: int
+    name: str
+    description: str
+
+
+@dataclasses.dataclass
+class ModelOption:
+    id: str
+    label: str
+    description: str
+
+
+@dataclasses.dataclass
+class FormField:
+    """One parameter as the form renders it (all values as text for the inputs)."""
+
+    name: str
+    title: str
+    kind: str
+    required: bool
+    description: str
+    placeholder: str
+    options: list[str]
+    option_labels: list[str]
+    default_text: str
+    default_checked: bool
+    default_selected: list[str]
+    hint: str
+
+
+def _hint(spec: blueprints.FieldSpec) -> str:
+    if spec.kind in ("number", "integer"):
+        if spec.minimum is not None and spec.maximum is not None:
+            return f"Between {spec.minimum} and {spec.maximum}."
+        if spec.minimum is not None:
+            return f"At least {spec.minimum}."
+        if spec.maximum is not None:
+            return f"At most {spec.maximum}."
+    if spec.max_length:
+        return f"Up to {spec.max_length} characters."
+    return ""
+
+
+def _form_field(spec: blueprints.FieldSpec, value: Any) -> FormField:
+    labels = list(spec.option_labels) if spec.option_labels else list(spec.options)
+    return FormField(
+        name=spec.name,
+        title=spec.title,
+        kind=spec.kind,
+        required=spec.required,
+        description=spec.description,
+        placeholder=spec.placeholder,
+        options=list(spec.options),
+        option_labels=labels,
+        default_text="" if value is None or isinstance(value, bool | list) else str(value),
+        default_checked=value is True,
+        default_selected=list(value) if isinstance(value, list) else [],
+        hint=_hint(spec),
+    )
+
+
+def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> dict[str, Any]:
+    """Turn a submitted form back into parameter values for validation."""
+    values: dict[str, Any] = {}
+    for f in fields:
+        if f.kind == "multiselect":
+            prefix = f.name + MULTI_SEPARATOR
+            values[f.name] = [
+                option for option in f.options if form_data.get(prefix + option) not in (None, "")
+            ]
+        elif f.kind == "boolean":
+            values[f.name] = form_data.get(f.name) not in (None, "", False, "off")
+        else:
+            values[f.name] = form_data.get(f.name, "")
+    return values
+
+
+class DashboardState(AuthState):
+    blueprint_groups: list[BlueprintGroup] = []
+    signatures: list[SignatureCard] = []
+    models: list[ModelOption] = []
+
+    selected_blueprint_id: int = 0
+    selected_blueprint_name: str = ""
+    selected_blueprint_description: str = ""
+    fields: list[FormField] = []
+    field_errors: dict[str, str] = {}
+    form_version: int = 0
+    selected_signature_id: int = 0
+    selected_model_id: str = ""
+
+    generating: bool = False
+    error: str = ""
+    result_output: str = ""
+    result_notice: str = ""
+    result_model: str = ""
+    result_prompt_id: str = ""
+
+    @rx.event
+    async def load(self):
+        """Read the catalog fresh, so rows added to the database show on the next load."""
+        user_id = await self._refresh_user()
+        if user_id is None:
+            return rx.redirect(routes.sign_in_then(routes.DASHBOARD))
+        blueprint_views = await run_service(catalog.list_blueprints)
+        signature_views = await run_service(catalog.list_signatures)
+        model_views = await run_service(catalog.list_models, tier_slug=self._tier_slug or None)
+
+        groups: dict[str, list[BlueprintCard]] = {}
+        for b in blueprint_views:
+            groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
+        self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
+        self.signatures = [SignatureCard(s.id, s.name, s.description) for s in signature_views]
+        self.models = [ModelOption(str(m.id), m.display_name, m.description) for m in model_views]
+        if self.selected_model_id not in {m.id for m in self.models}:
+            self.selected_model_id = self.models[0].id if self.models else ""
+        if self.selected_signature_id not in {s.id for s in self.signatures}:
+            self.selected_signature_id = 0
+        if self.selected_blueprint_id:
+            await self._select_blueprint(self.selected_blueprint_id, keep_values=True)
+        return None
+
+    async def _select_blueprint(
+        self, blueprint_id: int, *, values: dict[str, Any] | None = None, keep_values: bool = False
+    ) -> None:
+        view = await run_service(catalog.get_blueprint, blueprint_id=blueprint_id)
+        if view is None:
+            self.selected_blueprint_id = 0
+            self.fields = []
+            return
+        if keep_values and self.selected_blueprint_id == blueprint_id and self.fields:
+            return
+        defaults = blueprints.default_values(view.parameter_schema)
+        if values:
+            defaults.update(values)
+        self.selected_blueprint_id = view.id
+        self.selected_blueprint_name = view.name
+        self.selected_blueprint_description = view.description
+        self.fields = [
+            _form_field(spec, defaults.get(spec.name))
+            for spec in blueprints.describe_fields(view.parameter_schema)
+        ]
+        self.field_errors = {}
+        self.error = ""
+        self.form_version += 1
+
+    @rx.event
+    async def choose_blueprint(self, blueprint_id: int):
+        await self._select_blueprint(int(blueprint_id))
+
+    @rx.event
+    def choose_signature(self, signature_id: int):
+        # Choosing the selected signature again clears it (a signature is optional).
+        signature_id = int(signature_id)
+        self.selected_signature_id = (
+            0 if signature_id == self.selected_signature_id else signature_id
+        )
+
+    @rx.event
+    def choose_model(self, model_id: str):
+        if model_id in {m.id for m in self.models}:
+            self.selected_model_id = model_id
+
+    @rx.event(background=True)
+    async def generate(self, form_data: dict[str, Any]):
+        # A background event: a slow provider must not hold this page's state lock.
+        async with self:
+            if self.generating:
+                return
+            user = await self._current_user()
+            if user is None:
+                yield rx.redirect(routes.sign_in_then(routes.DASHBOARD))
+                return
+            if not self.selected_blueprint_id:
+                self.error = "Pick a blueprint first."
+                return
+            if not self.selected_model_id:
+                self.error = "Pick a model."
+                return
+            self.generating = True
+            self.error = ""
+            self.field_errors = {}
+            request = generation.GenerationRequest(
+                blueprint_id=self.selected_blueprint_id,
+                model_id=int(self.selected_model_id),
+                signature_id=self.selected_signature_id or None,
+                parameters=parameters_from_form(self.fields, form_data),
+            )
+        try:
+            result = await run_service(generation.generate, user_id=user.user_id, request=request)
+        except generation.GenerationError as exc:
+            async with self:
+                self.generating = False
+                self.error = exc.message
+                self.field_errors = exc.field_errors
+            return
+        except Exception:
+            async with self:
+                self.generating = False
+                self.error = (
+                    "Something went wrong while generating. Your inputs are kept; try again."
+                )
+            raise
+        async with self:
+            self.generating = False
+            self.result_output = result.output
+            self.result_notice = result.notice
+            self.result_model = result.model_display_name
+            self.result_prompt_id = str(result.prompt_id)
+
+    @rx.event
+    def copy_result(self):
+        return [rx.set_clipboard(self.result_output), rx.toast.success("Copied to clipboard")]

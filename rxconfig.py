@@ -1,0 +1,26 @@
+"""Reflex configuration. Values come from promptgen.settings (the environment)."""
+
+import reflex as rx
+
+from promptgen.settings import get_settings
+
+settings = get_settings()
+
+config = rx.Config(
+    app_name="promptgen",
+    telemetry_enabled=False,
+    frontend_port=settings.port,
+    backend_port=settings.port,
+    deploy_url=settings.app_url,
+    # Our tables and migrations are ours (SQLModel + Alembic in promptgen/db.py); leaving
+    # Reflex's own db_url unset keeps `reflex run` from checking a second migration setup.
+    db_url=None,
+    redis_url=settings.redis_url,
+    show_built_with_reflex=False,
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="violet", gray_color="slate", radius="large")
+        ),
+    ],
+    disable_plugins=[rx.plugins.SitemapPlugin],
+)

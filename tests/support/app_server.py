@@ -1,0 +1,115 @@
+"""Start the real app (`reflex run --env prod`) for browser tests, and stop it after."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+BUN_BIN = ROOT / ".tools" / "node_modules" / ".bin"
+START_TIMEOUT_S = 600  # the first production build installs the frontend packages
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_environment(database_url: str, port: int, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        PORT=str(port),
+        APP_URL=f"http://localhost:{port}",
+        PATH=f"{BUN_BIN}:{Path(sys.executable).parent}:{env.get('PATH', '')}",
+        REFLEX_USE_SYSTEM_BUN="1",
+        REFLEX_CHECK_LATEST_VERSION="0",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "promptgen", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@dataclass
+class AppServer:
+    url: str
+    database_url: str
+    env: dict[str, str]
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def start_app(database_url: str, *, name: str = "app", **extra_env: str) -> AppServer:
+    """Migrate, seed and serve the app on a free port; wait until it answers."""
+    port = free_port()
+    env = app_environment(database_url, port, **extra_env)
+    for command in (("migrate",), ("seed",)):
+        result = run_cli(env, *command)
+        if result.returncode != 0:
+            raise RuntimeError(f"promptgen {command[0]} failed:\n{result.stderr}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"reflex-{name}.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "reflex"),
+            "run",
+            "--env",
+            "prod",
+            "--frontend-port",
+            str(port),
+            "--backend-port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = AppServer(f"http://localhost:{port}", database_url, env, process, log_path)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"reflex exited early:\n{log_path.read_text()[-4000:]}")
+        try:
+            health = httpx.get(server.url + "/api/health", timeout=2)
+            page = httpx.get(server.url + "/", timeout=5)
+            if health.status_code == 200 and page.status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    server.stop()
+    raise RuntimeError(f"app did not start in {START_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}")
