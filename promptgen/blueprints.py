@@ -338,14 +338,16 @@ def coerce_and_validate(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate submitted values against the schema.
 
-    Returns (values, errors): values holds every parameter (blank optional ones as "", None,
+    Parameters absent from `raw` take their schema default. Returns (values, errors):
+    values holds every parameter (blank optional ones as "", None,
     False or []), errors maps a parameter name to a message for the user.
     """
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     properties = schema.get("properties", {})
     for spec in describe_fields(schema):
-        submitted = raw.get(spec.name)
+        # A field left out entirely takes its default; one submitted blank stays blank.
+        submitted = raw.get(spec.name, spec.default)
         blank = _is_blank(submitted) and spec.kind != "boolean"
         if blank:
             if spec.required:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from promptgen.settings import get_settings
+
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -67,6 +71,16 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+async def run_in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a sync service `fn(session=..., **kwargs)` in one transaction, off the event loop."""
+
+    def unit_of_work() -> T:
+        with session_scope() as session:
+            return fn(session=session, **kwargs)
+
+    return await asyncio.to_thread(unit_of_work)
 
 
 def check_database(url: str | None = None) -> str | None:

@@ -66,7 +66,11 @@ def reserve_quota(
     )
     statement = (
         sa.update(_subs)
-        .where(_subs.c.user_id == user_id, sa.or_(stale, _subs.c.usage_count < quota))
+        .where(
+            _subs.c.user_id == user_id,
+            # A stale count restarts at 1, which a zero quota must still refuse.
+            sa.or_(sa.and_(stale, quota > 0), _subs.c.usage_count < quota),
+        )
         .values(
             usage_count=sa.case((stale, 1), else_=_subs.c.usage_count + 1),
             usage_period_start=sa.case((stale, period), else_=_subs.c.usage_period_start),

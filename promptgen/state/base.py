@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,7 +9,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from promptgen import routes
-from promptgen.db import session_scope
+from promptgen.db import run_in_session
 from promptgen.services import accounts
 from promptgen.services.subscriptions import get_plan_summary
 
@@ -22,12 +21,7 @@ SESSION_MAX_AGE = 30 * 24 * 3600
 
 async def run_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a sync service in one transaction, off the event loop."""
-
-    def unit_of_work() -> T:
-        with session_scope() as session:
-            return fn(session=session, **kwargs)
-
-    return await asyncio.to_thread(unit_of_work)
+    return await run_in_session(fn, **kwargs)
 
 
 class AuthState(rx.State):

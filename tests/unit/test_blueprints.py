@@ -92,11 +92,16 @@ def test_form_values_are_coerced_to_their_types() -> None:
     }
 
 
-def test_blank_optional_fields_get_empty_values() -> None:
-    values, errors = coerce_and_validate(SCHEMA, {"subject": "fox", "count": 1, "style": "noir"})
+def test_blank_optional_fields_get_empty_values_and_absent_ones_their_default() -> None:
+    values, errors = coerce_and_validate(
+        SCHEMA, {"subject": "fox", "count": 1, "style": "noir", "notes": " ", "hdr": False}
+    )
     assert errors == {}
     assert values["notes"] == "" and values["ratio"] is None
     assert values["extras"] == [] and values["hdr"] is False
+    values, errors = coerce_and_validate(SCHEMA, {"subject": "fox"})
+    assert errors == {}
+    assert values["count"] == 2 and values["style"] == "noir" and values["hdr"] is True
 
 
 @pytest.mark.parametrize(
@@ -127,7 +132,7 @@ def test_bad_values_get_a_message_next_to_their_field(
 
 
 def test_missing_required_fields_are_all_reported() -> None:
-    _values, errors = coerce_and_validate(SCHEMA, {})
+    _values, errors = coerce_and_validate(SCHEMA, {"subject": "", "count": "", "style": ""})
     assert errors == {
         "subject": "Subject is required.",
         "count": "Count is required.",
@@ -212,7 +217,7 @@ def test_compile_places_parameters_and_appends_the_signature() -> None:
         signature_style="warm low sun",
     )
     assert text == (
-        "A noir picture of a fox x2.\nWith fog and rain.\n\n"
+        "A noir picture of a fox x2.\nWith fog and rain.\nHDR.\n\n"
         "Visual signature — Golden Hour: warm low sun"
     )
 

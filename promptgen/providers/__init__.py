@@ -1,0 +1,72 @@
+"""Model providers behind one small interface (see base.py). Only this package imports
+the AI SDKs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from promptgen.providers.base import (
+    Completed,
+    ImageInput,
+    Provider,
+    ProviderConfig,
+    ProviderError,
+    ProviderRequest,
+    TextDelta,
+)
+
+__all__ = [
+    "Completed",
+    "ImageInput",
+    "Provider",
+    "ProviderConfig",
+    "ProviderError",
+    "ProviderRequest",
+    "TextDelta",
+    "get_provider",
+    "stream_with_retry",
+]
+
+RETRY_BACKOFF_S = 0.5
+
+
+def get_provider(name: str) -> Provider:
+    """The provider for a model row's `provider` column."""
+    if name == "openai":
+        from promptgen.providers.openai import OpenAIProvider
+
+        return OpenAIProvider()
+    if name == "gemini":
+        from promptgen.providers.gemini import GeminiProvider
+
+        return GeminiProvider()
+    if name == "offline":
+        from promptgen.providers.offline import OfflineProvider
+
+        return OfflineProvider()
+    raise LookupError(f"unknown provider {name!r}")
+
+
+async def stream_with_retry(
+    provider: Provider,
+    request: ProviderRequest,
+    config: ProviderConfig,
+    *,
+    backoff_s: float = RETRY_BACKOFF_S,
+) -> AsyncIterator[TextDelta | Completed]:
+    """Stream from the provider; a retryable failure (5xx) before any text arrived is
+    retried once after a short back-off. The caller applies the overall timeout (a timeout
+    inside an async generator would fire in whatever the consumer is awaiting)."""
+    attempts = 2
+    for attempt in range(1, attempts + 1):
+        produced = False
+        try:
+            async for item in provider.stream(request, config):
+                produced = True
+                yield item
+            return
+        except ProviderError as exc:
+            if not exc.retryable or produced or attempt == attempts:
+                raise
+        await asyncio.sleep(backoff_s * attempt)

@@ -1,0 +1,338 @@
+"""The generation path on SQLite and PostgreSQL: routing to a key, quota, refunds, history.
+
+The real provider SDKs talk to the fake servers; the database is real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from promptgen.catalog import seed_catalog
+from promptgen.db import session_scope
+from promptgen.models import (
+    PromptAttachment,
+    SubscriptionTier,
+    SupportedAIModel,
+    SupportedTemplate,
+    UserPrompt,
+    UserSubscription,
+)
+from promptgen.services import generation, keys
+from promptgen.services.generation import GenerationError, GenerationRequest, ImageUpload
+from promptgen.settings import Settings, reset_settings_cache
+from promptgen.vault import new_master_key_text
+from tests.support.factories import make_user
+from tests.support.fake_providers import DEFAULT_KEY, FakeGemini, FakeOpenAI
+
+OWN_KEY = "sk-own-key-abcdefghijklmnop-9876"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(scope="module")
+def fake_openai() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        fake.valid_keys = {DEFAULT_KEY, OWN_KEY}
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def fake_gemini() -> Iterator[FakeGemini]:
+    with FakeGemini() as fake:
+        yield fake
+
+
+@pytest.fixture
+def world(db_url: str, monkeypatch: pytest.MonkeyPatch, fake_openai, fake_gemini):
+    """A seeded catalog, a vault key, and a Free user with 10 units a month."""
+    monkeypatch.setenv("KEY_ENCRYPTION_KEYS", new_master_key_text())
+    reset_settings_cache()
+    fake_openai.reset()
+    fake_openai.latency_s = 0
+    fake_gemini.reset()
+    with session_scope(db_url) as session:
+        seed_catalog(session=session)
+        free = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == "free")).one()
+        free.monthly_quota = 10
+        user = make_user(session)
+        blueprint = session.exec(
+            select(SupportedTemplate).where(SupportedTemplate.slug == "product-photo")
+        ).one()
+        models = {m.slug: m.id for m in session.exec(select(SupportedAIModel)).all()}
+    yield {"db": db_url, "user_id": user.user_id, "blueprint_id": blueprint.id, "models": models}
+    reset_settings_cache()
+
+
+def _settings(fake_openai: FakeOpenAI, fake_gemini: FakeGemini, **changes) -> Settings:
+    values = {
+        "openai_api_key": DEFAULT_KEY,
+        "openai_base_url": fake_openai.url + "/v1",
+        "gemini_api_key": DEFAULT_KEY,
+        "gemini_base_url": fake_gemini.url,
+        "provider_timeout_seconds": 10,
+    }
+    values.update(changes)
+    return Settings(_env_file=None, **values)
+
+
+def _request(world, model: str = "gpt-4.1-mini", **parameters) -> GenerationRequest:
+    return GenerationRequest(
+        blueprint_id=world["blueprint_id"],
+        model_id=world["models"][model],
+        parameters={"product": "a walnut desk lamp", **parameters},
+    )
+
+
+def _usage(world) -> int:
+    with session_scope(world["db"]) as session:
+        return session.exec(
+            select(UserSubscription.usage_count).where(UserSubscription.user_id == world["user_id"])
+        ).one()
+
+
+def _set_usage(world, used: int) -> None:
+    with session_scope(world["db"]) as session:
+        sub = session.exec(
+            select(UserSubscription).where(UserSubscription.user_id == world["user_id"])
+        ).one()
+        sub.usage_count = used
+        sub.usage_period_start = generation_period_start()
+        session.add(sub)
+
+
+def generation_period_start() -> datetime:
+    now = datetime.now(UTC)
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
+def _prompts(world) -> list[UserPrompt]:
+    with session_scope(world["db"]) as session:
+        return list(
+            session.exec(
+                select(UserPrompt)
+                .where(UserPrompt.user_id == world["user_id"])
+                .order_by(UserPrompt.created_at)
+            ).all()
+        )
+
+
+async def test_offline_compiler_needs_no_key_and_no_quota(world, fake_openai, fake_gemini):
+    settings = _settings(fake_openai, fake_gemini, openai_api_key=None, gemini_api_key=None)
+    result = await generation.run_generation(
+        user_id=world["user_id"],
+        request=_request(world, "blueprint-compiler"),
+        settings=settings,
+    )
+    assert result.key_source == "offline" and not result.ai_refined
+    assert "a walnut desk lamp" in result.output and "not AI-refined" in result.notice
+    assert _usage(world) == 0
+    [row] = _prompts(world)
+    assert row.status == "succeeded" and row.output == result.output
+
+
+@pytest.mark.parametrize("model", ["gpt-4.1-mini", "gemini-2.5-flash"])
+async def test_platform_key_streams_and_uses_one_unit(world, fake_openai, fake_gemini, model):
+    deltas: list[str] = []
+
+    async def on_delta(text: str) -> None:
+        deltas.append(text)
+
+    result = await generation.run_generation(
+        user_id=world["user_id"],
+        request=_request(world, model),
+        on_delta=on_delta,
+        settings=_settings(fake_openai, fake_gemini),
+    )
+    assert result.key_source == "platform"
+    assert result.output.startswith("Refined: Product photograph of a walnut desk lamp")
+    assert len(deltas) > 1 and "".join(deltas).strip() == result.output
+    assert _usage(world) == 1
+    [row] = _prompts(world)
+    assert row.status == "succeeded" and row.quota_reserved
+    assert row.input_tokens > 0 and row.output_tokens > 0 and row.latency_ms is not None
+    assert row.parameters["product"] == "a walnut desk lamp"
+
+
+async def test_quota_used_up_without_own_key_is_refused_before_any_call(
+    world, fake_openai, fake_gemini
+):
+    _set_usage(world, 10)
+    with pytest.raises(GenerationError) as caught:
+        await generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    assert caught.value.kind == "limit"
+    assert caught.value.message == (
+        "Monthly limit reached — add your own API key in Settings to keep generating."
+    )
+    assert fake_openai.requests == []
+    assert _prompts(world) == []
+
+
+async def test_quota_used_up_falls_back_to_the_users_own_key(world, fake_openai, fake_gemini):
+    with session_scope(world["db"]) as session:
+        keys.save_key(session=session, user_id=world["user_id"], provider="openai", api_key=OWN_KEY)
+    _set_usage(world, 10)
+    result = await generation.run_generation(
+        user_id=world["user_id"],
+        request=_request(world),
+        settings=_settings(fake_openai, fake_gemini),
+    )
+    assert result.key_source == "own_key"
+    assert fake_openai.requests[-1].headers["authorization"] == f"Bearer {OWN_KEY}"
+    assert _usage(world) == 10
+    with session_scope(world["db"]) as session:
+        [view] = keys.list_keys(session=session, user_id=world["user_id"])
+    assert view.last_used_at is not None and view.last_four == "9876"
+
+
+async def test_no_platform_key_uses_own_key_or_says_unavailable(world, fake_openai, fake_gemini):
+    settings = _settings(fake_openai, fake_gemini, openai_api_key=None)
+    with pytest.raises(GenerationError) as caught:
+        await generation.run_generation(
+            user_id=world["user_id"], request=_request(world), settings=settings
+        )
+    assert caught.value.kind == "unavailable"
+    assert "not available on this server" in caught.value.message
+    with session_scope(world["db"]) as session:
+        keys.save_key(session=session, user_id=world["user_id"], provider="openai", api_key=OWN_KEY)
+    result = await generation.run_generation(
+        user_id=world["user_id"], request=_request(world), settings=settings
+    )
+    assert result.key_source == "own_key"
+    assert _usage(world) == 0
+
+
+async def test_a_failed_call_refunds_and_keeps_the_inputs(world, fake_openai, fake_gemini):
+    _set_usage(world, 3)
+    fake_openai.fail_next(429)
+    with pytest.raises(GenerationError) as caught:
+        await generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    assert caught.value.kind == "provider" and "rate limiting" in caught.value.message
+    assert _usage(world) == 3
+    [row] = _prompts(world)
+    assert row.status == "failed" and "rate limiting" in row.error_message
+    assert not row.quota_reserved
+    assert row.parameters["product"] == "a walnut desk lamp"
+    assert caught.value.prompt_id == row.id
+
+
+async def test_a_cancelled_call_refunds(world, fake_openai, fake_gemini):
+    fake_openai.latency_s = 5
+    task = asyncio.create_task(
+        generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    )
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if fake_openai.requests:
+            break
+    assert _usage(world) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _usage(world) == 0
+    [row] = _prompts(world)
+    assert row.status == "cancelled"
+
+
+async def test_timeout_is_reported_and_refunded(world, fake_openai, fake_gemini):
+    fake_openai.latency_s = 3
+    with pytest.raises(GenerationError, match="did not answer within 1 seconds"):
+        await generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            settings=_settings(fake_openai, fake_gemini, provider_timeout_seconds=1),
+        )
+    assert _usage(world) == 0
+
+
+async def test_invalid_inputs_cost_nothing(world, fake_openai, fake_gemini):
+    with pytest.raises(GenerationError) as caught:
+        await generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world, product=""),
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    assert caught.value.field_errors == {"product": "Product is required."}
+    assert _usage(world) == 0 and _prompts(world) == []
+
+
+async def test_images_go_to_the_provider_and_into_history(world, fake_openai, fake_gemini):
+    request = GenerationRequest(
+        blueprint_id=world["blueprint_id"],
+        model_id=world["models"]["gemini-2.5-flash"],
+        parameters={"product": "a mug"},
+        images=(ImageUpload("ref.png", PNG),),
+    )
+    await generation.run_generation(
+        user_id=world["user_id"], request=request, settings=_settings(fake_openai, fake_gemini)
+    )
+    assert "inline" in str(fake_gemini.requests[-1].json).lower()
+    with session_scope(world["db"]) as session:
+        [attachment] = session.exec(select(PromptAttachment)).all()
+    assert attachment.filename == "ref.png" and attachment.mime_type == "image/png"
+    bad = GenerationRequest(
+        blueprint_id=world["blueprint_id"],
+        model_id=world["models"]["gemini-2.5-flash"],
+        parameters={"product": "a mug"},
+        images=(ImageUpload("notes.png", b"plain text, not an image"),),
+    )
+    with pytest.raises(GenerationError, match=r"notes\.png is not a PNG, JPEG or WebP image"):
+        await generation.run_generation(
+            user_id=world["user_id"], request=bad, settings=_settings(fake_openai, fake_gemini)
+        )
+
+
+async def test_sweep_refunds_what_a_crashed_process_reserved(world, fake_openai, fake_gemini):
+    settings = _settings(fake_openai, fake_gemini)
+    with session_scope(world["db"]) as session:
+        generation.prepare(
+            session=session, user_id=world["user_id"], request=_request(world), settings=settings
+        )
+    assert _usage(world) == 1  # the process "dies" here, before the call finishes
+    with session_scope(world["db"]) as session:
+        assert generation.sweep_abandoned(session=session, older_than=timedelta(minutes=5)) == 0
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    with session_scope(world["db"]) as session:
+        swept = generation.sweep_abandoned(
+            session=session, older_than=timedelta(minutes=5), now=later
+        )
+    assert swept == 1
+    assert _usage(world) == 0
+    [row] = _prompts(world)
+    assert row.status == "failed" and "Interrupted" in row.error_message
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_fifty_concurrent_requests_with_ten_units_left(world, fake_openai, fake_gemini):
+    fake_openai.latency_s = 0.3  # slow enough that every request overlaps
+    settings = _settings(fake_openai, fake_gemini)
+
+    async def one() -> str:
+        try:
+            result = await generation.run_generation(
+                user_id=world["user_id"], request=_request(world), settings=settings
+            )
+        except GenerationError as exc:
+            return exc.kind
+        return result.key_source
+
+    outcomes = await asyncio.gather(*(one() for _ in range(50)))
+    assert outcomes.count("platform") == 10
+    assert outcomes.count("limit") == 40
+    assert len([r for r in fake_openai.requests if r.method == "POST"]) == 10
+    assert _usage(world) == 10
