@@ -56,6 +56,22 @@ def _cmd_catalog_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keys_rotate(_args: argparse.Namespace) -> int:
+    from promptgen.db import session_scope
+    from promptgen.services.keys import rotate_keys
+    from promptgen.vault import VaultError, master_keys
+
+    newest = master_keys().newest_version
+    try:
+        with session_scope() as session:
+            resealed, current = rotate_keys(session=session)
+    except VaultError as exc:
+        print(f"error: {exc}; nothing was changed.", file=sys.stderr)
+        return 1
+    print(f"Re-encrypted {resealed} stored keys under {newest}; {current} already were.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m promptgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("file")
     importer.set_defaults(func=_cmd_catalog_import)
+
+    keys = commands.add_parser("keys", help="manage the vault of users' own API keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_commands.add_parser(
+        "rotate", help="re-encrypt every stored key under the newest KEY_ENCRYPTION_KEYS entry"
+    ).set_defaults(func=_cmd_keys_rotate)
     return parser
 
 

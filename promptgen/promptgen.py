@@ -11,10 +11,11 @@ from promptgen.pages.public import landing, pricing
 from promptgen.pages.settings import settings
 from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
-from promptgen.state.base import AuthState
 from promptgen.state.dashboard import DashboardState
 from promptgen.state.history import HistoryDetailState, HistoryState
 from promptgen.state.public import PublicState
+from promptgen.state.settings import SettingsState
+from promptgen.tasks import sweep_abandoned_generations
 
 get_settings().check_production_secrets()
 
@@ -49,5 +50,8 @@ app.add_page(
     on_load=HistoryDetailState.load,
 )
 app.add_page(
-    settings, route=routes.SETTINGS, title="Settings · PromptGen", on_load=AuthState.require_user
+    settings, route=routes.SETTINGS, title="Settings · PromptGen", on_load=SettingsState.load
 )
+
+# Refund quota held by generations a crashed process left pending: at start, then periodically.
+app.register_lifespan_task(sweep_abandoned_generations)

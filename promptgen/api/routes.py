@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from promptgen.api.keys import save_key
 from promptgen.db import check_database
 from promptgen.settings import get_settings
 
@@ -54,6 +55,7 @@ async def health(request: Request) -> JSONResponse:
 
 ROUTES: list[BaseRoute] = [
     Route("/api/health", health, methods=["GET"]),
+    Route("/api/keys", save_key, methods=["POST"]),
 ]
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from promptgen import routes
 from promptgen.components.shell import app_shell, page_header
 from promptgen.state.dashboard import (
     MULTI_SEPARATOR,
+    UPLOAD_ID,
     BlueprintCard,
     BlueprintGroup,
     DashboardState,
@@ -199,9 +201,55 @@ def _model_option(model: ModelOption) -> rx.Component:
     return rx.select.item(model.label, value=model.id)
 
 
+def _reference_images() -> rx.Component:
+    return rx.cond(
+        DashboardState.model_accepts_images,
+        rx.vstack(
+            rx.text("Reference images", weight="medium"),
+            rx.upload.root(
+                rx.vstack(
+                    rx.icon("image-plus", size=20, color=rx.color("gray", 10)),
+                    rx.text(
+                        "Drop up to 4 PNG, JPEG or WebP images (5 MB each), or click to choose.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    align="center",
+                    spacing="1",
+                ),
+                id=UPLOAD_ID,
+                multiple=True,
+                on_drop=DashboardState.add_images(rx.upload_files(upload_id=UPLOAD_ID)),
+                border=f"1px dashed {rx.color('gray', 7)}",
+                border_radius="8px",
+                padding="1em",
+                width="100%",
+            ),
+            rx.foreach(
+                DashboardState.image_names,
+                lambda name, index: rx.hstack(
+                    rx.icon("image", size=14),
+                    rx.text(name, size="1", class_name="attached-image"),
+                    rx.icon_button(
+                        rx.icon("x", size=12),
+                        size="1",
+                        variant="ghost",
+                        type="button",
+                        on_click=DashboardState.remove_image(index),
+                        aria_label="Remove image",
+                    ),
+                    align="center",
+                ),
+            ),
+            width="100%",
+            spacing="2",
+        ),
+    )
+
+
 def _result_panel() -> rx.Component:
     return rx.cond(
-        DashboardState.result_output != "",
+        (DashboardState.result_output != "") | DashboardState.generating,
         rx.card(
             rx.vstack(
                 rx.hstack(
@@ -274,23 +322,53 @@ def _generator() -> rx.Component:
                     spacing="3",
                     margin_top="1em",
                 ),
+                _reference_images(),
                 rx.cond(
                     DashboardState.error != "",
-                    rx.callout(
-                        DashboardState.error,
-                        icon="triangle-alert",
+                    rx.callout.root(
+                        rx.callout.icon(rx.icon("triangle-alert")),
+                        rx.callout.text(
+                            DashboardState.error,
+                            rx.cond(
+                                DashboardState.error_needs_key,
+                                rx.link(
+                                    " Open Settings →",
+                                    href=routes.SETTINGS,
+                                    id="add-key-link",
+                                    weight="bold",
+                                ),
+                            ),
+                        ),
                         color_scheme="red",
                         width="100%",
                         id="generate-error",
                     ),
                 ),
-                rx.button(
-                    rx.icon("wand-sparkles", size=16),
-                    "Generate",
-                    type="submit",
-                    size="3",
-                    loading=DashboardState.generating,
-                    id="generate",
+                rx.hstack(
+                    rx.button(
+                        rx.icon("wand-sparkles", size=16),
+                        rx.cond(DashboardState.generating, "Generating…", "Generate"),
+                        type="submit",
+                        size="3",
+                        disabled=DashboardState.generating,
+                        id="generate",
+                    ),
+                    rx.cond(
+                        DashboardState.generating,
+                        rx.button(
+                            rx.icon("square", size=14),
+                            "Cancel",
+                            type="button",
+                            size="3",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=DashboardState.cancel,
+                            id="cancel",
+                        ),
+                    ),
+                    rx.cond(DashboardState.generating, rx.spinner(size="3", id="progress")),
+                    align="center",
+                    spacing="3",
                 ),
                 spacing="3",
                 width="100%",

@@ -1,4 +1,4 @@
-"""Account settings."""
+"""Account settings: plan and usage, and the user's own API keys."""
 
 from __future__ import annotations
 
@@ -6,32 +6,178 @@ import reflex as rx
 
 from promptgen import routes
 from promptgen.components.shell import app_shell, page_header
-from promptgen.state.base import AuthState
+from promptgen.state.settings import KeyRow, SettingsState
+
+
+def _plan_card() -> rx.Component:
+    return rx.card(
+        rx.heading("Account", size="4", margin_bottom="0.5em"),
+        rx.data_list.root(
+            rx.data_list.item(
+                rx.data_list.label("Email"), rx.data_list.value(SettingsState.user_email)
+            ),
+            rx.data_list.item(
+                rx.data_list.label("Plan"), rx.data_list.value(SettingsState.plan_name)
+            ),
+            rx.data_list.item(
+                rx.data_list.label("Status"), rx.data_list.value(SettingsState.plan_status)
+            ),
+            rx.data_list.item(
+                rx.data_list.label("This month"),
+                rx.data_list.value(SettingsState.usage_label, id="settings-usage"),
+            ),
+        ),
+        rx.hstack(
+            rx.link(rx.button("See plans", variant="soft"), href=routes.PRICING),
+            margin_top="1em",
+        ),
+        width="100%",
+    )
+
+
+def _key_row(row: KeyRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.provider_name),
+        rx.table.cell(rx.code("…" + row.last_four)),
+        rx.table.cell(row.added),
+        rx.table.cell(row.last_used),
+        rx.table.cell(
+            rx.hstack(
+                rx.button(
+                    "Test key",
+                    size="1",
+                    variant="soft",
+                    on_click=SettingsState.test_key(row.provider),
+                    class_name="test-key",
+                ),
+                rx.alert_dialog.root(
+                    rx.alert_dialog.trigger(
+                        rx.button(
+                            "Delete",
+                            size="1",
+                            variant="soft",
+                            color_scheme="red",
+                            class_name="delete-key",
+                        )
+                    ),
+                    rx.alert_dialog.content(
+                        rx.alert_dialog.title("Delete this key?"),
+                        rx.alert_dialog.description(
+                            "Past your monthly quota, generations stop until you add a key again."
+                        ),
+                        rx.hstack(
+                            rx.alert_dialog.cancel(rx.button("Keep it", variant="soft")),
+                            rx.alert_dialog.action(
+                                rx.button(
+                                    "Delete key",
+                                    color_scheme="red",
+                                    on_click=SettingsState.delete_key(row.provider),
+                                    class_name="confirm-delete-key",
+                                )
+                            ),
+                            justify="end",
+                            spacing="3",
+                            margin_top="1em",
+                        ),
+                    ),
+                ),
+                spacing="2",
+            ),
+        ),
+        rx.table.cell(
+            rx.text(SettingsState.test_results.get(row.provider, ""), size="1"),
+            class_name="key-test-result",
+        ),
+        class_name="key-row",
+        data_provider=row.provider,
+    )
+
+
+def _key_form() -> rx.Component:
+    # A plain HTML form posting to /api/keys: the key never passes through Reflex state
+    # or the websocket, and the input is not bound to any state var.
+    return rx.el.form(
+        rx.flex(
+            rx.el.select(
+                rx.el.option("OpenAI", value="openai"),
+                rx.el.option("Google Gemini", value="gemini"),
+                name="provider",
+                id="key-provider",
+                class_name="pg-native-select",
+            ),
+            rx.input(
+                type="password",
+                name="api_key",
+                id="api-key-input",
+                placeholder="Paste your API key",
+                auto_complete="off",
+                flex="1",
+                min_width="220px",
+            ),
+            rx.button("Save key", type="submit", id="save-key"),
+            spacing="2",
+            wrap="wrap",
+            width="100%",
+        ),
+        action="/api/keys",
+        method="post",
+        id="key-form",
+        # Reflex forms cancel native submission; form.submit() posts without a submit event.
+        on_submit=rx.call_script("document.getElementById('key-form').submit()"),
+        width="100%",
+    )
+
+
+def _keys_card() -> rx.Component:
+    return rx.card(
+        rx.heading("Your API keys", size="4"),
+        rx.text(
+            "Past your monthly quota, PromptGen uses your own key for that provider. Keys are "
+            "encrypted at rest and never shown again; saving a key for a provider replaces the "
+            "old one.",
+            size="2",
+            color_scheme="gray",
+            margin_y="0.5em",
+        ),
+        rx.cond(
+            SettingsState.key_notice != "",
+            rx.callout(
+                SettingsState.key_notice, icon="check", color_scheme="green", id="key-notice"
+            ),
+        ),
+        rx.cond(
+            SettingsState.key_error != "",
+            rx.callout(
+                SettingsState.key_error, icon="triangle-alert", color_scheme="red", id="key-error"
+            ),
+        ),
+        rx.cond(
+            SettingsState.api_keys.length() > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Provider"),
+                        rx.table.column_header_cell("Key"),
+                        rx.table.column_header_cell("Added"),
+                        rx.table.column_header_cell("Last used"),
+                        rx.table.column_header_cell(""),
+                        rx.table.column_header_cell(""),
+                    )
+                ),
+                rx.table.body(rx.foreach(SettingsState.api_keys, _key_row)),
+                width="100%",
+                margin_y="0.5em",
+            ),
+            rx.text("No keys saved.", size="2", color_scheme="gray", id="no-keys"),
+        ),
+        rx.box(_key_form(), margin_top="1em", width="100%"),
+        width="100%",
+        overflow_x="auto",
+    )
 
 
 def settings() -> rx.Component:
     return app_shell(
-        page_header("Settings", "Your account and plan."),
-        rx.card(
-            rx.data_list.root(
-                rx.data_list.item(
-                    rx.data_list.label("Email"), rx.data_list.value(AuthState.user_email)
-                ),
-                rx.data_list.item(
-                    rx.data_list.label("Plan"), rx.data_list.value(AuthState.plan_name)
-                ),
-                rx.data_list.item(
-                    rx.data_list.label("Status"), rx.data_list.value(AuthState.plan_status)
-                ),
-                rx.data_list.item(
-                    rx.data_list.label("This month"), rx.data_list.value(AuthState.usage_label)
-                ),
-            ),
-            rx.hstack(
-                rx.link(rx.button("See plans", variant="soft"), href=routes.PRICING),
-                margin_top="1em",
-            ),
-            width="100%",
-            max_width="640px",
-        ),
+        page_header("Settings", "Your account, plan and API keys."),
+        rx.vstack(_plan_card(), _keys_card(), spacing="4", width="100%", max_width="860px"),
     )

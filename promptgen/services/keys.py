@@ -13,7 +13,10 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from promptgen import vault
+from promptgen.db import run_in_session
 from promptgen.models import UserApiKey
+from promptgen.providers import ProviderConfig, ProviderError, get_provider
+from promptgen.settings import Settings, get_settings
 
 PROVIDER_NAMES = {"gemini": "Google Gemini", "openai": "OpenAI"}
 MIN_KEY_LENGTH = 20
@@ -151,3 +154,21 @@ def rotate_keys(*, session: Session) -> tuple[int, int]:
         resealed += 1
     session.flush()
     return resealed, current
+
+
+async def verify_key(*, user_id: uuid.UUID, provider: str, settings: Settings | None = None) -> str:
+    """Make the provider's cheapest real call with the stored key; the verdict for the user."""
+    settings = settings or get_settings()
+    api_key = await run_in_session(open_key, user_id=user_id, provider=provider, mark_used=False)
+    name = PROVIDER_NAMES.get(provider, provider)
+    if api_key is None:
+        return f"No {name} key is saved."
+    base_url = {"gemini": settings.gemini_base_url, "openai": settings.openai_base_url}[provider]
+    config = ProviderConfig(
+        api_key=api_key, base_url=base_url, timeout_s=min(settings.provider_timeout_seconds, 20)
+    )
+    try:
+        await get_provider(provider).check_key(config)
+    except ProviderError as exc:
+        return f"Not working: {exc.message}"
+    return f"Valid — {name} accepted the key."

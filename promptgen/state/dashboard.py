@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -9,9 +10,15 @@ import reflex as rx
 
 from promptgen import blueprints, routes
 from promptgen.services import catalog, generation
+from promptgen.services.images import ImageRejected, check_images
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
+UPLOAD_ID = "reference-images"
+
+# The running generation of each browser tab, so Cancel can stop it. A tab's events always
+# reach the worker holding its websocket, which is where its task runs.
+_RUNNING: dict[str, asyncio.Task] = {}
 
 
 @dataclasses.dataclass
@@ -39,6 +46,7 @@ class ModelOption:
     id: str
     label: str
     description: str
+    supports_images: bool = False
 
 
 @dataclasses.dataclass
@@ -122,6 +130,9 @@ class DashboardState(AuthState):
 
     generating: bool = False
     error: str = ""
+    error_needs_key: bool = False
+    image_names: list[str] = []
+    _images: list[tuple[str, bytes]] = []
     result_output: str = ""
     result_notice: str = ""
     result_model: str = ""
@@ -142,7 +153,10 @@ class DashboardState(AuthState):
             groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
         self.signatures = [SignatureCard(s.id, s.name, s.description) for s in signature_views]
-        self.models = [ModelOption(str(m.id), m.display_name, m.description) for m in model_views]
+        self.models = [
+            ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
+            for m in model_views
+        ]
         if self.selected_model_id not in {m.id for m in self.models}:
             self.selected_model_id = self.models[0].id if self.models else ""
         if self.selected_signature_id not in {s.id for s in self.signatures}:
@@ -192,9 +206,38 @@ class DashboardState(AuthState):
         if model_id in {m.id for m in self.models}:
             self.selected_model_id = model_id
 
+    @rx.var
+    def model_accepts_images(self) -> bool:
+        return any(m.supports_images for m in self.models if m.id == self.selected_model_id)
+
+    @rx.event
+    async def add_images(self, files: list[rx.UploadFile]):
+        """Keep reference images server-side, checked by content, until Generate."""
+        uploads = list(self._images)
+        for upload in files:
+            name = getattr(upload, "filename", None) or getattr(upload, "name", "") or "image"
+            uploads.append((name, await upload.read()))
+        try:
+            checked = check_images(uploads)
+        except ImageRejected as exc:
+            self.error = exc.message
+            self.error_needs_key = False
+            return
+        self.error = ""
+        self._images = [(c.filename, c.data) for c in checked]
+        self.image_names = [f"{c.filename} ({len(c.data) // 1024} KB)" for c in checked]
+
+    @rx.event
+    def remove_image(self, index: int):
+        index = int(index)
+        if 0 <= index < len(self._images):
+            self._images = self._images[:index] + self._images[index + 1 :]
+            self.image_names = self.image_names[:index] + self.image_names[index + 1 :]
+
     @rx.event(background=True)
     async def generate(self, form_data: dict[str, Any]):
-        # A background event: a slow provider must not hold this page's state lock.
+        # A background event: a slow provider must not hold this page's state lock, and the
+        # output streams into the page as it arrives.
         async with self:
             if self.generating:
                 return
@@ -210,34 +253,62 @@ class DashboardState(AuthState):
                 return
             self.generating = True
             self.error = ""
+            self.error_needs_key = False
             self.field_errors = {}
+            self.result_output = ""
+            self.result_notice = ""
+            self.result_model = ""
+            images = self._images if self.model_accepts_images else []
             request = generation.GenerationRequest(
                 blueprint_id=self.selected_blueprint_id,
                 model_id=int(self.selected_model_id),
                 signature_id=self.selected_signature_id or None,
                 parameters=parameters_from_form(self.fields, form_data),
+                images=tuple(generation.ImageUpload(name, data) for name, data in images),
             )
+            tab = self.router.session.client_token
+        _RUNNING[tab] = asyncio.current_task()
+
+        async def on_delta(text: str) -> None:
+            async with self:
+                self.result_output += text
+
         try:
-            result = await run_service(generation.generate, user_id=user.user_id, request=request)
+            result = await generation.run_generation(
+                user_id=user.user_id, request=request, on_delta=on_delta
+            )
         except generation.GenerationError as exc:
             async with self:
-                self.generating = False
                 self.error = exc.message
+                self.error_needs_key = exc.needs_own_key
                 self.field_errors = exc.field_errors
+            return
+        except asyncio.CancelledError:
+            async with self:
+                self.result_notice = generation.CANCELLED_MESSAGE
             return
         except Exception:
             async with self:
-                self.generating = False
                 self.error = (
                     "Something went wrong while generating. Your inputs are kept; try again."
                 )
             raise
+        finally:
+            _RUNNING.pop(tab, None)
+            async with self:
+                self.generating = False
+                await self._refresh_user()  # the usage counter in the badge
         async with self:
-            self.generating = False
             self.result_output = result.output
             self.result_notice = result.notice
             self.result_model = result.model_display_name
             self.result_prompt_id = str(result.prompt_id)
+
+    @rx.event
+    def cancel(self):
+        task = _RUNNING.get(self.router.session.client_token)
+        if task is not None:
+            task.cancel()
 
     @rx.event
     def copy_result(self):

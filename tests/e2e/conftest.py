@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from promptgen.vault import new_master_key_text
 from tests.support.app_server import ARTIFACTS, AppServer, start_app
+from tests.support.fake_providers import DEFAULT_KEY, FakeGemini, FakeOpenAI
+
+# A user's own key the fake OpenAI accepts, for the BYOK flow.
+OWN_OPENAI_KEY = "sk-own-e2e-key-0123456789abcdef-LAST"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,9 +33,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_server(postgres_server) -> Iterator[AppServer]:
+def fake_openai() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        fake.valid_keys = {DEFAULT_KEY, OWN_OPENAI_KEY}
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_gemini() -> Iterator[FakeGemini]:
+    with FakeGemini() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def app_server(postgres_server, fake_openai, fake_gemini) -> Iterator[AppServer]:
     database_url = postgres_server.create_database("promptgen_e2e")
-    server = start_app(database_url, name="e2e")
+    server = start_app(
+        database_url,
+        name="e2e",
+        OPENAI_API_KEY=DEFAULT_KEY,
+        OPENAI_BASE_URL=fake_openai.url + "/v1",
+        GEMINI_API_KEY=DEFAULT_KEY,
+        GEMINI_BASE_URL=fake_gemini.url,
+        KEY_ENCRYPTION_KEYS=new_master_key_text(),
+    )
     yield server
     server.stop()
     postgres_server.drop_database(database_url)

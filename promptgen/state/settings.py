@@ -1,0 +1,80 @@
+"""Settings: the plan, and the user's own API keys (shown by provider and last four only)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from promptgen import routes
+from promptgen.services import keys
+from promptgen.state.base import AuthState, run_service
+
+
+@dataclasses.dataclass
+class KeyRow:
+    provider: str
+    provider_name: str
+    last_four: str
+    added: str
+    last_used: str
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+class SettingsState(AuthState):
+    api_keys: list[KeyRow] = []
+    key_notice: str = ""
+    key_error: str = ""
+    test_results: dict[str, str] = {}
+
+    async def _load_keys(self, user_id) -> None:
+        views = await run_service(keys.list_keys, user_id=user_id)
+        self.api_keys = [
+            KeyRow(
+                v.provider, v.provider_name, v.last_four, _when(v.created_at), _when(v.last_used_at)
+            )
+            for v in views
+        ]
+
+    @rx.event
+    async def load(self):
+        user_id = await self._refresh_user()
+        if user_id is None:
+            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+        query = self.router.url.query_parameters
+        saved = query.get("key_saved", "")
+        self.key_notice = (
+            f"Your {keys.PROVIDER_NAMES[saved]} key is saved. Only its last four characters "
+            "are shown from now on."
+            if saved in keys.PROVIDER_NAMES
+            else ""
+        )
+        self.key_error = str(query.get("key_error", ""))[:300]
+        self.test_results = {}
+        await self._load_keys(user_id)
+        return None
+
+    @rx.event(background=True)
+    async def test_key(self, provider: str):
+        async with self:
+            user = await self._current_user()
+            if user is None or provider not in keys.PROVIDER_NAMES:
+                return
+            self.test_results = {**self.test_results, provider: "Testing…"}
+        verdict = await keys.verify_key(user_id=user.user_id, provider=provider)
+        async with self:
+            self.test_results = {**self.test_results, provider: verdict}
+
+    @rx.event
+    async def delete_key(self, provider: str):
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+        if await run_service(keys.delete_key, user_id=user.user_id, provider=provider):
+            self.key_notice = f"Your {keys.PROVIDER_NAMES.get(provider, provider)} key is deleted."
+            self.key_error = ""
+        await self._load_keys(user.user_id)
+        return None
