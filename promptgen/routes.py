@@ -18,6 +18,11 @@ def history_detail(prompt_id: str) -> str:
     return f"{HISTORY}/{quote(prompt_id)}"
 
 
+def retry(prompt_id: str) -> str:
+    """The dashboard, filled in with an earlier generation's inputs."""
+    return f"{DASHBOARD}?retry={quote(prompt_id)}"
+
+
 def sign_in_then(next_path: str) -> str:
     """The sign-in page, returning to `next_path` afterwards."""
     return f"{SIGN_IN}?next={quote(next_path, safe='/')}"

@@ -296,6 +296,12 @@ def _generator() -> rx.Component:
             rx.vstack(
                 rx.heading(DashboardState.selected_blueprint_name, size="5"),
                 rx.text(DashboardState.selected_blueprint_description, color_scheme="gray"),
+                rx.cond(
+                    DashboardState.form_notice != "",
+                    rx.callout(
+                        DashboardState.form_notice, icon="history", size="1", id="form-notice"
+                    ),
+                ),
                 rx.grid(
                     rx.foreach(DashboardState.fields, _form_field),
                     columns=rx.breakpoints(initial="1", md="2"),

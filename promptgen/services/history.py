@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from promptgen.models import UserPrompt
+from promptgen.models import PromptAttachment, UserPrompt
 
 SNIPPET_LENGTH = 160
 
@@ -28,6 +32,17 @@ class HistoryItem:
 
 
 @dataclass(frozen=True)
+class AttachmentView:
+    filename: str
+    mime_type: str
+    size_bytes: int
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"AttachmentView({self.filename!r}, {self.size_bytes} bytes)"
+
+
+@dataclass(frozen=True)
 class HistoryDetail:
     item: HistoryItem
     template_id: int | None
@@ -40,6 +55,7 @@ class HistoryDetail:
     output_tokens: int | None
     error_message: str | None
     latency_ms: int | None
+    attachments: list[AttachmentView]
 
 
 def _snippet(prompt: UserPrompt) -> str:
@@ -62,15 +78,175 @@ def _item(prompt: UserPrompt) -> HistoryItem:
     )
 
 
-def list_history(*, session: Session, user_id: uuid.UUID, limit: int = 100) -> list[HistoryItem]:
-    """The user's generations, newest first."""
+@dataclass(frozen=True)
+class HistoryFilters:
+    blueprints: list[str]
+    models: list[str]
+
+
+def _owned(user_id: uuid.UUID):
+    return select(UserPrompt).where(UserPrompt.user_id == user_id)
+
+
+def list_history(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    query: str = "",
+    blueprint: str = "",
+    model: str = "",
+    favorites_only: bool = False,
+    limit: int = 200,
+) -> list[HistoryItem]:
+    """The user's generations, newest first, optionally searched and filtered."""
+    statement = _owned(user_id)
+    text = " ".join(query.split()).lower()
+    if text:
+        # The user's text is matched literally: LIKE's wildcards are escaped.
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        needle = f"%{escaped}%"
+        statement = statement.where(
+            sa.or_(
+                *(
+                    sa.func.lower(column).like(needle, escape="\\")
+                    for column in (
+                        UserPrompt.output,
+                        UserPrompt.compiled_prompt,
+                        UserPrompt.template_name,
+                    )
+                )
+            )
+        )
+    if blueprint:
+        statement = statement.where(UserPrompt.template_name == blueprint)
+    if model:
+        statement = statement.where(UserPrompt.model_name == model)
+    if favorites_only:
+        statement = statement.where(UserPrompt.is_favorite)
     prompts = session.exec(
-        select(UserPrompt)
-        .where(UserPrompt.user_id == user_id)
-        .order_by(col(UserPrompt.created_at).desc(), col(UserPrompt.id).desc())
-        .limit(limit)
+        statement.order_by(col(UserPrompt.created_at).desc(), col(UserPrompt.id).desc()).limit(
+            limit
+        )
     ).all()
     return [_item(p) for p in prompts]
+
+
+def history_filters(*, session: Session, user_id: uuid.UUID) -> HistoryFilters:
+    """The blueprints and models that appear in the user's history, for the filter menus."""
+    rows = session.exec(
+        select(UserPrompt.template_name, UserPrompt.model_name)
+        .where(UserPrompt.user_id == user_id)
+        .distinct()
+    ).all()
+    return HistoryFilters(
+        blueprints=sorted({r[0] for r in rows if r[0]}),
+        models=sorted({r[1] for r in rows if r[1]}),
+    )
+
+
+def _own_prompt(session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID):
+    parsed = _parse_id(prompt_id)
+    if parsed is None:
+        return None
+    return session.exec(_owned(user_id).where(UserPrompt.id == parsed)).first()
+
+
+def set_favorite(
+    *, session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID, favorite: bool
+) -> bool:
+    prompt = _own_prompt(session, user_id, prompt_id)
+    if prompt is None:
+        return False
+    prompt.is_favorite = favorite
+    session.add(prompt)
+    return True
+
+
+def delete_prompt(*, session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID) -> bool:
+    """Delete one of the user's generations with its images."""
+    prompt = _own_prompt(session, user_id, prompt_id)
+    if prompt is None:
+        return False
+    session.execute(
+        sa.delete(PromptAttachment).where(
+            PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id
+        )
+    )
+    session.delete(prompt)
+    return True
+
+
+EXPORT_FIELDS = (
+    "id",
+    "created_at",
+    "status",
+    "blueprint",
+    "signature",
+    "model",
+    "key_source",
+    "parameters",
+    "compiled_prompt",
+    "output",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "error",
+    "favorite",
+    "images",
+)
+
+
+def _export_rows(session: Session, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    prompts = session.exec(_owned(user_id).order_by(col(UserPrompt.created_at).desc())).all()
+    names: dict[uuid.UUID, list[str]] = {}
+    for prompt_id, filename in session.exec(
+        select(PromptAttachment.prompt_id, PromptAttachment.filename).where(
+            PromptAttachment.user_id == user_id
+        )
+    ).all():
+        names.setdefault(prompt_id, []).append(filename)
+    return [
+        {
+            "id": str(p.id),
+            "created_at": p.created_at.isoformat(),
+            "status": p.status,
+            "blueprint": p.template_name,
+            "signature": p.signature_name,
+            "model": p.model_name,
+            "key_source": p.key_source,
+            "parameters": p.parameters,
+            "compiled_prompt": p.compiled_prompt,
+            "output": p.output,
+            "input_tokens": p.input_tokens,
+            "output_tokens": p.output_tokens,
+            "latency_ms": p.latency_ms,
+            "error": p.error_message,
+            "favorite": p.is_favorite,
+            "images": names.get(p.id, []),
+        }
+        for p in prompts
+    ]
+
+
+def export_history(*, session: Session, user_id: uuid.UUID, fmt: str) -> tuple[str, str]:
+    """(file name, content) of the user's whole history as JSON or CSV."""
+    rows = _export_rows(session, user_id)
+    if fmt == "json":
+        return "promptgen-history.json", json.dumps(rows, indent=2, ensure_ascii=False)
+    if fmt != "csv":
+        raise ValueError(f"unknown export format {fmt!r}")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                **row,
+                "parameters": json.dumps(row["parameters"], ensure_ascii=False),
+                "images": "; ".join(row["images"]),
+            }
+        )
+    return "promptgen-history.csv", buffer.getvalue()
 
 
 def _parse_id(prompt_id: str | uuid.UUID) -> uuid.UUID | None:
@@ -86,14 +262,14 @@ def get_history_item(
     *, session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID
 ) -> HistoryDetail | None:
     """One of the user's generations; None for another user's or an unknown id."""
-    parsed = _parse_id(prompt_id)
-    if parsed is None:
-        return None
-    prompt = session.exec(
-        select(UserPrompt).where(UserPrompt.id == parsed, UserPrompt.user_id == user_id)
-    ).first()
+    prompt = _own_prompt(session, user_id, prompt_id)
     if prompt is None:
         return None
+    attachments = session.exec(
+        select(PromptAttachment)
+        .where(PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id)
+        .order_by(PromptAttachment.filename)
+    ).all()
     return HistoryDetail(
         item=_item(prompt),
         template_id=prompt.template_id,
@@ -106,4 +282,7 @@ def get_history_item(
         output_tokens=prompt.output_tokens,
         error_message=prompt.error_message,
         latency_ms=prompt.latency_ms,
+        attachments=[
+            AttachmentView(a.filename, a.mime_type, a.size_bytes, a.data) for a in attachments
+        ],
     )

@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 
 from promptgen import blueprints, routes
-from promptgen.services import catalog, generation
+from promptgen.services import catalog, generation, history
 from promptgen.services.images import ImageRejected, check_images
 from promptgen.state.base import AuthState, run_service
 
@@ -129,6 +129,7 @@ class DashboardState(AuthState):
     selected_model_id: str = ""
 
     generating: bool = False
+    form_notice: str = ""
     error: str = ""
     error_needs_key: bool = False
     image_names: list[str] = []
@@ -161,9 +162,30 @@ class DashboardState(AuthState):
             self.selected_model_id = self.models[0].id if self.models else ""
         if self.selected_signature_id not in {s.id for s in self.signatures}:
             self.selected_signature_id = 0
-        if self.selected_blueprint_id:
+        retry_id = self.router.url.query_parameters.get("retry")
+        if retry_id:
+            await self._load_retry(user_id, str(retry_id))
+        elif self.selected_blueprint_id:
             await self._select_blueprint(self.selected_blueprint_id, keep_values=True)
         return None
+
+    async def _load_retry(self, user_id, prompt_id: str) -> None:
+        """Fill the form from one of the user's earlier generations (Retry in history)."""
+        found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
+        if found is None or found.template_id is None:
+            self.error = "That generation cannot be retried: its blueprint is gone."
+            return
+        await self._select_blueprint(found.template_id, values=found.parameters)
+        if not self.selected_blueprint_id:
+            self.error = "That generation cannot be retried: its blueprint is no longer offered."
+            return
+        if found.signature_id in {s.id for s in self.signatures}:
+            self.selected_signature_id = found.signature_id
+        if str(found.model_id) in {m.id for m in self.models}:
+            self.selected_model_id = str(found.model_id)
+        self._images = [(a.filename, a.data) for a in found.attachments]
+        self.image_names = [f"{a.filename} ({a.size_bytes // 1024} KB)" for a in found.attachments]
+        self.form_notice = "Inputs loaded from your history. Press Generate to run it again."
 
     async def _select_blueprint(
         self, blueprint_id: int, *, values: dict[str, Any] | None = None, keep_values: bool = False
@@ -191,7 +213,8 @@ class DashboardState(AuthState):
 
     @rx.event
     async def choose_blueprint(self, blueprint_id: int):
-        await self._select_blueprint(int(blueprint_id))
+        # Clicking the chosen blueprint again keeps what the user typed.
+        await self._select_blueprint(int(blueprint_id), keep_values=True)
 
     @rx.event
     def choose_signature(self, signature_id: int):
@@ -252,6 +275,7 @@ class DashboardState(AuthState):
                 self.error = "Pick a model."
                 return
             self.generating = True
+            self.form_notice = ""
             self.error = ""
             self.error_needs_key = False
             self.field_errors = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 
@@ -21,6 +22,14 @@ class HistoryRow:
     model: str
     status: str
     snippet: str
+    favorite: bool = False
+
+
+@dataclasses.dataclass
+class AttachmentRow:
+    filename: str
+    label: str
+    src: str
 
 
 @dataclasses.dataclass
@@ -48,22 +57,109 @@ def _row(item: history.HistoryItem) -> HistoryRow:
         model=item.model_name,
         status=item.status,
         snippet=item.snippet,
+        favorite=item.is_favorite,
     )
+
+
+ALL = "all"  # the "no filter" value of the filter menus (Radix selects need a value)
 
 
 class HistoryState(AuthState):
     rows: list[HistoryRow] = []
     loaded: bool = False
+    search: str = ""
+    blueprint_filter: str = ALL
+    model_filter: str = ALL
+    favorites_only: bool = False
+    blueprint_options: list[str] = []
+    model_options: list[str] = []
+
+    async def _reload(self, user_id) -> None:
+        items = await run_service(
+            history.list_history,
+            user_id=user_id,
+            query=self.search,
+            blueprint="" if self.blueprint_filter == ALL else self.blueprint_filter,
+            model="" if self.model_filter == ALL else self.model_filter,
+            favorites_only=self.favorites_only,
+        )
+        self.rows = [_row(i) for i in items]
+        self.loaded = True
+
+    async def _user_or_redirect(self):
+        user = await self._current_user()
+        if user is None:
+            return None, rx.redirect(routes.sign_in_then(routes.HISTORY))
+        return user.user_id, None
 
     @rx.event
     async def load(self):
         user_id = await self._refresh_user()
         if user_id is None:
             return rx.redirect(routes.sign_in_then(routes.HISTORY))
-        items = await run_service(history.list_history, user_id=user_id)
-        self.rows = [_row(i) for i in items]
-        self.loaded = True
+        filters = await run_service(history.history_filters, user_id=user_id)
+        self.blueprint_options = [ALL, *filters.blueprints]
+        self.model_options = [ALL, *filters.models]
+        await self._reload(user_id)
         return None
+
+    @rx.event
+    async def apply_filters(self, form_data: dict):
+        user_id, redirect = await self._user_or_redirect()
+        if redirect:
+            return redirect
+        self.search = str(form_data.get("search", ""))[:200]
+        await self._reload(user_id)
+        return None
+
+    @rx.event
+    async def set_blueprint_filter(self, value: str):
+        self.blueprint_filter = value
+        user_id, redirect = await self._user_or_redirect()
+        return redirect or await self._reload(user_id)
+
+    @rx.event
+    async def set_model_filter(self, value: str):
+        self.model_filter = value
+        user_id, redirect = await self._user_or_redirect()
+        return redirect or await self._reload(user_id)
+
+    @rx.event
+    async def set_favorites_only(self, value: bool):
+        self.favorites_only = bool(value)
+        user_id, redirect = await self._user_or_redirect()
+        return redirect or await self._reload(user_id)
+
+    @rx.event
+    async def toggle_favorite(self, prompt_id: str):
+        user_id, redirect = await self._user_or_redirect()
+        if redirect:
+            return redirect
+        current = next((r.favorite for r in self.rows if r.id == prompt_id), False)
+        await run_service(
+            history.set_favorite, user_id=user_id, prompt_id=prompt_id, favorite=not current
+        )
+        await self._reload(user_id)
+        return None
+
+    @rx.event
+    async def delete(self, prompt_id: str):
+        user_id, redirect = await self._user_or_redirect()
+        if redirect:
+            return redirect
+        deleted = await run_service(history.delete_prompt, user_id=user_id, prompt_id=prompt_id)
+        await self._reload(user_id)
+        return rx.toast.success("Deleted.") if deleted else None
+
+    @rx.event
+    async def export(self, fmt: str):
+        user_id, redirect = await self._user_or_redirect()
+        if redirect:
+            return redirect
+        if fmt not in ("json", "csv"):
+            return None
+        filename, content = await run_service(history.export_history, user_id=user_id, fmt=fmt)
+        return rx.download(data=content, filename=filename)
 
 
 class HistoryDetailState(AuthState):
@@ -77,6 +173,7 @@ class HistoryDetailState(AuthState):
     tokens: str = ""
     latency: str = ""
     key_source: str = ""
+    attachments: list[AttachmentRow] = []
 
     @rx.event
     async def load(self):
@@ -104,7 +201,22 @@ class HistoryDetailState(AuthState):
         self.key_source = {"platform": "Platform key", "own_key": "Your own key"}.get(
             found.item.key_source, "Offline (no key)"
         )
+        self.attachments = [
+            AttachmentRow(
+                a.filename,
+                f"{a.filename} ({a.size_bytes // 1024} KB)",
+                f"data:{a.mime_type};base64,{base64.b64encode(a.data).decode()}",
+            )
+            for a in found.attachments
+        ]
         return None
+
+    @rx.event
+    def retry(self):
+        """Back to the dashboard with this generation's inputs filled in."""
+        if self.detail is None:
+            return None
+        return rx.redirect(routes.retry(self.detail.id))
 
     @rx.event
     def copy_output(self):

@@ -60,7 +60,7 @@ def test_sign_up_generate_offline_and_find_it_in_history(page: Page, app_server:
     rows = page.locator(".history-row")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("a brass desk lamp on walnut")
-    rows.first.click()
+    rows.first.locator(".history-open").click()
     expect(page).to_have_url(re.compile(r"/history/[0-9a-f-]{36}$"))
     expect(page.locator("#detail-output")).to_contain_text("a brass desk lamp on walnut")
     expect(page.locator("#detail-inputs")).to_contain_text("a brass desk lamp on walnut")

@@ -110,3 +110,76 @@ def test_generate_stream_exhaust_own_key_delete(
     assert frames, "no websocket frames were captured"
     assert not [f for f in frames if OWN_OPENAI_KEY in f]
     assert OWN_OPENAI_KEY not in app_server.log_path.read_text()
+
+
+def test_failed_attempt_retry_cancel_and_history_tools(
+    page: Page, app_server: AppServer, fake_openai: FakeOpenAI
+) -> None:
+    sign_up(page, app_server)
+    _pick(page, "GPT-4.1 mini", "first item")
+    page.click("#generate")
+    expect(page.locator("#result-output")).to_contain_text("first item")
+    expect(page.locator("#plan-badge")).to_contain_text("1 / 25")
+
+    # A provider outage (5xx, and again on the one retry): clear message, inputs kept, refunded.
+    fake_openai.fail_next(503, times=2)
+    page.fill("#field-product", "second item")
+    page.click("#generate")
+    expect(page.locator("#generate-error")).to_contain_text("OpenAI is unavailable right now")
+    expect(page.locator("#field-product")).to_have_value("second item")
+    expect(page.locator("#plan-badge")).to_contain_text("1 / 25")
+
+    # Cancel a slow generation: it stops, and the unit is given back.
+    fake_openai.chunks, fake_openai.chunk_delay_s = 6, 1.0
+    page.fill("#field-product", "third item")
+    page.click("#generate")
+    expect(page.locator("#result-output")).to_contain_text("Refined:")
+    page.click("#cancel")
+    expect(page.locator("#result-notice")).to_contain_text("Cancelled")
+    expect(page.locator("#generate")).to_be_enabled()
+    expect(page.locator("#plan-badge")).to_contain_text("1 / 25")
+    fake_openai.chunks, fake_openai.chunk_delay_s = 3, 0
+
+    page.get_by_role("link", name="History").first.click()
+    rows = page.locator(".history-row")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("cancelled")
+    expect(rows.nth(1)).to_contain_text("failed")
+
+    # Search, favourite, filter, export.
+    page.fill("#history-search", "first")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    rows.first.locator(".favorite-toggle").click()
+    expect(page.locator(".history-row.is-favorite")).to_have_count(1)
+    page.fill("#history-search", "")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(3)
+    page.click("#favorites-only")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("first item")
+    page.click("#favorites-only")
+    expect(rows).to_have_count(3)
+    page.click("#export")
+    with page.expect_download() as download:
+        page.click("#export-json")
+    exported = download.value.path().read_text()
+    assert '"first item"' in exported and '"second item"' in exported
+
+    # Retry the failed attempt in one click from its page.
+    rows.nth(1).locator(".history-open").click()
+    expect(page.locator("#detail-inputs")).to_contain_text("second item")
+    page.click("#retry")
+    expect(page).to_have_url(re.compile(r"/dashboard\?retry="))
+    expect(page.locator("#form-notice")).to_contain_text("Inputs loaded")
+    expect(page.locator("#field-product")).to_have_value("second item")
+    page.click("#generate")
+    expect(page.locator("#result-output")).to_contain_text("second item")
+    expect(page.locator("#plan-badge")).to_contain_text("2 / 25")
+
+    # Delete one row.
+    page.get_by_role("link", name="History").first.click()
+    expect(rows).to_have_count(4)
+    rows.first.locator(".delete-row").click()
+    page.locator(".confirm-delete-row").click()
+    expect(rows).to_have_count(3)
