@@ -81,3 +81,9 @@ def sqlite_url(
 def db_url(request: pytest.FixtureRequest) -> str:
     """The same test on SQLite and on PostgreSQL."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, which async tests after it cannot share."""
+    items.sort(key=lambda item: "tests/e2e/" in str(item.fspath))
