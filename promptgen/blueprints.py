@@ -18,6 +18,7 @@ Jinja's sandbox, so catalog text can format values but cannot reach Python.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -374,6 +375,15 @@ def coerce_and_validate(
     return values, errors
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(prompt_template: str) -> tuple[jinja2.Template, bool]:
+    """The compiled template and whether it places the signature itself. Compiling costs
+    milliseconds; blueprint texts are few and rarely change, so they are cached by text."""
+    parsed = _ENV.parse(prompt_template)
+    uses_signature = bool(meta.find_undeclared_variables(parsed) & SIGNATURE_VARIABLES)
+    return _ENV.from_string(parsed), uses_signature
+
+
 def compile_prompt(
     *,
     prompt_template: str,
@@ -392,9 +402,8 @@ def compile_prompt(
         f"{signature_name}: {signature_style}" if signature_name and signature_style else ""
     )
     try:
-        parsed = _ENV.parse(prompt_template)
-        uses_signature = bool(meta.find_undeclared_variables(parsed) & SIGNATURE_VARIABLES)
-        text = _ENV.from_string(parsed).render(context)
+        template, uses_signature = _compiled(prompt_template)
+        text = template.render(context)
     except jinja2.TemplateError as exc:
         raise SchemaError(
             f"the prompt text cannot be rendered: {exc}", field="prompt_template"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +27,7 @@ def normalize_url(url: str) -> str:
 
 
 _engines: dict[str, sa.Engine] = {}
+DB_THREADS = 30
 
 
 def _create_engine(url: str) -> sa.Engine:
@@ -43,7 +46,7 @@ def _create_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=DB_THREADS - 10)
 
 
 def get_engine(url: str | None = None) -> sa.Engine:
@@ -73,6 +76,13 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
             raise
 
 
+@functools.cache
+def _db_executor() -> ThreadPoolExecutor:
+    # Database work waits on I/O, not the CPU: more threads than asyncio's default
+    # (cores + 4) let concurrent requests overlap their round trips. Matches the pool size.
+    return ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="promptgen-db")
+
+
 async def run_in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a sync service `fn(session=..., **kwargs)` in one transaction, off the event loop."""
 
@@ -80,7 +90,7 @@ async def run_in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
         with session_scope() as session:
             return fn(session=session, **kwargs)
 
-    return await asyncio.to_thread(unit_of_work)
+    return await asyncio.get_running_loop().run_in_executor(_db_executor(), unit_of_work)
 
 
 def check_database(url: str | None = None) -> str | None:

@@ -20,6 +20,7 @@ from promptgen.providers.base import (
     timed_out,
     unavailable,
 )
+from promptgen.providers.http import per_loop, process_wide, ssl_context
 
 NAME = "Google Gemini"
 _BLOCKED_FINISH = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
@@ -65,6 +66,9 @@ class GeminiProvider:
             timeout=int(config.timeout_s * 1000),
             # Retries are ours (one, for 5xx, in providers.stream_with_retry).
             retry_options=types.HttpRetryOptions(attempts=1),
+            httpx_async_client=per_loop("gemini", lambda: httpx.AsyncClient(verify=ssl_context())),
+            httpx_client=process_wide("gemini-sync", lambda: httpx.Client(verify=ssl_context())),
+            async_client_args={"ssl": ssl_context()},
         )
         return genai.Client(api_key=config.api_key, http_options=options)
 
@@ -96,8 +100,6 @@ class GeminiProvider:
                     exc, model_name=request.model_name, timeout_s=config.timeout_s
                 ) from None
             raise
-        finally:
-            await client.aio.aclose()
         yield Completed(
             input_tokens=usage.prompt_token_count if usage else None,
             output_tokens=usage.candidates_token_count if usage else None,
@@ -111,5 +113,3 @@ class GeminiProvider:
                 break
         except (errors.APIError, httpx.HTTPError) as exc:
             raise _translate(exc, model_name="", timeout_s=config.timeout_s) from None
-        finally:
-            await client.aio.aclose()

@@ -20,6 +20,7 @@ from promptgen.providers.base import (
     timed_out,
     unavailable,
 )
+from promptgen.providers.http import per_loop, ssl_context
 
 NAME = "OpenAI"
 
@@ -60,6 +61,9 @@ class OpenAIProvider:
             base_url=config.base_url,
             timeout=config.timeout_s,
             max_retries=0,
+            http_client=per_loop(
+                "openai", lambda: openai.DefaultAsyncHttpxClient(verify=ssl_context())
+            ),
         )
 
     async def stream(
@@ -90,8 +94,6 @@ class OpenAIProvider:
                     exc, model_name=request.model_name, timeout_s=config.timeout_s
                 ) from None
             raise
-        finally:
-            await client.close()
         yield Completed(
             input_tokens=usage.prompt_tokens if usage else None,
             output_tokens=usage.completion_tokens if usage else None,
@@ -103,5 +105,3 @@ class OpenAIProvider:
             await client.models.list()
         except openai.OpenAIError as exc:
             raise _translate(exc, model_name="", timeout_s=config.timeout_s) from None
-        finally:
-            await client.close()

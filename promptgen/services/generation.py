@@ -169,9 +169,10 @@ def prepare(
     model = catalog.get_model(session=session, model_id=request.model_id)
     if model is None:
         raise GenerationError("That model is no longer available. Pick another one.")
-    plan = get_plan_summary(session=session, user_id=user_id)
-    if not model.allowed_for(plan.tier_slug if plan else None):
-        raise GenerationError(f"{model.display_name} is not included in your plan.")
+    if model.allowed_tiers:  # most models are open to every plan: skip the lookup
+        plan = get_plan_summary(session=session, user_id=user_id)
+        if not model.allowed_for(plan.tier_slug if plan else None):
+            raise GenerationError(f"{model.display_name} is not included in your plan.")
 
     values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
     if errors:
@@ -284,14 +285,19 @@ def finish_success(
     output_tokens: int | None,
     latency_ms: int,
 ) -> None:
-    prompt = _own_prompt(session, user_id, prompt_id)
-    prompt.output = output
-    prompt.input_tokens = input_tokens
-    prompt.output_tokens = output_tokens
-    prompt.status = "succeeded"
-    prompt.latency_ms = latency_ms
-    prompt.completed_at = datetime.now(UTC)
-    session.add(prompt)
+    # One UPDATE, scoped to the owner: this runs once per generation, on the hot path.
+    session.execute(
+        sa.update(UserPrompt)
+        .where(UserPrompt.id == prompt_id, UserPrompt.user_id == user_id)
+        .values(
+            output=output,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            status="succeeded",
+            latency_ms=latency_ms,
+            completed_at=datetime.now(UTC),
+        )
+    )
 
 
 def finish_failure(

@@ -4,6 +4,7 @@ own key added and used, key deleted — and the key never reaches the page or th
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import psycopg
 from playwright.sync_api import Page, expect
@@ -183,3 +184,27 @@ def test_failed_attempt_retry_cancel_and_history_tools(
     rows.first.locator(".delete-row").click()
     page.locator(".confirm-delete-row").click()
     expect(rows).to_have_count(3)
+
+
+def test_reference_images_are_checked_sent_and_kept(
+    page: Page, app_server: AppServer, tmp_path: Path
+) -> None:
+    sign_up(page, app_server)
+    _pick(page, "Gemini 2.5 Flash", "a ceramic vase")
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("these are notes, not a picture")
+    upload = page.locator("#reference-images input[type=file]")
+    upload.set_input_files(str(not_an_image))
+    expect(page.locator("#generate-error")).to_contain_text(
+        "notes.png is not a PNG, JPEG or WebP image"
+    )
+    picture = tmp_path / "vase.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048)
+    upload.set_input_files(str(picture))
+    expect(page.locator(".attached-image")).to_contain_text("vase.png")
+    page.click("#generate")
+    expect(page.locator("#result-output")).to_contain_text("a ceramic vase")
+
+    page.get_by_role("link", name="History").first.click()
+    page.locator(".history-row .history-open").first.click()
+    expect(page.locator(".detail-image")).to_contain_text("vase.png")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -77,6 +78,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeProvider/1.0"
     timeout = 120  # idle keep-alive connections are closed after this many seconds
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Streamed events are small writes; without TCP_NODELAY, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every answer, which a real API does not.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

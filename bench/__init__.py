@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench`. Figures are printed and saved to bench/results/, never asserted."""
