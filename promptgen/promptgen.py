@@ -4,6 +4,7 @@ import reflex as rx
 
 from promptgen import routes
 from promptgen.api.routes import build_api
+from promptgen.api.stripe_webhook import subscription_listeners
 from promptgen.pages.auth import sign_in, sign_up
 from promptgen.pages.dashboard import dashboard
 from promptgen.pages.history import history, history_detail
@@ -13,6 +14,7 @@ from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
 from promptgen.state.dashboard import DashboardState
 from promptgen.state.history import HistoryDetailState, HistoryState
+from promptgen.state.live import push_plan_update
 from promptgen.state.public import PublicState
 from promptgen.state.settings import SettingsState
 from promptgen.tasks import sweep_abandoned_generations
@@ -52,6 +54,9 @@ app.add_page(
 app.add_page(
     settings, route=routes.SETTINGS, title="Settings · PromptGen", on_load=SettingsState.load
 )
+
+# Signed Stripe webhooks update every open tab of the user they concern.
+subscription_listeners.append(lambda user_id: push_plan_update(app, user_id))
 
 # Refund quota held by generations a crashed process left pending: at start, then periodically.
 app.register_lifespan_task(sweep_abandoned_generations)

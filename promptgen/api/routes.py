@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from promptgen.api.keys import save_key
+from promptgen.api.stripe_webhook import stripe_webhook
 from promptgen.db import check_database
 from promptgen.settings import get_settings
 
@@ -56,6 +57,7 @@ async def health(request: Request) -> JSONResponse:
 ROUTES: list[BaseRoute] = [
     Route("/api/health", health, methods=["GET"]),
     Route("/api/keys", save_key, methods=["POST"]),
+    Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
 ]
 
 

@@ -54,13 +54,64 @@ def plan_card(plan: PlanCard) -> rx.Component:
             ),
             rx.cond(
                 PublicState.signed_in & (PublicState.plan_name == plan.name),
-                rx.badge("Your current plan", color_scheme="violet", size="2"),
+                rx.hstack(
+                    rx.badge("Your current plan", color_scheme="violet", size="2"),
+                    rx.cond(
+                        ~plan.free,
+                        rx.button(
+                            "Manage billing",
+                            size="1",
+                            variant="soft",
+                            on_click=PublicState.manage_billing,
+                            class_name="manage-billing",
+                        ),
+                    ),
+                    align="center",
+                ),
+                rx.cond(
+                    ~plan.free,
+                    rx.button(
+                        rx.cond(
+                            PublicState.billing_enabled,
+                            rx.cond(
+                                PublicState.signed_in,
+                                "Upgrade to " + plan.name,
+                                "Sign in to upgrade",
+                            ),
+                            "Billing is not configured on this server",
+                        ),
+                        disabled=~PublicState.billing_enabled,
+                        on_click=PublicState.choose_plan(plan.slug),
+                        width="100%",
+                        class_name="choose-plan",
+                        data_plan=plan.slug,
+                    ),
+                ),
             ),
             spacing="3",
             align="start",
         ),
         width="100%",
         class_name="plan-card",
+    )
+
+
+def billing_messages() -> rx.Component:
+    return rx.fragment(
+        rx.cond(
+            PublicState.billing_error != "",
+            rx.callout(
+                PublicState.billing_error,
+                icon="triangle-alert",
+                color_scheme="red",
+                id="billing-error",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            PublicState.billing_notice != "",
+            rx.callout(PublicState.billing_notice, icon="info", id="billing-notice", width="100%"),
+        ),
     )
 
 

@@ -31,10 +31,19 @@ def logo() -> rx.Component:
 
 def plan_badge() -> rx.Component:
     return rx.badge(
-        rx.text(AuthState.plan_name, weight="bold"),
-        rx.text(AuthState.usage_label),
+        rx.text(AuthState.plan_name, weight="bold", id="plan-name"),
+        rx.cond(
+            AuthState.plan_status_label != "",
+            rx.text("· " + AuthState.plan_status_label, id="plan-status"),
+        ),
+        rx.text(AuthState.usage_label, id="plan-usage"),
         variant="soft",
         size="2",
+        color_scheme=rx.cond(
+            AuthState.plan_status_label == "",
+            "violet",
+            rx.cond(AuthState.plan_status_label == "Cancelling", "amber", "red"),
+        ),
         id="plan-badge",
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import routes
-from promptgen.components.plans import billing_switch, plan_grid
+from promptgen.components.plans import billing_messages, billing_switch, plan_grid
 from promptgen.components.shell import page_header, public_shell
 from promptgen.state.public import PublicState, ShowcaseItem
 
@@ -127,5 +127,6 @@ def pricing() -> rx.Component:
     return public_shell(
         page_header("Pricing", "Every plan includes the offline Blueprint compiler."),
         rx.hstack(billing_switch(), justify="end", width="100%", margin_bottom="1em"),
+        billing_messages(),
         plan_grid(),
     )

@@ -20,15 +20,51 @@ def _plan_card() -> rx.Component:
                 rx.data_list.label("Plan"), rx.data_list.value(SettingsState.plan_name)
             ),
             rx.data_list.item(
-                rx.data_list.label("Status"), rx.data_list.value(SettingsState.plan_status)
+                rx.data_list.label("Status"),
+                rx.data_list.value(
+                    rx.cond(
+                        SettingsState.plan_status_label != "",
+                        SettingsState.plan_status_label,
+                        SettingsState.plan_status,
+                    ),
+                    id="settings-status",
+                ),
             ),
             rx.data_list.item(
                 rx.data_list.label("This month"),
                 rx.data_list.value(SettingsState.usage_label, id="settings-usage"),
             ),
         ),
+        rx.cond(
+            SettingsState.checkout_notice != "",
+            rx.callout(
+                SettingsState.checkout_notice,
+                icon="party-popper",
+                id="checkout-notice",
+                margin_top="1em",
+            ),
+        ),
+        rx.cond(
+            SettingsState.billing_error != "",
+            rx.callout(
+                SettingsState.billing_error,
+                icon="triangle-alert",
+                color_scheme="red",
+                margin_top="1em",
+                id="settings-billing-error",
+            ),
+        ),
         rx.hstack(
             rx.link(rx.button("See plans", variant="soft"), href=routes.PRICING),
+            rx.cond(
+                SettingsState.plan_name != "Free",
+                rx.button(
+                    "Manage billing",
+                    variant="soft",
+                    on_click=SettingsState.manage_billing,
+                    id="settings-manage-billing",
+                ),
+            ),
             margin_top="1em",
         ),
         width="100%",

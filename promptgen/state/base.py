@@ -10,6 +10,7 @@ import reflex as rx
 
 from promptgen import routes
 from promptgen.db import run_in_session
+from promptgen.live import tab_registry
 from promptgen.services import accounts
 from promptgen.services.subscriptions import get_plan_summary
 
@@ -38,6 +39,7 @@ class AuthState(rx.State):
     plan_status: str = ""
     usage_count: int = 0
     monthly_quota: int = 0
+    plan_cancelling: bool = False
     _tier_slug: str = ""
 
     async def _current_user(self) -> accounts.CurrentUser | None:
@@ -55,14 +57,28 @@ class AuthState(rx.State):
             return None
         self.signed_in = True
         self.user_email = user.email
-        plan = await run_service(get_plan_summary, user_id=user.user_id)
+        await self._load_plan(user.user_id)
+        # So a webhook can update this tab's badge live.
+        await tab_registry().register(user.user_id, self.router.session.client_token)
+        return user.user_id
+
+    async def _load_plan(self, user_id: uuid.UUID) -> None:
+        plan = await run_service(get_plan_summary, user_id=user_id)
         if plan is not None:
             self._tier_slug = plan.tier_slug
             self.plan_name = plan.tier_name
             self.plan_status = plan.status
+            self.plan_cancelling = plan.cancel_at_period_end
             self.usage_count = plan.usage_count
             self.monthly_quota = plan.monthly_quota
-        return user.user_id
+
+    async def _refresh_plan_for(self, user_id: uuid.UUID) -> bool:
+        """Reload the badge if this tab still belongs to `user_id` (live updates)."""
+        user = await self._current_user()
+        if user is None or user.user_id != user_id:
+            return False
+        await self._load_plan(user_id)
+        return True
 
     @rx.event
     async def load_optional_user(self):
@@ -85,6 +101,19 @@ class AuthState(rx.State):
         self.signed_in = False
         self.user_email = ""
         return rx.redirect(routes.LANDING)
+
+    @rx.var
+    def plan_status_label(self) -> str:
+        """ "" when all is well; otherwise what the badge should say."""
+        if self.plan_status in ("past_due", "unpaid"):
+            return "Past due" if self.plan_status == "past_due" else "Unpaid"
+        if self.plan_status == "paused":
+            return "Paused"
+        if self.plan_cancelling:
+            return "Cancelling"
+        if self.plan_status == "trialing":
+            return "Trial"
+        return ""
 
     @rx.var
     def usage_label(self) -> str:

@@ -6,7 +6,8 @@ import dataclasses
 
 import reflex as rx
 
-from promptgen.services import catalog
+from promptgen import routes
+from promptgen.services import billing, catalog
 from promptgen.state.base import AuthState, run_service
 
 
@@ -28,6 +29,7 @@ class PlanCard:
     quota: str
     retention: str
     features: list[str]
+    free: bool = False
 
 
 def _money(cents: int, currency: str) -> str:
@@ -51,6 +53,7 @@ def plan_card(tier: catalog.TierView) -> PlanCard:
         quota=f"{tier.monthly_quota:,} AI generations a month",
         retention=f"History kept {tier.retention_days} days",
         features=list(tier.features),
+        free=tier.price_monthly_cents == 0 and tier.price_yearly_cents == 0,
     )
 
 
@@ -59,6 +62,10 @@ class PublicState(AuthState):
     signatures: list[ShowcaseItem] = []
     plans: list[PlanCard] = []
     yearly: bool = False
+    billing_enabled: bool = False
+    billing_error: str = ""
+    billing_notice: str = ""
+    redirecting_to: str = ""
 
     @rx.event
     async def load(self):
@@ -69,7 +76,45 @@ class PublicState(AuthState):
         self.blueprints = [ShowcaseItem(b.name, b.category, b.description) for b in blueprint_views]
         self.signatures = [ShowcaseItem(s.name, "", s.description) for s in signature_views]
         self.plans = [plan_card(t) for t in tiers]
+        self.billing_enabled = billing.billing_configured()
+        self.billing_error = ""
+        self.redirecting_to = ""
+        cancelled = self.router.url.query_parameters.get("checkout") == "cancelled"
+        self.billing_notice = "Checkout was cancelled; nothing was charged." if cancelled else ""
 
     @rx.event
     def set_billing_period(self, value: str | list[str]):
         self.yearly = value == "yearly"
+
+    async def _billing_redirect(self, service, **kwargs):
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(routes.sign_in_then(routes.PRICING))
+        if not billing.billing_configured():
+            self.billing_error = billing.NOT_CONFIGURED
+            return None
+        try:
+            url = await run_service(service, user_id=user.user_id, **kwargs)
+        except billing.BillingError as exc:
+            self.billing_error = exc.message
+            return None
+        self.billing_error = ""
+        self.redirecting_to = url
+        return rx.redirect(url)
+
+    @rx.event
+    async def choose_plan(self, tier_slug: str):
+        """Upgrade: off to Stripe Checkout (or the portal when already subscribed)."""
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(routes.sign_in_then(routes.PRICING))
+        return await self._billing_redirect(
+            billing.start_checkout,
+            email=user.email,
+            tier_slug=str(tier_slug),
+            interval="year" if self.yearly else "month",
+        )
+
+    @rx.event
+    async def manage_billing(self):
+        return await self._billing_redirect(billing.open_portal)

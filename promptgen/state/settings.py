@@ -7,7 +7,7 @@ import dataclasses
 import reflex as rx
 
 from promptgen import routes
-from promptgen.services import keys
+from promptgen.services import billing, keys
 from promptgen.state.base import AuthState, run_service
 
 
@@ -29,6 +29,8 @@ class SettingsState(AuthState):
     key_notice: str = ""
     key_error: str = ""
     test_results: dict[str, str] = {}
+    checkout_notice: str = ""
+    billing_error: str = ""
 
     async def _load_keys(self, user_id) -> None:
         views = await run_service(keys.list_keys, user_id=user_id)
@@ -53,6 +55,12 @@ class SettingsState(AuthState):
             else ""
         )
         self.key_error = str(query.get("key_error", ""))[:300]
+        self.billing_error = ""
+        self.checkout_notice = (
+            "Thank you! Your new plan shows here as soon as Stripe confirms the payment."
+            if query.get("checkout") == "success"
+            else ""
+        )
         self.test_results = {}
         await self._load_keys(user_id)
         return None
@@ -78,3 +86,15 @@ class SettingsState(AuthState):
             self.key_error = ""
         await self._load_keys(user.user_id)
         return None
+
+    @rx.event
+    async def manage_billing(self):
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+        try:
+            url = await run_service(billing.open_portal, user_id=user.user_id)
+        except billing.BillingError as exc:
+            self.billing_error = exc.message
+            return None
+        return rx.redirect(url)

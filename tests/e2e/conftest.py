@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from promptgen.catalog import default_catalog
 from promptgen.vault import new_master_key_text
-from tests.support.app_server import ARTIFACTS, AppServer, start_app
+from tests.support.app_server import ARTIFACTS, AppServer, run_cli, start_app
 from tests.support.fake_providers import DEFAULT_KEY, FakeGemini, FakeOpenAI
+from tests.support.fake_stripe import FakeStripe
+from tests.support.redis_server import RedisServer, start_redis
 
 # A user's own key the fake OpenAI accepts, for the BYOK flow.
 OWN_OPENAI_KEY = "sk-own-e2e-key-0123456789abcdef-LAST"
+STRIPE_KEY = "sk_test_promptgen"
+WEBHOOK_SECRET = "whsec_test_promptgen_e2e"
+PRICES = {
+    "pro": ("price_pro_month", "price_pro_year"),
+    "studio": ("price_st_month", "price_st_year"),
+}
+
+
+def set_stripe_prices(server: AppServer, tmp_dir: Path) -> None:
+    """An operator's step: give the paid tiers their Stripe price ids (catalog import)."""
+    path = tmp_dir / "prices.json"
+    tiers = []
+    for slug, (monthly, yearly) in PRICES.items():
+        tier = next(t for t in default_catalog()["tiers"] if t["slug"] == slug)
+        tiers.append({**tier, "stripe_price_monthly_id": monthly, "stripe_price_yearly_id": yearly})
+    path.write_text(json.dumps({"tiers": tiers}))
+    result = run_cli(server.env, "catalog", "import", str(path))
+    assert result.returncode == 0, result.stderr
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -46,7 +70,15 @@ def fake_gemini() -> Iterator[FakeGemini]:
 
 
 @pytest.fixture(scope="session")
-def app_server(postgres_server, fake_openai, fake_gemini) -> Iterator[AppServer]:
+def fake_stripe() -> Iterator[FakeStripe]:
+    with FakeStripe() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    postgres_server, fake_openai, fake_gemini, fake_stripe, tmp_path_factory
+) -> Iterator[AppServer]:
     database_url = postgres_server.create_database("promptgen_e2e")
     server = start_app(
         database_url,
@@ -56,7 +88,37 @@ def app_server(postgres_server, fake_openai, fake_gemini) -> Iterator[AppServer]
         GEMINI_API_KEY=DEFAULT_KEY,
         GEMINI_BASE_URL=fake_gemini.url,
         KEY_ENCRYPTION_KEYS=new_master_key_text(),
+        STRIPE_SECRET_KEY=STRIPE_KEY,
+        STRIPE_API_BASE=fake_stripe.url,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
+    set_stripe_prices(server, tmp_path_factory.mktemp("prices"))
+    yield server
+    server.stop()
+    postgres_server.drop_database(database_url)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def multi_worker_app(postgres_server, redis_server, tmp_path_factory) -> Iterator[AppServer]:
+    """Several backend workers sharing state through Redis, and no Stripe secret key (so
+    the pricing page must say billing is not configured)."""
+    database_url = postgres_server.create_database("promptgen_e2e_workers")
+    server = start_app(
+        database_url,
+        name="e2e-workers",
+        REDIS_URL=redis_server.url,
+        GRANIAN_WORKERS="3",
+        KEY_ENCRYPTION_KEYS=new_master_key_text(),
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
+    set_stripe_prices(server, tmp_path_factory.mktemp("prices"))
     yield server
     server.stop()
     postgres_server.drop_database(database_url)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,7 @@ class AppServer:
     env: dict[str, str]
     process: subprocess.Popen
     log_path: Path
+    workdir: Path | None = None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -68,6 +71,30 @@ class AppServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+_PROJECT_ENTRIES = (
+    "promptgen",
+    "assets",
+    "rxconfig.py",
+    "alembic",
+    "alembic.ini",
+    "pyproject.toml",
+)
+
+
+def _private_workdir(name: str) -> Path:
+    """A project directory of the app's own: Reflex bakes the backend URL into the built
+    frontend in .web/, so two apps built in one directory would talk to each other's
+    backend. Sources are symlinked; a previous build's .web is copied to save time."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"promptgen-{name}-"))
+    for entry in _PROJECT_ENTRIES:
+        (workdir / entry).symlink_to(ROOT / entry)
+    if (ROOT / ".web").is_dir():
+        shutil.copytree(ROOT / ".web", workdir / ".web", symlinks=True)
+    return workdir
 
 
 def start_app(database_url: str, *, name: str = "app", **extra_env: str) -> AppServer:
@@ -79,6 +106,7 @@ def start_app(database_url: str, *, name: str = "app", **extra_env: str) -> AppS
         if result.returncode != 0:
             raise RuntimeError(f"promptgen {command[0]} failed:\n{result.stderr}")
     ARTIFACTS.mkdir(exist_ok=True)
+    workdir = _private_workdir(name)
     log_path = ARTIFACTS / f"reflex-{name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -92,13 +120,13 @@ def start_app(database_url: str, *, name: str = "app", **extra_env: str) -> AppS
             "--backend-port",
             str(port),
         ],
-        cwd=ROOT,
+        cwd=workdir,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = AppServer(f"http://localhost:{port}", database_url, env, process, log_path)
+    server = AppServer(f"http://localhost:{port}", database_url, env, process, log_path, workdir)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:

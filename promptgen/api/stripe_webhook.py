@@ -1,0 +1,55 @@
+"""POST /api/stripe/webhook: verify, apply in one transaction, then tell the user's pages.
+
+400 for anything that is not a genuine Stripe event (nothing written); 500 when it could not
+be applied (the transaction rolls back whole, so Stripe's retry starts clean); 200 once
+committed, including replays and event types we do not handle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from promptgen.db import session_scope
+from promptgen.services import billing
+
+log = logging.getLogger(__name__)
+
+# Called with the user id after a committed change; the app registers the live-badge push.
+SubscriptionListener = Callable[[uuid.UUID], Awaitable[None]]
+subscription_listeners: list[SubscriptionListener] = []
+
+
+def _apply(event: dict) -> billing.AppliedEvent:
+    with session_scope() as session:
+        return billing.apply_event(session=session, event=event)
+
+
+async def stripe_webhook(request: Request) -> JSONResponse:
+    payload = await request.body()
+    try:
+        event = billing.verify_event(payload, request.headers.get("stripe-signature"))
+    except billing.BillingError as exc:
+        return JSONResponse({"error": exc.message}, status_code=503)
+    except billing.InvalidWebhook as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    try:
+        result = await run_in_threadpool(_apply, event)
+    except Exception:
+        log.exception("stripe event %s (%s) could not be applied", event["id"], event["type"])
+        return JSONResponse({"error": "could not apply the event; retry"}, status_code=500)
+    log.info("stripe event %s (%s): %s", event["id"], event["type"], result.outcome)
+    if result.changed and result.user_id is not None:
+        for listener in subscription_listeners:
+            try:
+                await listener(result.user_id)
+            except Exception:  # the change is committed; a failed push must not undo the 200
+                log.exception("live update for user %s failed", result.user_id)
+    # The worker's pid lets the multi-worker tests show the update crossed workers.
+    return JSONResponse({"received": True, "outcome": result.outcome, "worker": os.getpid()})

@@ -1,0 +1,90 @@
+"""Which browser tabs each user has open, so a server-side change can reach them live.
+
+Pages register their Reflex client token on load. With REDIS_URL the registry lives in Redis,
+shared by every backend worker (a webhook may land on a worker other than the one holding a
+tab's websocket); without it, in this process (one worker). Entries expire after a day
+without a page load, and a token whose tab now belongs to someone else is dropped on use.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Protocol
+
+from promptgen.settings import get_settings
+
+TAB_TTL_S = 24 * 3600
+_KEY = "promptgen:tabs:{user_id}"
+
+
+class TabRegistry(Protocol):
+    async def register(self, user_id: uuid.UUID, token: str) -> None: ...
+    async def forget(self, user_id: uuid.UUID, token: str) -> None: ...
+    async def tokens(self, user_id: uuid.UUID) -> list[str]: ...
+
+
+class MemoryTabRegistry:
+    def __init__(self) -> None:
+        self._tabs: dict[uuid.UUID, dict[str, float]] = {}
+
+    async def register(self, user_id: uuid.UUID, token: str) -> None:
+        self._tabs.setdefault(user_id, {})[token] = time.time() + TAB_TTL_S
+
+    async def forget(self, user_id: uuid.UUID, token: str) -> None:
+        self._tabs.get(user_id, {}).pop(token, None)
+
+    async def tokens(self, user_id: uuid.UUID) -> list[str]:
+        now = time.time()
+        tabs = self._tabs.get(user_id, {})
+        for token in [t for t, expires in tabs.items() if expires < now]:
+            del tabs[token]
+        return list(tabs)
+
+
+class RedisTabRegistry:
+    """A sorted set per user: token -> expiry time."""
+
+    def __init__(self, url: str) -> None:
+        from redis.asyncio import Redis
+
+        self._url = url
+        self._redis_class = Redis
+        self._clients: dict[int, object] = {}
+
+    def _redis(self):
+        # redis.asyncio clients are bound to the event loop that first used them.
+        import asyncio
+
+        loop_id = id(asyncio.get_running_loop())
+        if loop_id not in self._clients:
+            self._clients[loop_id] = self._redis_class.from_url(self._url)
+        return self._clients[loop_id]
+
+    async def register(self, user_id: uuid.UUID, token: str) -> None:
+        key = _KEY.format(user_id=user_id)
+        redis = self._redis()
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {token: time.time() + TAB_TTL_S})
+            pipe.expire(key, TAB_TTL_S)
+            await pipe.execute()
+
+    async def forget(self, user_id: uuid.UUID, token: str) -> None:
+        await self._redis().zrem(_KEY.format(user_id=user_id), token)
+
+    async def tokens(self, user_id: uuid.UUID) -> list[str]:
+        key = _KEY.format(user_id=user_id)
+        redis = self._redis()
+        await redis.zremrangebyscore(key, "-inf", time.time())
+        return [t.decode() if isinstance(t, bytes) else t for t in await redis.zrange(key, 0, -1)]
+
+
+_registry: TabRegistry | None = None
+
+
+def tab_registry() -> TabRegistry:
+    global _registry
+    if _registry is None:
+        redis_url = get_settings().redis_url
+        _registry = RedisTabRegistry(redis_url) if redis_url else MemoryTabRegistry()
+    return _registry
