@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import generation
+from bench import billing, generation
 
-BENCHMARKS = {"generation": generation.main}
+BENCHMARKS = {"generation": generation.main, "billing": billing.main}
 
 
 def main(argv: list[str]) -> int:
