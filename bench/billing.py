@@ -31,7 +31,7 @@ from tests.support.factories import make_user
 from tests.support.fake_stripe import subscription_object
 from tests.support.stripe_events import make_event, signed_request
 
-SECRET = "whsec_bench"  # noqa: S105 - a test webhook secret
+SECRET = "whsec_bench"
 EVENTS = 1000
 USERS = 100
 IN_FLIGHT = 8

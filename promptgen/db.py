@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,6 +77,28 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
             raise
 
 
+USER_ROLE = "promptgen_user"
+
+
+@contextlib.contextmanager
+def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[Session]:
+    """A unit of work on behalf of one user.
+
+    On PostgreSQL it runs as the `promptgen_user` role (no BYPASSRLS) with `app.user_id` set
+    for this transaction only, so row-level security shows and accepts only that user's rows
+    (see the row_level_security migration). SQLite has no RLS; there the services' own
+    owner filters do the scoping.
+    """
+    with session_scope(url) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.text(f"SET LOCAL ROLE {USER_ROLE}"))
+            session.execute(
+                sa.text("SELECT set_config('app.user_id', :user_id, true)"),
+                {"user_id": str(user_id)},
+            )
+        yield session
+
+
 @functools.cache
 def _db_executor() -> ThreadPoolExecutor:
     # Database work waits on I/O, not the CPU: more threads than asyncio's default
@@ -89,6 +112,16 @@ async def run_in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
     def unit_of_work() -> T:
         with session_scope() as session:
             return fn(session=session, **kwargs)
+
+    return await asyncio.get_running_loop().run_in_executor(_db_executor(), unit_of_work)
+
+
+async def run_in_user_session(fn: Callable[..., T], /, *, user_id: uuid.UUID, **kwargs: Any) -> T:
+    """Like run_in_session, in a session scoped to `user_id` (also passed on to `fn`)."""
+
+    def unit_of_work() -> T:
+        with user_session_scope(user_id) as session:
+            return fn(session=session, user_id=user_id, **kwargs)
 
     return await asyncio.get_running_loop().run_in_executor(_db_executor(), unit_of_work)
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from promptgen import routes
-from promptgen.db import session_scope
+from promptgen.db import session_scope, user_session_scope
 from promptgen.services import accounts, keys
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,13 @@ def _save(token: str, provider: str, api_key: str) -> str | None:
     """Save the key; None when done, else the message for the user."""
     with session_scope() as session:
         user = accounts.resolve_session(session=session, token=token)
-        if user is None:
-            return "signed-out"
-        try:
+    if user is None:
+        return "signed-out"
+    try:
+        with user_session_scope(user.user_id) as session:
             keys.save_key(session=session, user_id=user.user_id, provider=provider, api_key=api_key)
-        except keys.InvalidApiKey as exc:
-            return str(exc)
+    except keys.InvalidApiKey as exc:
+        return str(exc)
     return None
 
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from promptgen.blueprints import SchemaError, coerce_and_validate, compile_prompt
-from promptgen.db import run_in_session
+from promptgen.db import run_in_user_session
 from promptgen.models import PromptAttachment, UserPrompt, UserSubscription
 from promptgen.providers import (
     Completed,
@@ -382,7 +382,9 @@ async def run_generation(
     """Run one generation end to end; raises GenerationError with the user's message."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    prepared = await run_in_session(prepare, user_id=user_id, request=request, settings=settings)
+    prepared = await run_in_user_session(
+        prepare, user_id=user_id, request=request, settings=settings
+    )
     provider = get_provider(prepared.provider)
     parts: list[str] = []
     usage = Completed()
@@ -393,7 +395,7 @@ async def run_generation(
     async def fail(message: str, status: str = "failed") -> None:
         # Shielded: a cancelled task must still record the failure and refund.
         await asyncio.shield(
-            run_in_session(
+            run_in_user_session(
                 finish_failure,
                 user_id=user_id,
                 prompt_id=prepared.prompt_id,
@@ -436,7 +438,7 @@ async def run_generation(
         await fail(message)
         raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id)
     await asyncio.shield(
-        run_in_session(
+        run_in_user_session(
             finish_success,
             user_id=user_id,
             prompt_id=prepared.prompt_id,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from promptgen import vault
-from promptgen.db import run_in_session
+from promptgen.db import run_in_user_session
 from promptgen.models import UserApiKey
 from promptgen.providers import ProviderConfig, ProviderError, get_provider
 from promptgen.settings import Settings, get_settings
@@ -159,7 +159,9 @@ def rotate_keys(*, session: Session) -> tuple[int, int]:
 async def verify_key(*, user_id: uuid.UUID, provider: str, settings: Settings | None = None) -> str:
     """Make the provider's cheapest real call with the stored key; the verdict for the user."""
     settings = settings or get_settings()
-    api_key = await run_in_session(open_key, user_id=user_id, provider=provider, mark_used=False)
+    api_key = await run_in_user_session(
+        open_key, user_id=user_id, provider=provider, mark_used=False
+    )
     name = PROVIDER_NAMES.get(provider, provider)
     if api_key is None:
         return f"No {name} key is saved."

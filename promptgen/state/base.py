@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from promptgen import routes
-from promptgen.db import run_in_session
+from promptgen.db import run_in_session, run_in_user_session
 from promptgen.live import tab_registry
 from promptgen.services import accounts
 from promptgen.services.subscriptions import get_plan_summary
@@ -21,7 +21,10 @@ SESSION_MAX_AGE = 30 * 24 * 3600
 
 
 async def run_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run a sync service in one transaction, off the event loop."""
+    """Run a sync service in one transaction, off the event loop. A call on behalf of a
+    user (a `user_id` argument) runs in that user's row-level-security session."""
+    if "user_id" in kwargs:
+        return await run_in_user_session(fn, **kwargs)
     return await run_in_session(fn, **kwargs)
 
 
