@@ -72,6 +72,14 @@ def _cmd_keys_rotate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_purge(args: argparse.Namespace) -> int:
+    from promptgen.services.retention import purge_expired
+
+    report = purge_expired(dry_run=args.dry_run)
+    print(report.summary())
+    return 3 if report.skipped else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m promptgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("file")
     importer.set_defaults(func=_cmd_catalog_import)
+
+    purge = commands.add_parser(
+        "purge", help="delete history past each plan's retention (what the daily job does)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    purge.set_defaults(func=_cmd_purge)
 
     keys = commands.add_parser("keys", help="manage the vault of users' own API keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)

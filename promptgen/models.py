@@ -267,7 +267,7 @@ class UserPrompt(SQLModel, table=True):
     error_message: str | None = _text(nullable=True, default=None)
     latency_ms: int | None = Field(default=None)
     is_favorite: bool = Field(default=False)
-    created_at: datetime = _ts()
+    created_at: datetime = _ts(index=True)  # the retention purge scans by age
     completed_at: datetime | None = _ts(nullable=True)
 
 

@@ -17,7 +17,7 @@ from promptgen.state.history import HistoryDetailState, HistoryState
 from promptgen.state.live import push_plan_update
 from promptgen.state.public import PublicState
 from promptgen.state.settings import SettingsState
-from promptgen.tasks import sweep_abandoned_generations
+from promptgen.tasks import retention_schedule, sweep_abandoned_generations
 
 get_settings().check_production_secrets()
 
@@ -60,3 +60,5 @@ subscription_listeners.append(lambda user_id: push_plan_update(app, user_id))
 
 # Refund quota held by generations a crashed process left pending: at start, then periodically.
 app.register_lifespan_task(sweep_abandoned_generations)
+# The daily retention purge (one worker runs it, under an advisory lock).
+app.register_lifespan_task(retention_schedule)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
 from promptgen.db import run_in_session
 from promptgen.services.generation import abandoned_after, sweep_abandoned
+from promptgen.services.retention import purge_expired
+from promptgen.settings import get_settings
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_S = 300
@@ -20,3 +25,34 @@ async def sweep_abandoned_generations() -> None:
         except Exception:  # a database hiccup must not end the loop
             log.exception("sweeping abandoned generations failed")
         await asyncio.sleep(SWEEP_INTERVAL_S)
+
+
+async def _purge_job() -> None:
+    try:
+        report = await asyncio.to_thread(purge_expired)
+    except Exception:
+        log.exception("retention purge failed")
+        return
+    log.info("retention purge: %s", report.summary().replace("\n", "; "))
+
+
+async def retention_schedule() -> None:
+    """The daily retention purge (PURGE_HOUR:PURGE_MINUTE in PURGE_TIMEZONE). Every worker
+    schedules it; the purge's PostgreSQL advisory lock lets exactly one of them run it."""
+    settings = get_settings()
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        _purge_job,
+        CronTrigger(
+            hour=settings.purge_hour, minute=settings.purge_minute, timezone=settings.purge_timezone
+        ),
+        id="retention-purge",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
+    scheduler.start()
+    try:
+        await asyncio.Event().wait()  # run until the app shuts down
+    finally:
+        scheduler.shutdown(wait=False)
