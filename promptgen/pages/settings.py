@@ -212,8 +212,54 @@ def _keys_card() -> rx.Component:
     )
 
 
+def _delete_card() -> rx.Component:
+    return rx.card(
+        rx.heading("Delete account", size="4", color_scheme="red"),
+        rx.text(
+            "Deletes your profile, history, images and API keys for good, and cancels any paid "
+            "subscription first. Enter your password to confirm.",
+            size="2",
+            color_scheme="gray",
+            margin_y="0.5em",
+        ),
+        rx.cond(
+            SettingsState.delete_error != "",
+            rx.callout(
+                SettingsState.delete_error,
+                icon="triangle-alert",
+                color_scheme="red",
+                id="delete-error",
+            ),
+        ),
+        rx.form(
+            rx.flex(
+                rx.input(
+                    type="password",
+                    name="password",
+                    id="delete-password",
+                    placeholder="Your password",
+                    auto_complete="current-password",
+                    flex="1",
+                    min_width="220px",
+                ),
+                rx.button(
+                    "Delete my account", color_scheme="red", type="submit", id="delete-account"
+                ),
+                spacing="2",
+                wrap="wrap",
+                margin_top="0.5em",
+            ),
+            on_submit=SettingsState.delete_account,
+            reset_on_submit=True,
+        ),
+        width="100%",
+    )
+
+
 def settings() -> rx.Component:
     return app_shell(
         page_header("Settings", "Your account, plan and API keys."),
-        rx.vstack(_plan_card(), _keys_card(), spacing="4", width="100%", max_width="860px"),
+        rx.vstack(
+            _plan_card(), _keys_card(), _delete_card(), spacing="4", width="100%", max_width="860px"
+        ),
     )

@@ -7,7 +7,7 @@ import dataclasses
 import reflex as rx
 
 from promptgen import routes
-from promptgen.services import billing, keys
+from promptgen.services import account_deletion, accounts, billing, keys
 from promptgen.state.base import AuthState, run_service
 
 
@@ -31,6 +31,7 @@ class SettingsState(AuthState):
     test_results: dict[str, str] = {}
     checkout_notice: str = ""
     billing_error: str = ""
+    delete_error: str = ""
 
     async def _load_keys(self, user_id) -> None:
         views = await run_service(keys.list_keys, user_id=user_id)
@@ -98,3 +99,25 @@ class SettingsState(AuthState):
             self.billing_error = exc.message
             return None
         return rx.redirect(url)
+
+    @rx.event
+    async def delete_account(self, form_data: dict):
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+        try:
+            await run_service(
+                account_deletion.delete_account,
+                user_id=user.user_id,
+                password=str(form_data.get("password", "")),
+            )
+        except accounts.InvalidCredentials as exc:
+            self.delete_error = str(exc)
+            return None
+        except billing.BillingError as exc:
+            self.delete_error = f"{exc.message} Your account was not deleted."
+            return None
+        self.session_token = ""
+        self.signed_in = False
+        self.user_email = ""
+        return [rx.redirect(routes.LANDING), rx.toast.success("Your account has been deleted.")]
