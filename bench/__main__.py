@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import billing, generation
+from bench import billing, generation, retention
 
-BENCHMARKS = {"generation": generation.main, "billing": billing.main}
+BENCHMARKS = {"generation": generation.main, "billing": billing.main, "retention": retention.main}
 
 
 def main(argv: list[str]) -> int:

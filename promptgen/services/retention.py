@@ -91,18 +91,47 @@ def _expired(tier_id: int, cutoff: datetime):
     )
 
 
+_PG_BATCH = sa.text(
+    """
+    WITH batch AS (
+        SELECT p.id FROM user_prompts AS p
+        JOIN user_subscriptions AS s ON s.user_id = p.user_id
+        WHERE s.tier_id = :tier_id AND p.created_at < :cutoff
+        ORDER BY p.created_at
+        LIMIT :batch_size
+        FOR UPDATE OF p SKIP LOCKED
+    ), images AS (
+        DELETE FROM prompt_attachments WHERE prompt_id IN (SELECT id FROM batch) RETURNING 1
+    ), prompts AS (
+        DELETE FROM user_prompts WHERE id IN (SELECT id FROM batch) RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM prompts), (SELECT count(*) FROM images)
+    """
+)
+
+
 def _purge_tier(url: str | None, tier: TierPurge, tier_id: int, batch_size: int) -> None:
+    postgres = get_engine(url).dialect.name == "postgresql"
     while True:
         with session_scope(url) as session:
-            ids = list(session.exec(_expired(tier_id, tier.cutoff).limit(batch_size)).all())
-            if not ids:
+            if postgres:
+                # One statement per batch: pick, delete images, delete prompts.
+                prompts, images = session.execute(
+                    _PG_BATCH,
+                    {"tier_id": tier_id, "cutoff": tier.cutoff, "batch_size": batch_size},
+                ).one()
+            else:
+                ids = list(session.exec(_expired(tier_id, tier.cutoff).limit(batch_size)).all())
+                images = session.execute(
+                    sa.delete(PromptAttachment).where(PromptAttachment.prompt_id.in_(ids))
+                ).rowcount
+                prompts = session.execute(
+                    sa.delete(UserPrompt).where(UserPrompt.id.in_(ids))
+                ).rowcount
+            tier.prompts += prompts
+            tier.attachments += images
+            if prompts == 0:
                 return
-            tier.attachments += session.execute(
-                sa.delete(PromptAttachment).where(PromptAttachment.prompt_id.in_(ids))
-            ).rowcount
-            tier.prompts += session.execute(
-                sa.delete(UserPrompt).where(UserPrompt.id.in_(ids))
-            ).rowcount
 
 
 def _count_tier(url: str | None, tier: TierPurge, tier_id: int) -> None:
