@@ -378,22 +378,35 @@ _HANDLERS = {
 
 
 def apply_event(*, session: Session, event: dict) -> AppliedEvent:
-    """Apply one verified event in the caller's transaction; a replay changes nothing."""
+    """Apply one verified event in the caller's transaction; a replay changes nothing.
+
+    The event's row is claimed first (INSERT ... ON CONFLICT DO NOTHING) and commits together
+    with the change, so a recorded event is an applied one; a concurrent duplicate waits on
+    the primary key until the first commits, then finds it recorded.
+    """
     event_id, event_type = event["id"], event["type"]
     created = _ts(event.get("created")) or datetime.now(UTC)
-    recorded = session.get(StripeEvent, event_id)
-    if recorded is not None and recorded.processed_at is not None:
+    now = datetime.now(UTC)
+    insert = _insert_for(session)(StripeEvent).values(
+        id=event_id, type=event_type, created=created, received_at=now, processed_at=now
+    )
+    claimed = session.execute(
+        insert.on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)
+    ).first()
+    if claimed is None:
         return AppliedEvent(event_id, None, False, "replayed")
-    if recorded is None:
-        recorded = StripeEvent(id=event_id, type=event_type, created=created)
     handler = _HANDLERS.get(event_type)
     if handler is None:
         log.info("stripe event %s (%s) ignored", event_id, event_type)
-        result = AppliedEvent(event_id, None, False, "ignored")
-    else:
-        outcome = handler(session, event_type, event["data"]["object"], created)
-        result = AppliedEvent(event_id, outcome.user_id, outcome.changed, outcome.outcome)
-    recorded.processed_at = datetime.now(UTC)
-    session.add(recorded)
+        return AppliedEvent(event_id, None, False, "ignored")
+    outcome = handler(session, event_type, event["data"]["object"], created)
     session.flush()
-    return result
+    return AppliedEvent(event_id, outcome.user_id, outcome.changed, outcome.outcome)
+
+
+def _insert_for(session: Session):
+    """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    name = session.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
