@@ -8,6 +8,7 @@ message naming the variable.
 from __future__ import annotations
 
 import functools
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +76,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("purge_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
+            raise ValueError(msg) from None
+        return value
 
     @model_validator(mode="after")
     def _fill_database_url(self) -> Settings:

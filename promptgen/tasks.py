@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from promptgen.db import run_in_session
 from promptgen.services.generation import abandoned_after, sweep_abandoned
 from promptgen.services.retention import purge_expired
-from promptgen.settings import get_settings
+from promptgen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_S = 300
@@ -36,10 +36,9 @@ async def _purge_job() -> None:
     log.info("retention purge: %s", report.summary().replace("\n", "; "))
 
 
-async def retention_schedule() -> None:
-    """The daily retention purge (PURGE_HOUR:PURGE_MINUTE in PURGE_TIMEZONE). Every worker
-    schedules it; the purge's PostgreSQL advisory lock lets exactly one of them run it."""
-    settings = get_settings()
+def retention_scheduler(settings: Settings | None = None) -> AsyncIOScheduler:
+    """The scheduler holding the daily purge at PURGE_HOUR:PURGE_MINUTE in PURGE_TIMEZONE."""
+    settings = settings or get_settings()
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
         _purge_job,
@@ -51,8 +50,15 @@ async def retention_schedule() -> None:
         max_instances=1,
         misfire_grace_time=3600,
     )
+    return scheduler
+
+
+async def retention_schedule() -> None:
+    """Run the daily retention purge. Every worker schedules it; the purge's PostgreSQL
+    advisory lock lets exactly one of them run it."""
+    scheduler = retention_scheduler()
     scheduler.start()
     try:
-        await asyncio.Event().wait()  # run until the app shuts down
+        await asyncio.Event().wait()  # until the app shuts down
     finally:
         scheduler.shutdown(wait=False)
