@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from promptgen.models import PromptAttachment, User, UserPrompt
 from promptgen.services import billing
-from promptgen.services.accounts import InvalidCredentials, verify_password
+from promptgen.services.accounts import confirm_password
 from promptgen.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,10 +20,10 @@ log = logging.getLogger(__name__)
 def delete_account(
     *, session: Session, user_id: uuid.UUID, password: str, settings: Settings | None = None
 ) -> None:
-    """Delete the user for good. Raises InvalidCredentials for a wrong password and
+    """Delete the user for good. Raises InvalidCredentials for a wrong password (or
+    TooManyAttempts after repeated ones) and
     billing.BillingError when an active subscription cannot be cancelled (nothing deleted)."""
-    if not verify_password(session=session, user_id=user_id, password=password):
-        raise InvalidCredentials("That password is incorrect.", field="password")
+    confirm_password(session=session, user_id=user_id, password=password)
     # Stop the billing before the account: a deleted user must not be charged again.
     if billing.cancel_subscription(session=session, user_id=user_id, settings=settings):
         log.info("cancelled the Stripe subscription of user %s before deletion", user_id)

@@ -455,6 +455,27 @@ def verify_password(*, session: Session, user_id: uuid.UUID, password: str) -> b
     return _verify(user.password_hash, password)
 
 
+def confirm_password(
+    *, session: Session, user_id: uuid.UUID, password: str, now: datetime | None = None
+) -> None:
+    """Re-check a signed-in user's password before a sensitive action, under the same
+    per-email throttle as sign-in, so a stolen session cannot guess the password."""
+    now = _aware(now) if now else _utcnow()
+    user = session.get(User, user_id)
+    if user is None:
+        raise InvalidCredentials("That password is incorrect.", field="password")
+    engine = _engine_of(session)
+    state = _throttle_state(_read_throttle(engine, user.email), now)
+    if state.locked_until is not None:
+        raise TooManyAttempts(_retry_after(state.locked_until, now))
+    if verify_password(session=session, user_id=user_id, password=password):
+        return
+    locked_until = _record_failure(engine, user.email, now)
+    if locked_until is not None:
+        raise TooManyAttempts(_retry_after(locked_until, now))
+    raise InvalidCredentials("That password is incorrect.", field="password")
+
+
 def change_password(
     *,
     session: Session,

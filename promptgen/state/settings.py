@@ -111,8 +111,8 @@ class SettingsState(AuthState):
                 user_id=user.user_id,
                 password=str(form_data.get("password", "")),
             )
-        except accounts.InvalidCredentials as exc:
-            self.delete_error = str(exc)
+        except accounts.AccountError as exc:  # wrong password, or too many tries
+            self.delete_error = exc.message
             return None
         except billing.BillingError as exc:
             self.delete_error = f"{exc.message} Your account was not deleted."

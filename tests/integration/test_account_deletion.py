@@ -20,7 +20,7 @@ from promptgen.models import (
 )
 from promptgen.services import billing, keys
 from promptgen.services.account_deletion import delete_account
-from promptgen.services.accounts import InvalidCredentials
+from promptgen.services.accounts import InvalidCredentials, TooManyAttempts
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
 from tests.support.factories import DEFAULT_PASSWORD, make_user
@@ -100,6 +100,25 @@ def test_a_wrong_password_deletes_nothing(member, fake_stripe: FakeStripe) -> No
         delete_account(session=session, user_id=member["user"], password="not my password")
     assert all(_rows(member["db"], member["user"]).values())
     assert not fake_stripe.requests_to("DELETE", "/v1/subscriptions/sub_del")
+
+
+def test_repeated_wrong_passwords_are_refused_for_a_while(member) -> None:
+    for attempt in range(10):
+        try:
+            with user_session_scope(member["user"], member["db"]) as session:
+                delete_account(session=session, user_id=member["user"], password=f"guess {attempt}")
+        except TooManyAttempts:
+            break
+        except InvalidCredentials:
+            continue
+    else:
+        pytest.fail("ten wrong passwords were never refused")
+    with (
+        pytest.raises(TooManyAttempts),
+        user_session_scope(member["user"], member["db"]) as session,
+    ):
+        delete_account(session=session, user_id=member["user"], password=DEFAULT_PASSWORD)
+    assert all(_rows(member["db"], member["user"]).values())
 
 
 def test_if_stripe_cannot_cancel_nothing_is_deleted(member, fake_stripe: FakeStripe) -> None:
