@@ -91,10 +91,13 @@ def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[S
     """
     with session_scope(url) as session:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(sa.text(f"SET LOCAL ROLE {USER_ROLE}"))
+            # One round trip: set_config('role', ..., true) is SET LOCAL ROLE.
             session.execute(
-                sa.text("SELECT set_config('app.user_id', :user_id, true)"),
-                {"user_id": str(user_id)},
+                sa.text(
+                    "SELECT set_config('role', :role, true), "
+                    "set_config('app.user_id', :user_id, true)"
+                ),
+                {"role": USER_ROLE, "user_id": str(user_id)},
             )
         yield session
 
