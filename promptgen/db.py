@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from promptgen.settings import get_settings
@@ -78,6 +79,18 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
 
 
 USER_ROLE = "promptgen_user"
+
+
+def insert_with_on_conflict(bind: sa.Engine | sa.Connection | Session) -> Any:
+    """The dialect's INSERT construct, which has ON CONFLICT (PostgreSQL and SQLite)."""
+    if isinstance(bind, Session):
+        bind = bind.get_bind()
+    name = bind.dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise RuntimeError(f"unsupported database dialect: {name}")
 
 
 @contextlib.contextmanager

@@ -8,9 +8,12 @@ without a page load, and a token whose tab now belongs to someone else is droppe
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Protocol
+
+from redis.asyncio import Redis
 
 from promptgen.settings import get_settings
 
@@ -46,20 +49,15 @@ class RedisTabRegistry:
     """A sorted set per user: token -> expiry time."""
 
     def __init__(self, url: str) -> None:
-        from redis.asyncio import Redis
-
         self._url = url
-        self._redis_class = Redis
-        self._clients: dict[int, object] = {}
+        self._clients: dict[asyncio.AbstractEventLoop, Redis] = {}
 
-    def _redis(self):
+    def _redis(self) -> Redis:
         # redis.asyncio clients are bound to the event loop that first used them.
-        import asyncio
-
-        loop_id = id(asyncio.get_running_loop())
-        if loop_id not in self._clients:
-            self._clients[loop_id] = self._redis_class.from_url(self._url)
-        return self._clients[loop_id]
+        loop = asyncio.get_running_loop()
+        if loop not in self._clients:
+            self._clients[loop] = Redis.from_url(self._url)
+        return self._clients[loop]
 
     async def register(self, user_id: uuid.UUID, token: str) -> None:
         key = _KEY.format(user_id=user_id)

@@ -93,6 +93,14 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'promptgen.db'}"
         return self
 
+    def provider_key(self, provider: str) -> str | None:
+        """The platform API key for a provider ("gemini" or "openai"), if configured."""
+        return {"gemini": self.gemini_api_key, "openai": self.openai_api_key}.get(provider)
+
+    def provider_base_url(self, provider: str) -> str | None:
+        """The configured API endpoint override for a provider, if any."""
+        return {"gemini": self.gemini_base_url, "openai": self.openai_base_url}.get(provider)
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"

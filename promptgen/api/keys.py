@@ -20,7 +20,6 @@ from promptgen.db import session_scope, user_session_scope
 from promptgen.services import accounts, keys
 
 log = logging.getLogger(__name__)
-SESSION_COOKIE = "promptgen_session"
 
 
 def _back(**query: str) -> RedirectResponse:
@@ -54,7 +53,7 @@ async def save_key(request: Request) -> Response:
     form = await request.form()
     provider = str(form.get("provider", ""))
     api_key = str(form.get("api_key", ""))
-    token = request.cookies.get(SESSION_COOKIE, "")
+    token = request.cookies.get(accounts.SESSION_COOKIE, "")
     problem = await run_in_threadpool(_save, token, provider, api_key)
     if problem == "signed-out":
         return RedirectResponse(routes.sign_in_then(routes.SETTINGS), status_code=303)

@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+# How each provider is named to users.
+PROVIDER_NAMES = {"gemini": "Google Gemini", "openai": "OpenAI"}
+
 
 @dataclass(frozen=True)
 class ImageInput:

@@ -9,6 +9,7 @@ from google import genai
 from google.genai import errors, types
 
 from promptgen.providers.base import (
+    PROVIDER_NAMES,
     Completed,
     ProviderConfig,
     ProviderError,
@@ -22,7 +23,7 @@ from promptgen.providers.base import (
 )
 from promptgen.providers.http import per_loop, process_wide, ssl_context
 
-NAME = "Google Gemini"
+NAME = PROVIDER_NAMES["gemini"]
 _BLOCKED_FINISH = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
 
 
@@ -92,14 +93,11 @@ class GeminiProvider:
                     for part in (candidate.content.parts if candidate.content else None) or []:
                         if part.text and not part.thought:
                             yield TextDelta(part.text)
-        except ProviderError:
-            raise
-        except Exception as exc:
-            if isinstance(exc, errors.APIError | httpx.HTTPError | TimeoutError):
-                raise _translate(
-                    exc, model_name=request.model_name, timeout_s=config.timeout_s
-                ) from None
-            raise
+        except (errors.APIError, httpx.HTTPError, TimeoutError) as exc:
+            # from None: the SDK exception (with its request) goes no further.
+            raise _translate(
+                exc, model_name=request.model_name, timeout_s=config.timeout_s
+            ) from None
         yield Completed(
             input_tokens=usage.prompt_token_count if usage else None,
             output_tokens=usage.candidates_token_count if usage else None,

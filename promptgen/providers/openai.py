@@ -10,6 +10,7 @@ import httpx
 import openai
 
 from promptgen.providers.base import (
+    PROVIDER_NAMES,
     Completed,
     ProviderConfig,
     ProviderError,
@@ -22,7 +23,7 @@ from promptgen.providers.base import (
 )
 from promptgen.providers.http import per_loop, ssl_context
 
-NAME = "OpenAI"
+NAME = PROVIDER_NAMES["openai"]
 
 
 def _messages(request: ProviderRequest) -> list[dict[str, Any]]:
@@ -86,14 +87,11 @@ class OpenAIProvider:
                         yield TextDelta(choice.delta.content)
                     if choice.finish_reason == "content_filter":
                         raise content_blocked(NAME)
-        except ProviderError:
-            raise
-        except Exception as exc:
-            if isinstance(exc, openai.OpenAIError | httpx.HTTPError | TimeoutError):
-                raise _translate(
-                    exc, model_name=request.model_name, timeout_s=config.timeout_s
-                ) from None
-            raise
+        except (openai.OpenAIError, httpx.HTTPError, TimeoutError) as exc:
+            # from None: the SDK exception (with its request) goes no further.
+            raise _translate(
+                exc, model_name=request.model_name, timeout_s=config.timeout_s
+            ) from None
         yield Completed(
             input_tokens=usage.prompt_tokens if usage else None,
             output_tokens=usage.completion_tokens if usage else None,

@@ -17,14 +17,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select
 
+from promptgen.db import insert_with_on_conflict
 from promptgen.models import (
     SignInThrottle,
     SubscriptionTier,
@@ -45,6 +44,9 @@ MAX_TOKEN_LENGTH = 256
 TOUCH_INTERVAL = timedelta(seconds=60)
 SLOWDOWN_STEP_SECONDS = 0.5
 SLOWDOWN_CAP_SECONDS = 3.0
+
+# The browser cookie holding the raw session token (the database keeps only its hash).
+SESSION_COOKIE = "promptgen_session"
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 
@@ -174,17 +176,8 @@ def _engine_of(session: Session) -> sa.Engine:
     return bind.engine if isinstance(bind, sa.Connection) else bind
 
 
-def _insert_for(engine: sa.Engine) -> Any:
-    """The dialect's INSERT construct with ON CONFLICT support (PostgreSQL and SQLite)."""
-    name = engine.dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise RuntimeError(f"unsupported database dialect: {name}")
-
-
-def _free_tier(session: Session) -> SubscriptionTier:
+def free_tier(session: Session) -> SubscriptionTier:
+    """The plan every new account starts on, and every ended subscription returns to."""
     tier = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == "free")).first()
     if tier is None:
         tier = session.exec(
@@ -254,7 +247,7 @@ def _record_failure(engine: sa.Engine, email: str, now: datetime) -> datetime | 
         sa.and_(c.locked_until.is_not(None), c.locked_until <= now),
     )
     new_count = sa.case((stale, 1), else_=c.failed_count + 1)
-    insert = _insert_for(engine)
+    insert = insert_with_on_conflict(engine)
     statement = insert(table).values(
         email=email,
         failed_count=1,
@@ -308,13 +301,13 @@ def sign_up(
     now = _aware(now) if now else _utcnow()
     email = normalize_email(email)
     _check_new_password(password)
-    tier = _free_tier(session)
+    tier = free_tier(session)
     password_hash = _hasher.hash(password)
     user_id = uuid.uuid4()
     # ON CONFLICT DO NOTHING settles two simultaneous sign-ups for one email without an
     # error, so the caller's transaction stays usable (no SAVEPOINT needed on either backend).
     statement = (
-        _insert_for(_engine_of(session))(User)
+        insert_with_on_conflict(session)(User)
         .values(
             id=user_id,
             email=email,

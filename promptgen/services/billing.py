@@ -16,7 +16,9 @@ from typing import Any
 import stripe
 from sqlmodel import Session, select
 
+from promptgen.db import insert_with_on_conflict
 from promptgen.models import StripeEvent, SubscriptionTier, UserSubscription
+from promptgen.services.accounts import free_tier
 from promptgen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -229,10 +231,6 @@ def _is_stale(row: UserSubscription, created: datetime) -> bool:
     return row.last_stripe_event_at is not None and created < row.last_stripe_event_at
 
 
-def _free_tier(session: Session) -> SubscriptionTier:
-    return session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == "free")).one()
-
-
 def _tier_for_price(session: Session, price_id: str | None) -> tuple[SubscriptionTier, str] | None:
     if not price_id:
         return None
@@ -261,7 +259,7 @@ def _period(subscription: dict) -> tuple[datetime | None, datetime | None]:
 
 
 def _drop_to_free(session: Session, row: UserSubscription) -> None:
-    row.tier_id = _free_tier(session).id
+    row.tier_id = free_tier(session).id
     row.status = "active"
     row.billing_interval = "month"
     row.stripe_subscription_id = None
@@ -387,7 +385,7 @@ def apply_event(*, session: Session, event: dict) -> AppliedEvent:
     event_id, event_type = event["id"], event["type"]
     created = _ts(event.get("created")) or datetime.now(UTC)
     now = datetime.now(UTC)
-    insert = _insert_for(session)(StripeEvent).values(
+    insert = insert_with_on_conflict(session)(StripeEvent).values(
         id=event_id, type=event_type, created=created, received_at=now, processed_at=now
     )
     claimed = session.execute(
@@ -402,11 +400,3 @@ def apply_event(*, session: Session, event: dict) -> AppliedEvent:
     outcome = handler(session, event_type, event["data"]["object"], created)
     session.flush()
     return AppliedEvent(event_id, outcome.user_id, outcome.changed, outcome.outcome)
-
-
-def _insert_for(session: Session):
-    """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert

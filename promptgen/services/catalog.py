@@ -5,12 +5,15 @@ Pages call these on every load, so catalog rows written while the app runs show 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -67,59 +70,10 @@ class TierView:
     features: tuple[str, ...]
 
 
-def _blueprint(row: SupportedTemplate) -> BlueprintView:
-    return BlueprintView(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        category=row.category,
-        description=row.description,
-        prompt_template=row.prompt_template,
-        parameter_schema=row.parameter_schema,
-        instructions=row.instructions,
-    )
-
-
-def _signature(row: VisualSignature) -> SignatureView:
-    return SignatureView(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        description=row.description,
-        style_prompt=row.style_prompt,
-        preview_image_url=row.preview_image_url,
-    )
-
-
-def _model(row: SupportedAIModel) -> ModelView:
-    return ModelView(
-        id=row.id,
-        slug=row.slug,
-        provider=row.provider,
-        model_name=row.model_name,
-        display_name=row.display_name,
-        description=row.description,
-        endpoint=row.endpoint,
-        supports_images=row.supports_images,
-        allowed_tiers=tuple(row.allowed_tiers or ()),
-    )
-
-
-def _tier(row: SubscriptionTier) -> TierView:
-    return TierView(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        description=row.description,
-        monthly_quota=row.monthly_quota,
-        retention_days=row.retention_days,
-        price_monthly_cents=row.price_monthly_cents,
-        price_yearly_cents=row.price_yearly_cents,
-        currency=row.currency,
-        stripe_price_monthly_id=row.stripe_price_monthly_id,
-        stripe_price_yearly_id=row.stripe_price_yearly_id,
-        features=tuple(row.features or ()),
-    )
+def _view(view: type[V], row: SQLModel) -> V:
+    """The view of a catalog row: same-named fields, JSON lists frozen into tuples."""
+    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(view)}
+    return view(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 def list_blueprints(*, session: Session) -> list[BlueprintView]:
@@ -128,12 +82,12 @@ def list_blueprints(*, session: Session) -> list[BlueprintView]:
         .where(SupportedTemplate.is_active)
         .order_by(SupportedTemplate.sort_order, SupportedTemplate.name)
     ).all()
-    return [_blueprint(r) for r in rows]
+    return [_view(BlueprintView, r) for r in rows]
 
 
 def get_blueprint(*, session: Session, blueprint_id: int) -> BlueprintView | None:
     row = session.get(SupportedTemplate, blueprint_id)
-    return _blueprint(row) if row is not None and row.is_active else None
+    return _view(BlueprintView, row) if row is not None and row.is_active else None
 
 
 def list_signatures(*, session: Session) -> list[SignatureView]:
@@ -142,12 +96,12 @@ def list_signatures(*, session: Session) -> list[SignatureView]:
         .where(VisualSignature.is_active)
         .order_by(VisualSignature.sort_order, VisualSignature.name)
     ).all()
-    return [_signature(r) for r in rows]
+    return [_view(SignatureView, r) for r in rows]
 
 
 def get_signature(*, session: Session, signature_id: int) -> SignatureView | None:
     row = session.get(VisualSignature, signature_id)
-    return _signature(row) if row is not None and row.is_active else None
+    return _view(SignatureView, row) if row is not None and row.is_active else None
 
 
 def list_models(*, session: Session, tier_slug: str | None = None) -> list[ModelView]:
@@ -157,13 +111,13 @@ def list_models(*, session: Session, tier_slug: str | None = None) -> list[Model
         .where(SupportedAIModel.is_active)
         .order_by(SupportedAIModel.sort_order, SupportedAIModel.display_name)
     ).all()
-    views = [_model(r) for r in rows]
+    views = [_view(ModelView, r) for r in rows]
     return [v for v in views if tier_slug is None or v.allowed_for(tier_slug)]
 
 
 def get_model(*, session: Session, model_id: int) -> ModelView | None:
     row = session.get(SupportedAIModel, model_id)
-    return _model(row) if row is not None and row.is_active else None
+    return _view(ModelView, row) if row is not None and row.is_active else None
 
 
 def list_tiers(*, session: Session) -> list[TierView]:
@@ -172,9 +126,9 @@ def list_tiers(*, session: Session) -> list[TierView]:
         .where(SubscriptionTier.is_active)
         .order_by(SubscriptionTier.sort_order, SubscriptionTier.monthly_quota)
     ).all()
-    return [_tier(r) for r in rows]
+    return [_view(TierView, r) for r in rows]
 
 
 def get_tier_by_slug(*, session: Session, slug: str) -> TierView | None:
     row = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == slug)).first()
-    return _tier(row) if row is not None else None
+    return _view(TierView, row) if row is not None else None

@@ -37,7 +37,7 @@ from promptgen.providers import (
     get_provider,
     stream_with_retry,
 )
-from promptgen.providers.base import timed_out
+from promptgen.providers.base import PROVIDER_NAMES, timed_out
 from promptgen.services import catalog, keys
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
 from promptgen.services.quota import refund_quota, reserve_quota
@@ -52,7 +52,6 @@ OFFLINE_NOTICE = "Compiled offline by the Blueprint compiler — not AI-refined.
 LIMIT_MESSAGE = "Monthly limit reached — add your own API key in Settings to keep generating."
 CANCELLED_MESSAGE = "Cancelled. Your inputs are kept and no quota was used."
 INTERRUPTED_MESSAGE = "Interrupted before it finished. No quota was used; try again."
-PROVIDER_NAMES = {"gemini": "Google Gemini", "openai": "OpenAI"}
 
 
 class GenerationError(Exception):
@@ -126,14 +125,6 @@ class Prepared:
 
     def __repr__(self) -> str:
         return f"Prepared({self.prompt_id}, {self.provider}, {self.key_source})"
-
-
-def _platform_key(settings: Settings, provider: str) -> str | None:
-    return {"gemini": settings.gemini_api_key, "openai": settings.openai_api_key}.get(provider)
-
-
-def _platform_base_url(settings: Settings, provider: str) -> str | None:
-    return {"gemini": settings.gemini_base_url, "openai": settings.openai_base_url}.get(provider)
 
 
 def _checked_images(request: GenerationRequest, supports_images: bool) -> list[CheckedImage]:
@@ -233,7 +224,7 @@ def prepare(
         ),
         config=ProviderConfig(
             api_key=api_key,
-            base_url=model.endpoint or _platform_base_url(settings, model.provider),
+            base_url=model.endpoint or settings.provider_base_url(model.provider),
             timeout_s=settings.provider_timeout_seconds,
         ),
         key_source=key_source,
@@ -253,7 +244,7 @@ def _route_key(
     if model.provider == OFFLINE:
         return None, "offline", False
     provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
-    platform_key = _platform_key(settings, model.provider)
+    platform_key = settings.provider_key(model.provider)
     if platform_key and reserve_quota(session=session, user_id=user_id, now=now) is not None:
         return platform_key, "platform", True
     try:
@@ -466,12 +457,3 @@ def _key_notice(key_source: str) -> str:
     if key_source == "own_key":
         return "Refined with your own API key (no quota used)."
     return "Refined with the platform key (1 generation used)."
-
-
-# Kept for callers that only need the row count of a user's pending work.
-def count_pending(*, session: Session, user_id: uuid.UUID) -> int:
-    return session.exec(
-        select(sa.func.count())
-        .select_from(UserPrompt)
-        .where(UserPrompt.user_id == user_id, UserPrompt.status == "pending")
-    ).one()

@@ -16,9 +16,9 @@ from promptgen import vault
 from promptgen.db import run_in_user_session
 from promptgen.models import UserApiKey
 from promptgen.providers import ProviderConfig, ProviderError, get_provider
+from promptgen.providers.base import PROVIDER_NAMES
 from promptgen.settings import Settings, get_settings
 
-PROVIDER_NAMES = {"gemini": "Google Gemini", "openai": "OpenAI"}
 MIN_KEY_LENGTH = 20
 MAX_KEY_LENGTH = 512
 
@@ -165,9 +165,10 @@ async def verify_key(*, user_id: uuid.UUID, provider: str, settings: Settings | 
     name = PROVIDER_NAMES.get(provider, provider)
     if api_key is None:
         return f"No {name} key is saved."
-    base_url = {"gemini": settings.gemini_base_url, "openai": settings.openai_base_url}[provider]
     config = ProviderConfig(
-        api_key=api_key, base_url=base_url, timeout_s=min(settings.provider_timeout_seconds, 20)
+        api_key=api_key,
+        base_url=settings.provider_base_url(provider),
+        timeout_s=min(settings.provider_timeout_seconds, 20),
     )
     try:
         await get_provider(provider).check_key(config)

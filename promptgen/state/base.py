@@ -16,7 +16,6 @@ from promptgen.services.subscriptions import get_plan_summary
 
 T = TypeVar("T")
 
-SESSION_COOKIE = "promptgen_session"
 SESSION_MAX_AGE = 30 * 24 * 3600
 
 
@@ -33,7 +32,7 @@ class AuthState(rx.State):
 
     # The browser holds the raw session token; the database only its hash.
     session_token: str = rx.Cookie(
-        "", name=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax"
+        "", name=accounts.SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax"
     )
     user_email: str = ""
     signed_in: bool = False

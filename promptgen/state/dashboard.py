@@ -321,7 +321,7 @@ class DashboardState(AuthState):
             _RUNNING.pop(tab, None)
             async with self:
                 self.generating = False
-                await self._refresh_user()  # the usage counter in the badge
+                await self._load_plan(user.user_id)  # the usage counter in the badge
         async with self:
             self.result_output = result.output
             self.result_notice = result.notice

@@ -65,7 +65,6 @@ class PublicState(AuthState):
     billing_enabled: bool = False
     billing_error: str = ""
     billing_notice: str = ""
-    redirecting_to: str = ""
 
     @rx.event
     async def load(self):
@@ -78,7 +77,6 @@ class PublicState(AuthState):
         self.plans = [plan_card(t) for t in tiers]
         self.billing_enabled = billing.billing_configured()
         self.billing_error = ""
-        self.redirecting_to = ""
         cancelled = self.router.url.query_parameters.get("checkout") == "cancelled"
         self.billing_notice = "Checkout was cancelled; nothing was charged." if cancelled else ""
 
@@ -86,31 +84,28 @@ class PublicState(AuthState):
     def set_billing_period(self, value: str | list[str]):
         self.yearly = value == "yearly"
 
-    async def _billing_redirect(self, service, **kwargs):
+    async def _billing_redirect(self, service, *, with_email: bool = False, **kwargs):
+        """Send the browser to the Stripe page `service` returns (it raises BillingError,
+        including when billing is not configured, with the message to show)."""
         user = await self._current_user()
         if user is None:
             return rx.redirect(routes.sign_in_then(routes.PRICING))
-        if not billing.billing_configured():
-            self.billing_error = billing.NOT_CONFIGURED
-            return None
+        if with_email:
+            kwargs["email"] = user.email
         try:
             url = await run_service(service, user_id=user.user_id, **kwargs)
         except billing.BillingError as exc:
             self.billing_error = exc.message
             return None
         self.billing_error = ""
-        self.redirecting_to = url
         return rx.redirect(url)
 
     @rx.event
     async def choose_plan(self, tier_slug: str):
         """Upgrade: off to Stripe Checkout (or the portal when already subscribed)."""
-        user = await self._current_user()
-        if user is None:
-            return rx.redirect(routes.sign_in_then(routes.PRICING))
         return await self._billing_redirect(
             billing.start_checkout,
-            email=user.email,
+            with_email=True,
             tier_slug=str(tier_slug),
             interval="year" if self.yearly else "month",
         )

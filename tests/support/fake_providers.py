@@ -34,15 +34,15 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import QuietHandler, ServedFake
 
 DEFAULT_KEY = "test-platform-key"
 
@@ -66,27 +66,8 @@ class _Reply(Exception):
         self.headers = headers or {}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-    allow_reuse_address = True
-    fake: FakeProvider
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "FakeProvider/1.0"
-    timeout = 120  # idle keep-alive connections are closed after this many seconds
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Streamed events are small writes; without TCP_NODELAY, Nagle's algorithm and the
-        # client's delayed ACK add ~40 ms to every answer, which a real API does not.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -163,8 +144,10 @@ def split_text(text: str, pieces: int) -> list[str]:
     return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
-class FakeProvider:
-    """Shared machinery: the server thread, settable behaviour and the request log."""
+class FakeProvider(ServedFake):
+    """What both provider fakes share: settable behaviour and the request log."""
+
+    HANDLER = _Handler
 
     DEFAULT_MODELS: ClassVar[frozenset[str]] = frozenset()
 
@@ -178,50 +161,6 @@ class FakeProvider:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._queue: deque[int | str] = deque()  # HTTP statuses, or "block"
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle --
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"{type(self).__name__}-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError(f"{type(self).__name__} is not started")
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # -- behaviour --
 

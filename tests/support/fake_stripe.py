@@ -39,15 +39,15 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
 import string
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.support.local_http import QuietHandler, ServedFake
 
 DEFAULT_KEY = "sk_test_promptgen"
 DOC_BASE = "https://stripe.com/docs/error-codes/"
@@ -388,25 +388,8 @@ _FAILURES: dict[int, tuple[str, str, str | None]] = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-    allow_reuse_address = True
-    fake: FakeStripe
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "FakeStripe/1.0"
-    timeout = 120
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -481,8 +464,10 @@ _SUBSCRIPTION_SIMPLE = frozenset(
 )
 
 
-class FakeStripe:
+class FakeStripe(ServedFake):
     """Fake Stripe API (checkout, billing portal, subscriptions). SDK base: `fake.url`."""
+
+    HANDLER = _Handler
 
     def __init__(self, valid_keys: set[str] | None = None) -> None:
         self.valid_keys: set[str] = set(valid_keys) if valid_keys else {DEFAULT_KEY}
@@ -494,50 +479,6 @@ class FakeStripe:
         self._lock = threading.RLock()
         self._failures: deque[int] = deque()
         self._idempotent: dict[str, tuple[str, bytes, _Answer]] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle --
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="FakeStripe-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeStripe is not started")
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # -- behaviour --
 
