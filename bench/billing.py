@@ -24,7 +24,7 @@ from sqlmodel import select
 
 from bench.support import postgres_database, save, summary_ms
 from promptgen.catalog import default_catalog, import_catalog, seed_catalog
-from promptgen.db import session_scope
+from promptgen.db import admin_session_scope
 from promptgen.models import UserSubscription
 from tests.support.app_server import free_port
 from tests.support.factories import make_user
@@ -105,7 +105,7 @@ def _event(user_id: str, n: int, created: int) -> tuple[bytes, dict[str, str]]:
 
 
 async def _throughput() -> dict:
-    with session_scope() as session:
+    with admin_session_scope() as session:
         seed_catalog(session=session)
         _prices(session)
         users = [str(make_user(session, f"w{i}@example.com").user_id) for i in range(USERS)]
@@ -130,7 +130,7 @@ async def _throughput() -> dict:
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
             wall = time.perf_counter() - started
-    with session_scope() as session:
+    with admin_session_scope() as session:
         paid = [r for r in session.exec(select(UserSubscription)).all() if r.stripe_subscription_id]
     return {
         "events": EVENTS,
@@ -148,7 +148,7 @@ def _badge_latency(database_url: str) -> dict:
     from tests.support.app_server import start_app
 
     server = start_app(database_url, name="bench-badge", STRIPE_WEBHOOK_SECRET=SECRET)
-    with session_scope(database_url) as session:
+    with admin_session_scope(database_url) as session:
         _prices(session)
     samples: list[float] = []
     try:
@@ -162,7 +162,7 @@ def _badge_latency(database_url: str) -> dict:
             page.click("#submit")
             page.wait_for_url(re.compile(r"/dashboard$"))
             page.wait_for_selector("#plan-name")
-            with session_scope(database_url) as session:
+            with admin_session_scope(database_url) as session:
                 user_id = next(str(r.user_id) for r in session.exec(select(UserSubscription)).all())
             created = int(time.time())
             for n in range(BADGE_SAMPLES):

@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from bench.support import postgres_database, save, summary_ms
 from promptgen.catalog import seed_catalog
-from promptgen.db import session_scope
+from promptgen.db import admin_session_scope
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate
 from promptgen.services.generation import GenerationRequest, run_generation
 from promptgen.settings import Settings
@@ -61,7 +61,7 @@ def fake_openai_process(latency_s: float) -> Iterator[str]:
 
 
 def _setup(users: int) -> tuple[list, GenerationRequest]:
-    with session_scope() as session:
+    with admin_session_scope() as session:
         seed_catalog(session=session)
         for tier in session.exec(select(SubscriptionTier)).all():
             tier.monthly_quota = 1_000_000

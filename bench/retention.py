@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bench.support import percentile, postgres_database, save
 from promptgen.catalog import seed_catalog
-from promptgen.db import get_engine, session_scope
+from promptgen.db import admin_session_scope, get_engine
 from promptgen.models import UserSubscription
 from promptgen.services.retention import purge_expired
 from tests.support.factories import make_user
@@ -24,7 +24,7 @@ INSERT_EVERY_S = 0.01
 
 
 def _fill() -> list[uuid.UUID]:
-    with session_scope() as session:
+    with admin_session_scope() as session:
         seed_catalog(session=session)
         for i in range(USERS):
             make_user(session, f"r{i}@example.com")

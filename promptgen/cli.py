@@ -15,10 +15,28 @@ from promptgen.settings import SettingsError, get_settings
 
 
 def _cmd_migrate(_args: argparse.Namespace) -> int:
+    from promptgen.db_security import DatabasePrivilegeError
     from promptgen.migrations import upgrade_database
 
-    upgrade_database()
+    try:
+        upgrade_database()
+    except DatabasePrivilegeError as exc:
+        # The operator's to fix, with the exact statement: no traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        print("Nothing was changed.", file=sys.stderr)
+        return 1
     print("Database is at the newest revision.")
+    return 0
+
+
+def _cmd_db_bootstrap_sql(_args: argparse.Namespace) -> int:
+    from promptgen.db_security import bootstrap_sql
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        print("error: DATABASE_URL is SQLite, which has no roles to set up.", file=sys.stderr)
+        return 2
+    print(bootstrap_sql(settings.database_url, settings.database_user_url))
     return 0
 
 
@@ -57,13 +75,13 @@ def _cmd_catalog_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_rotate(_args: argparse.Namespace) -> int:
-    from promptgen.db import session_scope
+    from promptgen.db import admin_session_scope
     from promptgen.services.keys import rotate_keys
     from promptgen.vault import VaultError, master_keys
 
     newest = master_keys().newest_version
     try:
-        with session_scope() as session:
+        with admin_session_scope() as session:
             resealed, current = rotate_keys(session=session)
     except VaultError as exc:
         print(f"error: {exc}; nothing was changed.", file=sys.stderr)
@@ -85,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
+    database = commands.add_parser("db", help="PostgreSQL set-up for operators")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser(
+        "bootstrap-sql",
+        help="print the one-time SQL a DBA runs when the DATABASE_URL role lacks CREATEROLE",
+    ).set_defaults(func=_cmd_db_bootstrap_sql)
     commands.add_parser("seed", help="load the default catalog (idempotent)").set_defaults(
         func=_cmd_seed
     )

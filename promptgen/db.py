@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from promptgen.db_security import ADMIN_FLAG, USER_ID_SETTING, derive_user_url
 from promptgen.settings import get_settings
 
 T = TypeVar("T")
@@ -64,11 +65,17 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _owner_url_of.clear()
 
 
 @contextlib.contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back on any error."""
+    """One unit of work as the owner role: commits on success, rolls back on any error.
+
+    On PostgreSQL, row-level security is forced on the owner too, so this session sees the
+    catalog and the admin-only tables but no user's rows: use `admin_session_scope` for
+    work that must, and `user_session_scope` for work on behalf of a user.
+    """
     with Session(get_engine(url), expire_on_commit=False) as session:
         try:
             yield session
@@ -76,9 +83,6 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-
-
-USER_ROLE = "promptgen_user"
 
 
 def insert_with_on_conflict(bind: sa.Engine | sa.Connection | Session) -> Any:
@@ -93,24 +97,62 @@ def insert_with_on_conflict(bind: sa.Engine | sa.Connection | Session) -> Any:
     raise RuntimeError(f"unsupported database dialect: {name}")
 
 
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@contextlib.contextmanager
+def admin_session_scope(url: str | None = None) -> Iterator[Session]:
+    """A unit of work that sees every user's rows: sign-in, webhooks, purge, sweep, CLI.
+
+    It says so to the database (`app.admin` for this transaction only), and only the owner
+    role's policies honour that; a plain `session_scope` that forgot its scope sees nothing.
+    """
+    with session_scope(url) as session:
+        if _is_postgres(session):
+            session.execute(sa.text(f"SELECT set_config('{ADMIN_FLAG}', 'on', true)"))
+        yield session
+
+
+def user_database_url(url: str | None = None) -> str:
+    """The URL user sessions connect with: DATABASE_USER_URL when it belongs to `url` (or
+    `url` is the configured database), else derived from the owner's URL (db_security)."""
+    settings = get_settings()
+    owner_url = normalize_url(url or settings.database_url)
+    if settings.database_user_url and owner_url == normalize_url(settings.database_url):
+        return normalize_url(settings.database_user_url)
+    return derive_user_url(owner_url)
+
+
+_owner_url_of: dict[sa.Engine, str] = {}
+
+
+def owner_engine(session: Session) -> sa.Engine:
+    """The owner role's engine for the database behind `session` (which may be a user
+    session): for the admin-only tables, such as the sign-in throttle."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    owner_url = _owner_url_of.get(engine)
+    return get_engine(owner_url) if owner_url else engine
+
+
 @contextlib.contextmanager
 def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[Session]:
     """A unit of work on behalf of one user.
 
-    On PostgreSQL it runs as the `promptgen_user` role (no BYPASSRLS) with `app.user_id` set
-    for this transaction only, so row-level security shows and accepts only that user's rows
-    (see the row_level_security migration). SQLite has no RLS; there the services' own
-    owner filters do the scoping.
+    On PostgreSQL it runs on the user role's own connection pool (a separate login that is
+    a member of no other role, so no SQL can climb out of it) with `app.user_id` set for
+    this transaction only: row-level security shows and accepts only that user's rows
+    (promptgen.db_security). SQLite has no RLS; there the services' owner filters scope.
     """
-    with session_scope(url) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            # One round trip: set_config('role', ..., true) is SET LOCAL ROLE.
+    owner_url = normalize_url(url or get_settings().database_url)
+    target = owner_url if owner_url.startswith("sqlite") else user_database_url(owner_url)
+    _owner_url_of[get_engine(target)] = owner_url
+    with session_scope(target) as session:
+        if _is_postgres(session):
             session.execute(
-                sa.text(
-                    "SELECT set_config('role', :role, true), "
-                    "set_config('app.user_id', :user_id, true)"
-                ),
-                {"role": USER_ROLE, "user_id": str(user_id)},
+                sa.text(f"SELECT set_config('{USER_ID_SETTING}', :user_id, true)"),
+                {"user_id": str(user_id)},
             )
         yield session
 
@@ -127,6 +169,16 @@ async def run_in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
 
     def unit_of_work() -> T:
         with session_scope() as session:
+            return fn(session=session, **kwargs)
+
+    return await asyncio.get_running_loop().run_in_executor(_db_executor(), unit_of_work)
+
+
+async def run_in_admin_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Like run_in_session, in an admin session (every user's rows; see admin_session_scope)."""
+
+    def unit_of_work() -> T:
+        with admin_session_scope() as session:
             return fn(session=session, **kwargs)
 
     return await asyncio.get_running_loop().run_in_executor(_db_executor(), unit_of_work)

@@ -1,11 +1,19 @@
-"""Run Alembic programmatically (the CLI, `make run` and the tests share this)."""
+"""Run Alembic programmatically (the CLI, `make run` and the tests share this).
+
+On PostgreSQL a migration is three steps in one transaction: make sure the user role exists
+(db_security.ensure_user_role), apply the Alembic revisions, then re-apply the grants,
+policies and quota functions derived from the models (db_security.apply_row_security).
+"""
 
 from __future__ import annotations
 
+import psycopg
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from promptgen.db import get_engine, normalize_url
+from promptgen.db import get_engine, normalize_url, user_database_url
+from promptgen.db_security import DatabasePrivilegeError, apply_row_security, ensure_user_role
 from promptgen.settings import PROJECT_ROOT, get_settings
 
 
@@ -17,9 +25,52 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+def _configured_user_url(url: str) -> str | None:
+    settings = get_settings()
+    if settings.database_user_url and url == normalize_url(settings.database_url):
+        return normalize_url(settings.database_user_url)
+    return None
+
+
 def upgrade_database(url: str | None = None) -> None:
-    """Bring the database at `url` (default DATABASE_URL) to the newest revision."""
+    """Bring the database at `url` (default DATABASE_URL) to the newest revision.
+
+    Raises DatabasePrivilegeError, naming the statement a DBA must run, when the connecting
+    role lacks a privilege.
+    """
+    url = normalize_url(url or get_settings().database_url)
     config = alembic_config(url)
-    with get_engine(url).begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    postgres = url.startswith("postgresql")
+    try:
+        with get_engine(url).begin() as connection:
+            login = (
+                ensure_user_role(connection, url, _configured_user_url(url)) if postgres else None
+            )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            if login is not None:
+                apply_row_security(connection, login.role)
+    except sa.exc.DBAPIError as exc:
+        if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+            raise DatabasePrivilegeError(
+                f"The database refused a migration step: {str(exc.orig).splitlines()[0]}",
+                statement=(exc.statement or "").strip() + ";",
+            ) from None
+        raise
+    if postgres:
+        check_user_login(url)
+
+
+def check_user_login(url: str) -> None:
+    """Log in as the user role once, so a wrong password shows at migrate, not at sign-in."""
+    user_url = user_database_url(url)
+    try:
+        with sa.create_engine(user_url, poolclass=sa.pool.NullPool).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        role = sa.engine.make_url(user_url).username
+        reason = str(exc.orig).strip().splitlines()[-1] if exc.orig else str(exc)
+        raise DatabasePrivilegeError(
+            f"User sessions cannot log in as {role!r}: {reason}. Set DATABASE_USER_URL to "
+            "that role's URL, or let migrate set its password (needs CREATEROLE)."
+        ) from None

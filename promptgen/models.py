@@ -48,8 +48,8 @@ def _ts(*, nullable: bool = False, index: bool = False) -> Any:
     )
 
 
-def _owner() -> Any:
-    return Field(foreign_key="users.id", index=True, nullable=False, ondelete="CASCADE")
+def _owner(*, index: bool = True) -> Any:
+    return Field(foreign_key="users.id", index=index, nullable=False, ondelete="CASCADE")
 
 
 def _json(default_factory: Any) -> Any:
@@ -239,10 +239,20 @@ class UserPrompt(SQLModel, table=True):
     """One generation attempt, successful or not."""
 
     __tablename__ = "user_prompts"
-    __table_args__ = (sa.Index("ix_user_prompts_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        # Serves every per-user lookup too, so user_id has no index of its own.
+        sa.Index("ix_user_prompts_user_created", "user_id", "created_at"),
+        # The crash sweep reads pending rows only: a small partial index.
+        sa.Index(
+            "ix_user_prompts_pending",
+            "created_at",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    user_id: uuid.UUID = _owner()
+    user_id: uuid.UUID = _owner(index=False)
     template_id: int | None = Field(
         default=None, foreign_key="supported_templates.id", ondelete="SET NULL"
     )
@@ -262,7 +272,13 @@ class UserPrompt(SQLModel, table=True):
     input_tokens: int | None = Field(default=None)
     output_tokens: int | None = Field(default=None)
     key_source: str = Field(default="offline", max_length=16)  # platform | own_key | offline
-    quota_reserved: bool = Field(default=False)
+    # True while a pending row holds a unit of quota (see services/quota.py). Only the
+    # owner role writes it; user-role inserts take the server default.
+    quota_reserved: bool = Field(
+        default=False,
+        # No client-side default, so an INSERT that leaves it out does not send it.
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
     error_message: str | None = _text(nullable=True, default=None)
     latency_ms: int | None = Field(default=None)
@@ -289,17 +305,24 @@ class PromptAttachment(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-USER_OWNED_TABLES = (
-    "user_profiles",
-    "user_subscriptions",
-    "user_sessions",
-    "user_api_keys",
-    "user_prompts",
-    "prompt_attachments",
-)
 CATALOG_TABLES = (
     "subscription_tiers",
     "supported_templates",
     "visual_signatures",
     "supported_ai_models",
 )
+
+
+def owned_tables() -> dict[str, str]:
+    """Every user-owned table and its owner column, read from the models: the users table
+    itself and every table with a `user_id` that references it. Row-level security and the
+    user role's grants are derived from this, so a new owned table cannot be missed."""
+    owned: dict[str, str] = {}
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name == User.__tablename__:
+            owned[table.name] = "id"
+        elif "user_id" in table.c and any(
+            fk.column.table.name == User.__tablename__ for fk in table.c.user_id.foreign_keys
+        ):
+            owned[table.name] = "user_id"
+    return owned

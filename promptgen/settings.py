@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     port: int = 3000
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
+    # The login that user sessions use (a separate role; README "Database roles"). Unset:
+    # DATABASE_URL with the user `<database>_user` and a password derived from the owner's.
+    database_user_url: str | None = None
     redis_url: str | None = None
     log_level: str = "INFO"
 
@@ -68,6 +71,7 @@ class Settings(BaseSettings):
         "stripe_webhook_secret",
         "key_encryption_keys",
         "redis_url",
+        "database_user_url",
         "gemini_base_url",
         "openai_base_url",
         "stripe_api_base",

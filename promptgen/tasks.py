@@ -8,7 +8,7 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from promptgen.db import run_in_session
+from promptgen.db import run_in_admin_session
 from promptgen.services.generation import abandoned_after, sweep_abandoned
 from promptgen.services.retention import purge_expired
 from promptgen.settings import Settings, get_settings
@@ -21,7 +21,7 @@ async def sweep_abandoned_generations() -> None:
     """Refund generations left pending by a crashed process, at start and every 5 minutes."""
     while True:
         try:
-            await run_in_session(sweep_abandoned, older_than=abandoned_after())
+            await run_in_admin_session(sweep_abandoned, older_than=abandoned_after())
         except Exception:  # a database hiccup must not end the loop
             log.exception("sweeping abandoned generations failed")
         await asyncio.sleep(SWEEP_INTERVAL_S)

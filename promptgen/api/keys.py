@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from promptgen import routes
-from promptgen.db import session_scope, user_session_scope
+from promptgen.db import admin_session_scope, user_session_scope
 from promptgen.services import accounts, keys
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _same_origin(request: Request) -> bool:
 
 def _save(token: str, provider: str, api_key: str) -> str | None:
     """Save the key; None when done, else the message for the user."""
-    with session_scope() as session:
+    with admin_session_scope() as session:
         user = accounts.resolve_session(session=session, token=token)
     if user is None:
         return "signed-out"

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from promptgen.db import session_scope
+from promptgen.db import admin_session_scope
 from promptgen.services import billing
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ subscription_listeners: list[SubscriptionListener] = []
 
 
 def _apply(event: dict) -> billing.AppliedEvent:
-    with session_scope() as session:
+    with admin_session_scope() as session:
         return billing.apply_event(session=session, event=event)
 
 

@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
-from promptgen.db import insert_with_on_conflict
+from promptgen.db import insert_with_on_conflict, owner_engine
 from promptgen.models import (
     SignInThrottle,
     SubscriptionTier,
@@ -169,11 +169,6 @@ def _verify(password_hash: str, password: str) -> bool:
 def _dummy() -> str:
     """A hash of a random secret, verified against for unknown emails (same work, no match)."""
     return _hasher.hash(secrets.token_urlsafe(32))
-
-
-def _engine_of(session: Session) -> sa.Engine:
-    bind = session.get_bind()
-    return bind.engine if isinstance(bind, sa.Connection) else bind
 
 
 def free_tier(session: Session) -> SubscriptionTier:
@@ -363,7 +358,7 @@ def sign_in(
     except InvalidSignUp:
         raise InvalidCredentials() from None
     settings = get_settings()
-    engine = _engine_of(session)
+    engine = owner_engine(session)
     throttle_row = _read_throttle(engine, email)
     state = _throttle_state(throttle_row, now)
     if state.locked_until is not None:
@@ -457,7 +452,7 @@ def confirm_password(
     user = session.get(User, user_id)
     if user is None:
         raise InvalidCredentials("That password is incorrect.", field="password")
-    engine = _engine_of(session)
+    engine = owner_engine(session)
     state = _throttle_state(_read_throttle(engine, user.email), now)
     if state.locked_until is not None:
         raise TooManyAttempts(_retry_after(state.locked_until, now))

@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from promptgen.blueprints import SchemaError, coerce_and_validate, compile_prompt
 from promptgen.db import run_in_user_session
-from promptgen.models import PromptAttachment, UserPrompt, UserSubscription
+from promptgen.models import PromptAttachment, UserPrompt
 from promptgen.providers import (
     Completed,
     ImageInput,
@@ -40,7 +40,7 @@ from promptgen.providers import (
 from promptgen.providers.base import PROVIDER_NAMES, timed_out
 from promptgen.services import catalog, keys
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
-from promptgen.services.quota import refund_quota, reserve_quota
+from promptgen.services.quota import refund_reservation, reserve_quota
 from promptgen.services.subscriptions import get_plan_summary
 from promptgen.settings import Settings, get_settings
 from promptgen.vault import VaultError
@@ -52,13 +52,22 @@ OFFLINE_NOTICE = "Compiled offline by the Blueprint compiler — not AI-refined.
 LIMIT_MESSAGE = "Monthly limit reached — add your own API key in Settings to keep generating."
 CANCELLED_MESSAGE = "Cancelled. Your inputs are kept and no quota was used."
 INTERRUPTED_MESSAGE = "Interrupted before it finished. No quota was used; try again."
+DATABASE_DOWN_MESSAGE = (
+    "PromptGen's database is not answering just now. Your inputs are kept and no quota was "
+    "used; try again in a moment."
+)
+NOT_SAVED_YET_NOTICE = (
+    "The database is not answering, so this answer is not in your history yet; it is saved "
+    "as soon as the database is back."
+)
 
 
 class GenerationError(Exception):
     """A generation that cannot run or failed; `message` is what the user sees.
 
     `kind`: "invalid" (fix the inputs), "limit" (quota used up, no own key), "unavailable"
-    (no key for this provider), "provider" (the call failed), "cancelled".
+    (no key for this provider), "provider" (the call failed), "database" (the database
+    did not answer; try again), "cancelled".
     """
 
     def __init__(
@@ -179,10 +188,12 @@ def prepare(
     except SchemaError as exc:
         raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
 
-    api_key, key_source, reserved = _route_key(
-        session=session, user_id=user_id, model=model, settings=settings, now=now
-    )
-    prompt = UserPrompt(
+    # The row goes in first: a platform-key reservation is recorded on it (quota module).
+    # A core INSERT naming its columns: the user role may not write quota_reserved, which
+    # takes its server default (false).
+    prompt_id = uuid.uuid4()
+    insert_prompt = sa.insert(UserPrompt).values(
+        id=prompt_id,
         user_id=user_id,
         template_id=blueprint.id,
         signature_id=signature.id if signature else None,
@@ -192,17 +203,23 @@ def prepare(
         model_name=model.display_name,
         parameters=values,
         compiled_prompt=compiled,
-        key_source=key_source,
-        quota_reserved=reserved,
+        key_source="offline" if model.provider == OFFLINE else "own_key",
         status="pending",
         created_at=now,
     )
-    session.add(prompt)
-    session.flush()
+    session.execute(insert_prompt)
+    api_key, key_source = _route_key(
+        session=session,
+        user_id=user_id,
+        prompt_id=prompt_id,
+        model=model,
+        settings=settings,
+        now=now,
+    )
     for image in images:
         session.add(
             PromptAttachment(
-                prompt_id=prompt.id,
+                prompt_id=prompt_id,
                 user_id=user_id,
                 filename=image.filename,
                 mime_type=image.mime_type,
@@ -213,7 +230,7 @@ def prepare(
             )
         )
     return Prepared(
-        prompt_id=prompt.id,
+        prompt_id=prompt_id,
         provider=model.provider,
         model_display_name=model.display_name,
         request=ProviderRequest(
@@ -236,17 +253,21 @@ def _route_key(
     *,
     session: Session,
     user_id: uuid.UUID,
+    prompt_id: uuid.UUID,
     model: catalog.ModelView,
     settings: Settings,
     now: datetime,
-) -> tuple[str | None, str, bool]:
-    """(api key, key source, quota reserved): the seed's routing, in order."""
+) -> tuple[str | None, str]:
+    """(api key, key source): the seed's routing, in order. A platform-key reservation
+    marks the pending row `prompt_id` (quota_reserved, key_source "platform")."""
     if model.provider == OFFLINE:
-        return None, "offline", False
+        return None, "offline"
     provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
     platform_key = settings.provider_key(model.provider)
-    if platform_key and reserve_quota(session=session, user_id=user_id, now=now) is not None:
-        return platform_key, "platform", True
+    if platform_key and reserve_quota(
+        session=session, user_id=user_id, now=now, prompt_id=prompt_id
+    ):
+        return platform_key, "platform"
     try:
         own_key = keys.open_key(session=session, user_id=user_id, provider=model.provider)
     except VaultError:
@@ -256,7 +277,7 @@ def _route_key(
             kind="unavailable",
         ) from None
     if own_key:
-        return own_key, "own_key", False
+        return own_key, "own_key"
     if platform_key:
         raise GenerationError(LIMIT_MESSAGE, kind="limit")
     raise GenerationError(
@@ -302,56 +323,43 @@ def finish_failure(
     latency_ms: int | None = None,
 ) -> None:
     """Record the failure and give back the unit of quota it reserved."""
-    prompt = _own_prompt(session, user_id, prompt_id)
-    if prompt.quota_reserved:
-        _refund_for(session, prompt)
-        prompt.quota_reserved = False
-    prompt.status = status
-    prompt.error_message = message
-    prompt.output = output
-    prompt.latency_ms = latency_ms
-    prompt.completed_at = datetime.now(UTC)
-    session.add(prompt)
-
-
-def _own_prompt(session: Session, user_id: uuid.UUID, prompt_id: uuid.UUID) -> UserPrompt:
-    prompt = session.exec(
-        select(UserPrompt).where(UserPrompt.id == prompt_id, UserPrompt.user_id == user_id)
-    ).one()
-    return prompt
-
-
-def _refund_for(session: Session, prompt: UserPrompt) -> None:
-    period_start = session.exec(
-        select(UserSubscription.usage_period_start).where(
-            UserSubscription.user_id == prompt.user_id
+    # The refund first: only a row that is still pending can give its unit back.
+    refund_reservation(session=session, prompt_id=prompt_id)
+    session.execute(
+        sa.update(UserPrompt)
+        .where(col(UserPrompt.id) == prompt_id, col(UserPrompt.user_id) == user_id)
+        .values(
+            status=status,
+            error_message=message,
+            output=output,
+            latency_ms=latency_ms,
+            completed_at=datetime.now(UTC),
         )
-    ).first()
-    # The unit belongs to the period the row was created in; once a new period began,
-    # the count was reset and there is nothing to give back.
-    if period_start is not None and prompt.created_at >= period_start:
-        refund_quota(session=session, user_id=prompt.user_id, period_start=period_start)
+    )
 
 
 def sweep_abandoned(*, session: Session, older_than: timedelta, now: datetime | None = None) -> int:
-    """Fail pending rows a crashed process left behind and refund their quota."""
+    """Fail pending rows a crashed process left behind and refund their quota. Admin session."""
     cutoff = (now or datetime.now(UTC)) - older_than
-    rows = session.exec(
-        select(UserPrompt)
-        .where(UserPrompt.status == "pending", UserPrompt.created_at < cutoff)
+    prompt_ids = session.exec(
+        select(UserPrompt.id)
+        .where(col(UserPrompt.status) == "pending", col(UserPrompt.created_at) < cutoff)
         .with_for_update(skip_locked=True)
     ).all()
-    for prompt in rows:
-        if prompt.quota_reserved:
-            _refund_for(session, prompt)
-            prompt.quota_reserved = False
-        prompt.status = "failed"
-        prompt.error_message = INTERRUPTED_MESSAGE
-        prompt.completed_at = datetime.now(UTC)
-        session.add(prompt)
-    if rows:
-        log.info("refunded %d abandoned generations", len(rows))
-    return len(rows)
+    for prompt_id in prompt_ids:
+        refund_reservation(session=session, prompt_id=prompt_id)
+    if prompt_ids:
+        session.execute(
+            sa.update(UserPrompt)
+            .where(col(UserPrompt.id).in_(prompt_ids))
+            .values(
+                status="failed",
+                error_message=INTERRUPTED_MESSAGE,
+                completed_at=datetime.now(UTC),
+            )
+        )
+        log.info("refunded %d abandoned generations", len(prompt_ids))
+    return len(prompt_ids)
 
 
 def abandoned_after(settings: Settings | None = None) -> timedelta:
@@ -361,6 +369,54 @@ def abandoned_after(settings: Settings | None = None) -> timedelta:
 
 
 DeltaCallback = Callable[[str], Awaitable[None]]
+
+# Pending writes waiting for the database to answer again (kept so they are not collected).
+_pending_records: set[asyncio.Task[None]] = set()
+RECORD_RETRY_FIRST_S = 0.5
+RECORD_RETRY_MAX_S = 10.0
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` means the database could not be reached (not a bug, not bad data)."""
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
+async def _record_until_done(fn: Callable[..., None], give_up_after: float, **kwargs: Any) -> None:
+    delay, waited = RECORD_RETRY_FIRST_S, 0.0
+    while True:
+        await asyncio.sleep(delay)
+        waited += delay
+        try:
+            await run_in_user_session(fn, **kwargs)
+        except Exception as exc:
+            if not database_unreachable(exc) or waited >= give_up_after:
+                # The crash sweep refunds a reservation left pending; nothing else is lost.
+                log.error("gave up recording generation %s: %s", kwargs.get("prompt_id"), exc)
+                return
+            delay = min(delay * 2, RECORD_RETRY_MAX_S)
+            continue
+        log.info("recorded generation %s once the database answered", kwargs.get("prompt_id"))
+        return
+
+
+async def _record(fn: Callable[..., None], settings: Settings, **kwargs: Any) -> bool:
+    """Write a generation's outcome; while the database is down, keep retrying in the
+    background (so a refund lands as soon as it answers) and return False."""
+    try:
+        await run_in_user_session(fn, **kwargs)
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        log.warning("database unreachable recording generation %s", kwargs.get("prompt_id"))
+        task = asyncio.get_running_loop().create_task(
+            _record_until_done(fn, abandoned_after(settings).total_seconds(), **kwargs)
+        )
+        _pending_records.add(task)
+        task.add_done_callback(_pending_records.discard)
+        return False
+    return True
 
 
 async def run_generation(
@@ -373,9 +429,16 @@ async def run_generation(
     """Run one generation end to end; raises GenerationError with the user's message."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    prepared = await run_in_user_session(
-        prepare, user_id=user_id, request=request, settings=settings
-    )
+    try:
+        prepared = await run_in_user_session(
+            prepare, user_id=user_id, request=request, settings=settings
+        )
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        # Nothing was reserved: the transaction that would have reserved never committed.
+        log.warning("database unreachable preparing a generation: %s", type(exc).__name__)
+        raise GenerationError(DATABASE_DOWN_MESSAGE, kind="database") from None
     provider = get_provider(prepared.provider)
     parts: list[str] = []
     usage = Completed()
@@ -386,8 +449,9 @@ async def run_generation(
     async def fail(message: str, status: str = "failed") -> None:
         # Shielded: a cancelled task must still record the failure and refund.
         await asyncio.shield(
-            run_in_user_session(
+            _record(
                 finish_failure,
+                settings,
                 user_id=user_id,
                 prompt_id=prepared.prompt_id,
                 message=message,
@@ -428,9 +492,10 @@ async def run_generation(
         message = f"{provider.name} returned an empty answer. Try again."
         await fail(message)
         raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id)
-    await asyncio.shield(
-        run_in_user_session(
+    saved = await asyncio.shield(
+        _record(
             finish_success,
+            settings,
             user_id=user_id,
             prompt_id=prepared.prompt_id,
             output=output,
@@ -440,6 +505,9 @@ async def run_generation(
         )
     )
     offline = prepared.provider == OFFLINE
+    notice = OFFLINE_NOTICE if offline else _key_notice(prepared.key_source)
+    if not saved:
+        notice = f"{notice} {NOT_SAVED_YET_NOTICE}"
     return GenerationResult(
         prompt_id=prepared.prompt_id,
         output=output,
@@ -447,7 +515,7 @@ async def run_generation(
         key_source=prepared.key_source,
         model_display_name=prepared.model_display_name,
         ai_refined=not offline,
-        notice=OFFLINE_NOTICE if offline else _key_notice(prepared.key_source),
+        notice=notice,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
     )

@@ -3,6 +3,11 @@
 Quota periods are monthly whatever the billing interval: cycles anchored at the paid
 subscription's period start (a yearly plan still resets every month), calendar months
 on Free. The first reservation of a new period resets the count, in the same UPDATE.
+
+A unit is held by a pending history row (`quota_reserved`), so a crashed process's unit
+can be found and given back. On PostgreSQL both moves run in SECURITY DEFINER functions
+(promptgen.db_security): the user role cannot write usage or the reservation flag itself.
+SQLite runs the same statements from here.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from promptgen.models import SubscriptionTier, UserSubscription
+from promptgen.models import SubscriptionTier, UserPrompt, UserSubscription
 from promptgen.periods import quota_period_start
 
 _subs = UserSubscription.__table__
 _tiers = SubscriptionTier.__table__
+_prompts = UserPrompt.__table__
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,10 @@ class Reservation:
     user_id: uuid.UUID
     period_start: datetime
     used: int
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _anchor(*, session: Session, user_id: uuid.UUID) -> datetime | None:
@@ -51,13 +61,28 @@ def current_period_start(
 
 
 def reserve_quota(
-    *, session: Session, user_id: uuid.UUID, now: datetime | None = None
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    now: datetime | None = None,
+    prompt_id: uuid.UUID | None = None,
 ) -> Reservation | None:
-    """Take one unit of this period's quota, or None when it is used up.
+    """Take one unit of this period's quota, or None when it is used up. With `prompt_id`
+    (a pending history row of the user's) the row is marked as holding the unit.
 
     One conditional UPDATE: the database re-checks the condition against the latest
     row under concurrent updates, so parallel requests can never overshoot.
     """
+    if _postgres(session):
+        row = session.execute(
+            sa.text(
+                "SELECT used, period_start FROM promptgen_reserve_quota(:user_id, :prompt_id, :now)"
+            ),
+            {"user_id": user_id, "prompt_id": prompt_id, "now": now},
+        ).first()
+        if row is None:
+            return None
+        return Reservation(user_id=user_id, period_start=row.period_start, used=row.used)
     now = now or datetime.now(UTC)
     period = current_period_start(session=session, user_id=user_id, now=now)
     stale = sa.or_(_subs.c.usage_period_start.is_(None), _subs.c.usage_period_start < period)
@@ -81,18 +106,45 @@ def reserve_quota(
     used = session.execute(statement).scalar_one_or_none()
     if used is None:
         return None
+    if prompt_id is not None:
+        session.execute(
+            sa.update(_prompts)
+            .where(_prompts.c.id == prompt_id, _prompts.c.user_id == user_id)
+            .values(quota_reserved=True, key_source="platform")
+        )
     return Reservation(user_id=user_id, period_start=period, used=used)
 
 
-def refund_quota(*, session: Session, user_id: uuid.UUID, period_start: datetime) -> bool:
-    """Give back one unit taken in `period_start` (nothing to give once a new period began)."""
-    result = session.execute(
+def refund_reservation(*, session: Session, prompt_id: uuid.UUID) -> bool:
+    """Give back the unit a still-pending history row holds, once. The unit belongs to the
+    period the row was created in: once a new period began, there is nothing to give back."""
+    if _postgres(session):
+        return bool(
+            session.execute(
+                sa.text("SELECT promptgen_refund_reservation(:prompt_id)"),
+                {"prompt_id": prompt_id},
+            ).scalar()
+        )
+    released = session.execute(
+        sa.update(_prompts)
+        .where(
+            _prompts.c.id == prompt_id,
+            _prompts.c.quota_reserved.is_(True),
+            _prompts.c.status == "pending",
+        )
+        .values(quota_reserved=False)
+        .returning(_prompts.c.user_id, _prompts.c.created_at)
+    ).first()
+    if released is None:
+        return False
+    session.execute(
         sa.update(_subs)
         .where(
-            _subs.c.user_id == user_id,
-            _subs.c.usage_period_start == period_start,
+            _subs.c.user_id == released.user_id,
             _subs.c.usage_count > 0,
+            _subs.c.usage_period_start.is_not(None),
+            _subs.c.usage_period_start <= released.created_at,
         )
         .values(usage_count=_subs.c.usage_count - 1)
     )
-    return result.rowcount == 1
+    return True

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import select
 
-from promptgen.db import get_engine, session_scope
+from promptgen.db import admin_session_scope, get_engine
 from promptgen.models import PromptAttachment, SubscriptionTier, UserPrompt, UserSubscription
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ _PG_BATCH = sa.text(
 def _purge_tier(url: str | None, tier: TierPurge, tier_id: int, batch_size: int) -> None:
     postgres = get_engine(url).dialect.name == "postgresql"
     while True:
-        with session_scope(url) as session:
+        with admin_session_scope(url) as session:
             if postgres:
                 # One statement per batch: pick, delete images, delete prompts.
                 prompts, images = session.execute(
@@ -135,7 +135,7 @@ def _purge_tier(url: str | None, tier: TierPurge, tier_id: int, batch_size: int)
 
 
 def _count_tier(url: str | None, tier: TierPurge, tier_id: int) -> None:
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         expired = _expired(tier_id, tier.cutoff).subquery()
         tier.prompts = session.exec(select(sa.func.count()).select_from(expired)).one()
         tier.attachments = session.exec(
@@ -161,7 +161,7 @@ def purge_expired(
             report.skipped = True
             log.info("purge skipped: another process holds the purge lock")
             return report
-        with session_scope(url) as session:
+        with admin_session_scope(url) as session:
             tiers = session.exec(
                 select(SubscriptionTier).order_by(SubscriptionTier.sort_order)
             ).all()

@@ -8,7 +8,7 @@ import reflex as rx
 
 from promptgen import routes
 from promptgen.services import accounts
-from promptgen.state.base import AuthState, run_service
+from promptgen.state.base import AuthState, run_admin_service
 
 
 class AuthFormState(AuthState):
@@ -48,7 +48,7 @@ class AuthFormState(AuthState):
         self.submitting = True
         yield
         try:
-            signed_in = await run_service(
+            signed_in = await run_admin_service(
                 call,
                 email=str(form_data.get("email", "")),
                 password=str(form_data.get("password", "")),

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from promptgen import routes
-from promptgen.db import run_in_session, run_in_user_session
+from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
 from promptgen.live import tab_registry
 from promptgen.services import accounts
 from promptgen.services.subscriptions import get_plan_summary
@@ -25,6 +25,12 @@ async def run_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
     if "user_id" in kwargs:
         return await run_in_user_session(fn, **kwargs)
     return await run_in_session(fn, **kwargs)
+
+
+async def run_admin_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a sync service that must see users it does not act for yet (sign-in, sign-up,
+    finding the user behind a session token) in an admin session."""
+    return await run_in_admin_session(fn, **kwargs)
 
 
 class AuthState(rx.State):
@@ -48,7 +54,7 @@ class AuthState(rx.State):
         """The user behind this browser's session cookie, checked in the database."""
         if not self.session_token:
             return None
-        return await run_service(accounts.resolve_session, token=self.session_token)
+        return await run_admin_service(accounts.resolve_session, token=self.session_token)
 
     async def _refresh_user(self) -> uuid.UUID | None:
         user = await self._current_user()
@@ -98,7 +104,7 @@ class AuthState(rx.State):
     async def sign_out(self):
         token = self.session_token
         if token:
-            await run_service(accounts.sign_out, token=token)
+            await run_admin_service(accounts.sign_out, token=token)
         self.session_token = ""
         self.signed_in = False
         self.user_email = ""

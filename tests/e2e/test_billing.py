@@ -9,21 +9,20 @@ import time
 import uuid
 
 import httpx
-import psycopg
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import PRICES, WEBHOOK_SECRET
 from tests.e2e.test_foundation import sign_up
 from tests.support.app_server import AppServer
 from tests.support.fake_stripe import FakeStripe, subscription_object
+from tests.support.postgres import admin_connect
 from tests.support.stripe_events import invoice_object, make_event, signed_request
 
 LIVE_TIMEOUT_MS = 1000  # "every open page of that user updates within a second"
 
 
 def _user_id(server: AppServer, email: str) -> str:
-    url = server.database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url) as conn:
+    with admin_connect(server.database_url) as conn:
         return str(conn.execute("SELECT id FROM users WHERE email = %s", (email,)).fetchone()[0])
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import psycopg
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import OWN_OPENAI_KEY
 from tests.e2e.test_foundation import sign_up
 from tests.support.app_server import AppServer
 from tests.support.fake_providers import FakeOpenAI
+from tests.support.postgres import admin_connect
 
 LIMIT = "Monthly limit reached — add your own API key in Settings to keep generating."
 
@@ -26,8 +26,7 @@ def _pick(page: Page, model: str, product: str) -> None:
 
 def _use_up_quota(server: AppServer, email: str) -> None:
     """Test setup: the user has used this month's quota (as 25 generations would)."""
-    url = server.database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url, autocommit=True) as conn:
+    with admin_connect(server.database_url, autocommit=True) as conn:
         conn.execute(
             """UPDATE user_subscriptions s SET usage_count = t.monthly_quota,
                    usage_period_start = date_trunc('month', now() at time zone 'utc')

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from promptgen.db import session_scope, user_session_scope
+from promptgen.db import admin_session_scope, user_session_scope
 from promptgen.models import (
     PromptAttachment,
     User,
@@ -43,7 +43,7 @@ def member(db_url: str, monkeypatch: pytest.MonkeyPatch, fake_stripe: FakeStripe
     reset_settings_cache()
     fake_stripe.reset()
     fake_stripe.subscriptions["sub_del"] = subscription_object("sub_del", "cus_del", "price_x")
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         user = make_user(session, "leaving@example.com")
         other = make_user(session, "staying@example.com")
         keys.save_key(
@@ -72,7 +72,7 @@ def member(db_url: str, monkeypatch: pytest.MonkeyPatch, fake_stripe: FakeStripe
 
 
 def _rows(url: str, user_id) -> dict[str, int]:
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         counts = {}
         for table in OWNED:
             owner = table.id if table is User else table.user_id

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlmodel import select
 
-from promptgen.db import get_engine, session_scope
+from promptgen.db import admin_session_scope
 from promptgen.models import (
     SignInThrottle,
     SubscriptionTier,
@@ -45,7 +45,7 @@ class RecordingSleep:
 
 
 def _sign_in(url: str, password: str, *, email: str = EMAIL, now=T0, sleep=None):
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         return accounts.sign_in(
             session=session,
             email=email,
@@ -56,18 +56,18 @@ def _sign_in(url: str, password: str, *, email: str = EMAIL, now=T0, sleep=None)
 
 
 def _make(url: str, email: str = EMAIL, password: str = DEFAULT_PASSWORD, now=T0):
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         ensure_tiers(session)
         return accounts.sign_up(session=session, email=email, password=password, now=now)
 
 
 def _resolve(url: str, token: str | None, now=T0):
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         return accounts.resolve_session(session=session, token=token, now=now)
 
 
 def _throttle(url: str, email: str = EMAIL) -> SignInThrottle | None:
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         return session.get(SignInThrottle, email)
 
 
@@ -79,7 +79,7 @@ def test_sign_up_normalises_email_and_creates_the_whole_account(db_url: str) -> 
     assert signed_in.email == "alice@example.com"
     assert signed_in.token and signed_in.token not in repr(signed_in)
 
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         user = session.exec(select(User)).one()
         assert user.id == signed_in.user_id
         assert user.email == "alice@example.com"
@@ -124,7 +124,7 @@ def test_sign_up_normalises_email_and_creates_the_whole_account(db_url: str) -> 
     ],
 )
 def test_sign_up_rejects_a_malformed_email_on_the_email_field(sqlite_url: str, email: str) -> None:
-    with pytest.raises(InvalidSignUp) as caught, session_scope(sqlite_url) as session:
+    with pytest.raises(InvalidSignUp) as caught, admin_session_scope(sqlite_url) as session:
         ensure_tiers(session)
         accounts.sign_up(session=session, email=email, password=DEFAULT_PASSWORD)
     assert caught.value.field == "email"
@@ -142,12 +142,12 @@ def test_sign_up_rejects_a_malformed_email_on_the_email_field(sqlite_url: str, e
 def test_sign_up_rejects_a_bad_password_on_the_password_field(
     sqlite_url: str, password: str, message: str
 ) -> None:
-    with pytest.raises(InvalidSignUp) as caught, session_scope(sqlite_url) as session:
+    with pytest.raises(InvalidSignUp) as caught, admin_session_scope(sqlite_url) as session:
         ensure_tiers(session)
         accounts.sign_up(session=session, email=EMAIL, password=password)
     assert isinstance(caught.value, AccountError)
     assert (caught.value.field, caught.value.message) == ("password", message)
-    with session_scope(sqlite_url) as session:
+    with admin_session_scope(sqlite_url) as session:
         assert session.exec(select(User)).first() is None
 
 
@@ -160,14 +160,14 @@ def test_normalize_email_applies_nfkc_and_lowercases_the_whole_address() -> None
 
 def test_duplicate_sign_up_in_another_case_is_refused_neutrally(db_url: str) -> None:
     _make(db_url, email="alice@example.com")
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         with pytest.raises(InvalidSignUp) as caught:
             accounts.sign_up(session=session, email="ALICE@example.com", password="another one!")
         assert caught.value.field == "email"
         assert caught.value.message == NEUTRAL_SIGN_UP
         # The caller's transaction survives the refusal and can still be used.
         session.add(SubscriptionTier(slug="extra", name="Extra", monthly_quota=1, retention_days=1))
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert len(session.exec(select(User)).all()) == 1
         assert session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == "extra")).one()
         assert len(session.exec(select(UserSession)).all()) == 1
@@ -176,13 +176,13 @@ def test_duplicate_sign_up_in_another_case_is_refused_neutrally(db_url: str) -> 
 def test_sign_up_without_a_catalog_says_how_to_seed(db_url: str) -> None:
     with (
         pytest.raises(RuntimeError, match="python -m promptgen seed"),
-        session_scope(db_url) as session,
+        admin_session_scope(db_url) as session,
     ):
         accounts.sign_up(session=session, email=EMAIL, password=DEFAULT_PASSWORD)
 
 
 def test_sign_up_falls_back_to_the_first_active_tier_without_a_free_slug(db_url: str) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         session.add(
             SubscriptionTier(slug="b", name="B", monthly_quota=1, retention_days=1, sort_order=2)
         )
@@ -210,14 +210,14 @@ def test_sign_up_falls_back_to_the_first_active_tier_without_a_free_slug(db_url:
 
 
 def test_concurrent_duplicate_sign_ups_create_exactly_one_account(pg_url: str) -> None:
-    with session_scope(pg_url) as session:
+    with admin_session_scope(pg_url) as session:
         ensure_tiers(session)
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
 
     def attempt(email: str) -> None:
         try:
-            with session_scope(pg_url) as session:
+            with admin_session_scope(pg_url) as session:
                 barrier.wait(timeout=10)
                 outcomes.append(
                     accounts.sign_up(session=session, email=email, password=DEFAULT_PASSWORD)
@@ -238,7 +238,7 @@ def test_concurrent_duplicate_sign_ups_create_exactly_one_account(pg_url: str) -
     refusals = [o for o in outcomes if isinstance(o, InvalidSignUp)]
     assert (len(successes), len(refusals)) == (1, 1), outcomes
     assert refusals[0].message == NEUTRAL_SIGN_UP
-    with session_scope(pg_url) as session:
+    with admin_session_scope(pg_url) as session:
         users = session.exec(select(User)).all()
         assert [u.email for u in users] == ["race@example.com"]
         assert len(session.exec(select(UserSubscription)).all()) == 1
@@ -258,14 +258,14 @@ def test_sign_in_returns_a_token_that_resolves_and_only_its_hash_is_stored(db_ur
     current = _resolve(db_url, signed_in.token)
     assert current is not None and current.user_id == signed_up.user_id
 
-    with get_engine(db_url).connect() as conn:
-        rows = conn.execute(sa.text("SELECT * FROM user_sessions")).all()
+    with admin_session_scope(db_url) as session:
+        rows = session.execute(sa.text("SELECT * FROM user_sessions")).all()
         dump = repr([tuple(str(v) for v in row) for row in rows])
     assert len(rows) == 2
     for token in (signed_up.token, signed_in.token):
         assert token not in dump
         assert accounts.hash_token(token) in dump
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert session.get(User, signed_up.user_id).last_sign_in_at == T0
 
 
@@ -357,9 +357,9 @@ def test_an_old_failure_window_resets_the_count(db_url: str) -> None:
 
 def test_a_failure_counts_even_when_the_callers_transaction_rolls_back(db_url: str) -> None:
     _make(db_url)
-    with pytest.raises(InvalidCredentials), session_scope(db_url) as session:
+    with pytest.raises(InvalidCredentials), admin_session_scope(db_url) as session:
         accounts.sign_in(session=session, email=EMAIL, password="wrong password", now=T0)
-    with pytest.raises(ValueError), session_scope(db_url) as session:
+    with pytest.raises(ValueError), admin_session_scope(db_url) as session:
         with pytest.raises(InvalidCredentials):
             accounts.sign_in(session=session, email=EMAIL, password="wrong password", now=T0)
         raise ValueError("the caller fails afterwards")
@@ -376,12 +376,12 @@ def test_too_many_attempts_message_rounds_up_to_minutes() -> None:
 def test_sign_in_rehashes_a_hash_with_outdated_parameters(sqlite_url: str) -> None:
     signed_up = _make(sqlite_url)
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
-    with session_scope(sqlite_url) as session:
+    with admin_session_scope(sqlite_url) as session:
         user = session.get(User, signed_up.user_id)
         user.password_hash = weak.hash(DEFAULT_PASSWORD)
         session.add(user)
     _sign_in(sqlite_url, DEFAULT_PASSWORD)
-    with session_scope(sqlite_url) as session:
+    with admin_session_scope(sqlite_url) as session:
         new_hash = session.get(User, signed_up.user_id).password_hash
     assert new_hash.startswith("$argon2id$")
     assert not PasswordHasher().check_needs_rehash(new_hash)
@@ -402,7 +402,7 @@ def test_a_session_idle_for_thirty_days_expires_and_is_deleted(db_url: str) -> N
     # The check above touched last_seen_at; idle again from there.
     idle_from = T0 + timedelta(days=30)
     assert _resolve(db_url, signed_in.token, now=idle_from + timedelta(days=30, seconds=1)) is None
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert session.exec(select(UserSession)).first() is None
     assert _resolve(db_url, signed_in.token, now=idle_from) is None
 
@@ -412,7 +412,7 @@ def test_activity_slides_the_expiry(db_url: str) -> None:
     assert _resolve(db_url, signed_in.token, now=T0 + timedelta(days=20)) is not None
     current = _resolve(db_url, signed_in.token, now=T0 + timedelta(days=45))
     assert current is not None and current.user_id == signed_in.user_id
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert session.exec(select(UserSession)).one().last_seen_at == T0 + timedelta(days=45)
 
 
@@ -420,7 +420,7 @@ def test_last_seen_is_not_rewritten_within_a_minute(db_url: str) -> None:
     signed_in = _make(db_url)
 
     def last_seen() -> datetime:
-        with session_scope(db_url) as session:
+        with admin_session_scope(db_url) as session:
             return session.exec(select(UserSession)).one().last_seen_at
 
     assert _resolve(db_url, signed_in.token, now=T0 + timedelta(seconds=59)) is not None
@@ -432,7 +432,7 @@ def test_last_seen_is_not_rewritten_within_a_minute(db_url: str) -> None:
 def test_sign_out_ends_only_that_session(db_url: str) -> None:
     first = _make(db_url)
     second = _sign_in(db_url, DEFAULT_PASSWORD)
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         accounts.sign_out(session=session, token=first.token)
         accounts.sign_out(session=session, token=None)
         accounts.sign_out(session=session, token="unknown")
@@ -444,7 +444,7 @@ def test_sign_out_everywhere_ends_every_session_of_the_user(db_url: str) -> None
     first = _make(db_url)
     second = _sign_in(db_url, DEFAULT_PASSWORD)
     other = _make(db_url, email="other@example.com")
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert accounts.sign_out_everywhere(session=session, user_id=first.user_id) == 2
     assert _resolve(db_url, first.token) is None
     assert _resolve(db_url, second.token) is None
@@ -458,7 +458,7 @@ def test_verify_and_change_password(sqlite_url: str) -> None:
     first = _make(sqlite_url)
     second = _sign_in(sqlite_url, DEFAULT_PASSWORD)
     keep = _resolve(sqlite_url, second.token)
-    with session_scope(sqlite_url) as session:
+    with admin_session_scope(sqlite_url) as session:
         assert accounts.verify_password(
             session=session, user_id=first.user_id, password=DEFAULT_PASSWORD
         )
@@ -496,7 +496,7 @@ def test_verify_and_change_password(sqlite_url: str) -> None:
 
 
 def test_make_user_factory_sets_the_tier(db_url: str) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         signed_in = make_user(session, email="pro@example.com", tier_slug="pro")
         tier = session.exec(
             select(SubscriptionTier)

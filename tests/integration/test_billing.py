@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
@@ -15,12 +14,13 @@ from starlette.testclient import TestClient
 
 from promptgen.api.routes import build_api
 from promptgen.catalog import default_catalog, import_catalog, seed_catalog
-from promptgen.db import dispose_engines, session_scope
+from promptgen.db import admin_session_scope, dispose_engines
 from promptgen.models import StripeEvent, SubscriptionTier, UserSubscription
 from promptgen.services import billing
 from promptgen.settings import reset_settings_cache
 from tests.support.factories import make_user
 from tests.support.fake_stripe import FakeStripe, subscription_object
+from tests.support.outage import database_outage
 from tests.support.stripe_events import (
     checkout_session_completed,
     invoice_object,
@@ -47,7 +47,7 @@ def world(db_url: str, monkeypatch: pytest.MonkeyPatch, fake_stripe: FakeStripe)
     monkeypatch.setenv("STRIPE_API_BASE", fake_stripe.url)
     reset_settings_cache()
     fake_stripe.reset()
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         seed_catalog(session=session)
         pro = next(t for t in default_catalog()["tiers"] if t["slug"] == "pro")
         import_catalog(
@@ -74,7 +74,7 @@ def _post(world, event: dict, *, secret: str = SECRET, timestamp: int | None = N
 
 
 def _row(world) -> tuple[UserSubscription, str]:
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         row = session.exec(
             select(UserSubscription).where(UserSubscription.user_id == world["user"].user_id)
         ).one()
@@ -83,7 +83,7 @@ def _row(world) -> tuple[UserSubscription, str]:
 
 
 def _events(world) -> int:
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         return len(session.exec(select(StripeEvent)).all())
 
 
@@ -179,7 +179,7 @@ def test_checkout_links_the_customer_and_invoices_reset_usage_or_mark_past_due(w
     assert row.stripe_customer_id == "cus_1" and row.stripe_subscription_id == "sub_1"
     now = int(time.time())
     _post(world, _sub_event(world, created=now - 100))
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         session.execute(
             sa.update(UserSubscription)
             .where(UserSubscription.user_id == world["user"].user_id)
@@ -197,19 +197,8 @@ def test_checkout_links_the_customer_and_invoices_reset_usage_or_mark_past_due(w
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_database_outage_answers_500_and_the_retry_applies(world, pg_url: str) -> None:
     event = _sub_event(world)
-    admin = pg_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)
-    name = admin[1]
-    with psycopg.connect(admin[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        try:
-            answer = _post(world, event)
-        finally:
-            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    with database_outage(pg_url):
+        answer = _post(world, event)
     assert answer.status_code == 500
     dispose_engines()
     assert _events(world) == 0 and _row(world)[1] == "free"
@@ -220,7 +209,7 @@ def test_a_database_outage_answers_500_and_the_retry_applies(world, pg_url: str)
 
 def test_checkout_and_portal_through_the_stripe_sdk(world, fake_stripe: FakeStripe) -> None:
     user = world["user"]
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         url = billing.start_checkout(
             session=session,
             user_id=user.user_id,
@@ -234,10 +223,10 @@ def test_checkout_and_portal_through_the_stripe_sdk(world, fake_stripe: FakeStri
     assert sent["client_reference_id"] == str(user.user_id)
     assert sent["customer_email"] == user.email and "customer" not in sent
 
-    with session_scope(world["db"]) as session, pytest.raises(billing.BillingError):
+    with admin_session_scope(world["db"]) as session, pytest.raises(billing.BillingError):
         billing.open_portal(session=session, user_id=user.user_id)  # no customer yet
     _post(world, _sub_event(world))
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         # Already subscribed: the portal, never a second Checkout.
         again = billing.start_checkout(
             session=session,
@@ -252,7 +241,10 @@ def test_checkout_and_portal_through_the_stripe_sdk(world, fake_stripe: FakeStri
         == "cus_1"
     )
 
-    with session_scope(world["db"]) as session, pytest.raises(billing.BillingError, match="cannot"):
+    with (
+        admin_session_scope(world["db"]) as session,
+        pytest.raises(billing.BillingError, match="cannot"),
+    ):
         billing.start_checkout(
             session=session,
             user_id=user.user_id,
@@ -266,7 +258,7 @@ def test_without_a_stripe_key_billing_says_so(world, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("STRIPE_SECRET_KEY")
     reset_settings_cache()
     assert not billing.billing_configured()
-    with session_scope(world["db"]) as session, pytest.raises(billing.BillingError) as caught:
+    with admin_session_scope(world["db"]) as session, pytest.raises(billing.BillingError) as caught:
         billing.start_checkout(
             session=session,
             user_id=world["user"].user_id,

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import func, select
 
 from promptgen.catalog import CatalogError, default_catalog, import_catalog, seed_catalog
-from promptgen.db import session_scope
+from promptgen.db import admin_session_scope
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
 from promptgen.services import catalog as catalog_service
 
@@ -31,7 +31,7 @@ NEW_BLUEPRINT = {
 
 
 def _counts(url: str) -> dict[str, int]:
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         return {
             table.__tablename__: session.exec(select(func.count()).select_from(table)).one()
             for table in (SubscriptionTier, SupportedTemplate, VisualSignature, SupportedAIModel)
@@ -39,7 +39,7 @@ def _counts(url: str) -> dict[str, int]:
 
 
 def _snapshot(url: str) -> list[tuple]:
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         rows = []
         for table in (SubscriptionTier, SupportedTemplate, VisualSignature, SupportedAIModel):
             for row in session.exec(select(table).order_by(table.slug)).all():
@@ -48,7 +48,7 @@ def _snapshot(url: str) -> list[tuple]:
 
 
 def test_seed_loads_the_default_catalog_and_running_it_twice_changes_nothing(db_url: str) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         first = seed_catalog(session=session)
     assert first.changed
     counts = _counts(db_url)
@@ -58,13 +58,13 @@ def test_seed_loads_the_default_catalog_and_running_it_twice_changes_nothing(db_
     assert counts["supported_ai_models"] == 5
     before = _snapshot(db_url)
 
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         second = seed_catalog(session=session)
     assert not second.changed
     assert "0 created, 0 updated" in second.summary()
     assert _snapshot(db_url) == before
 
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         providers = sorted(m.provider for m in catalog_service.list_models(session=session))
         free_models = catalog_service.list_models(session=session, tier_slug="free")
         tiers = [t.slug for t in catalog_service.list_tiers(session=session)]
@@ -75,15 +75,15 @@ def test_seed_loads_the_default_catalog_and_running_it_twice_changes_nothing(db_
 
 
 def test_seed_keeps_stripe_price_ids_set_by_an_operator(db_url: str) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         seed_catalog(session=session)
         import_catalog(
             session=session,
             data={"tiers": [{**default_catalog()["tiers"][1], "stripe_price_monthly_id": "p_1"}]},
         )
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         seed_catalog(session=session)
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert (
             catalog_service.get_tier_by_slug(session=session, slug="pro").stripe_price_monthly_id
             == "p_1"
@@ -91,16 +91,16 @@ def test_seed_keeps_stripe_price_ids_set_by_an_operator(db_url: str) -> None:
 
 
 def test_import_creates_new_entries_and_updates_existing_ones_by_slug(db_url: str) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         seed_catalog(session=session)
     changed_signature = {**default_catalog()["signatures"][0], "name": "Noir, Revisited"}
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         report = import_catalog(
             session=session, data={"blueprints": [NEW_BLUEPRINT], "signatures": [changed_signature]}
         )
     assert report.created == {"blueprints": ["haiku"]}
     assert report.updated == {"signatures": [changed_signature["slug"]]}
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         names = [b.name for b in catalog_service.list_blueprints(session=session)]
         signatures = [s.name for s in catalog_service.list_signatures(session=session)]
     assert "Haiku" in names
@@ -172,10 +172,10 @@ def test_import_creates_new_entries_and_updates_existing_ones_by_slug(db_url: st
 def test_a_bad_file_names_the_entry_and_field_and_writes_nothing(
     db_url: str, data: object, message: str
 ) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         seed_catalog(session=session)
     before = _snapshot(db_url)
-    with pytest.raises(CatalogError) as caught, session_scope(db_url) as session:
+    with pytest.raises(CatalogError) as caught, admin_session_scope(db_url) as session:
         import_catalog(session=session, data=data)
     assert message in str(caught.value)
     assert _snapshot(db_url) == before

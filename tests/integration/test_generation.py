@@ -6,6 +6,7 @@ The real provider SDKs talk to the fake servers; the database is real.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from promptgen.catalog import seed_catalog
-from promptgen.db import session_scope
+from promptgen.db import admin_session_scope
 from promptgen.models import (
     PromptAttachment,
     SubscriptionTier,
@@ -28,6 +29,7 @@ from promptgen.settings import Settings, reset_settings_cache
 from promptgen.vault import new_master_key_text
 from tests.support.factories import make_user
 from tests.support.fake_providers import DEFAULT_KEY, FakeGemini, FakeOpenAI
+from tests.support.outage import database_outage
 
 OWN_KEY = "sk-own-key-abcdefghijklmnop-9876"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -54,7 +56,7 @@ def world(db_url: str, monkeypatch: pytest.MonkeyPatch, fake_openai, fake_gemini
     fake_openai.reset()
     fake_openai.latency_s = 0
     fake_gemini.reset()
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         seed_catalog(session=session)
         free = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == "free")).one()
         free.monthly_quota = 10
@@ -88,14 +90,14 @@ def _request(world, model: str = "gpt-4.1-mini", **parameters) -> GenerationRequ
 
 
 def _usage(world) -> int:
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         return session.exec(
             select(UserSubscription.usage_count).where(UserSubscription.user_id == world["user_id"])
         ).one()
 
 
 def _set_usage(world, used: int) -> None:
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         sub = session.exec(
             select(UserSubscription).where(UserSubscription.user_id == world["user_id"])
         ).one()
@@ -110,7 +112,7 @@ def generation_period_start() -> datetime:
 
 
 def _prompts(world) -> list[UserPrompt]:
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         return list(
             session.exec(
                 select(UserPrompt)
@@ -176,7 +178,7 @@ async def test_quota_used_up_without_own_key_is_refused_before_any_call(
 
 
 async def test_quota_used_up_falls_back_to_the_users_own_key(world, fake_openai, fake_gemini):
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         keys.save_key(session=session, user_id=world["user_id"], provider="openai", api_key=OWN_KEY)
     _set_usage(world, 10)
     result = await generation.run_generation(
@@ -187,7 +189,7 @@ async def test_quota_used_up_falls_back_to_the_users_own_key(world, fake_openai,
     assert result.key_source == "own_key"
     assert fake_openai.requests[-1].headers["authorization"] == f"Bearer {OWN_KEY}"
     assert _usage(world) == 10
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         [view] = keys.list_keys(session=session, user_id=world["user_id"])
     assert view.last_used_at is not None and view.last_four == "9876"
 
@@ -200,7 +202,7 @@ async def test_no_platform_key_uses_own_key_or_says_unavailable(world, fake_open
         )
     assert caught.value.kind == "unavailable"
     assert "not available on this server" in caught.value.message
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         keys.save_key(session=session, user_id=world["user_id"], provider="openai", api_key=OWN_KEY)
     result = await generation.run_generation(
         user_id=world["user_id"], request=_request(world), settings=settings
@@ -282,7 +284,7 @@ async def test_images_go_to_the_provider_and_into_history(world, fake_openai, fa
         user_id=world["user_id"], request=request, settings=_settings(fake_openai, fake_gemini)
     )
     assert "inline" in str(fake_gemini.requests[-1].json).lower()
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         [attachment] = session.exec(select(PromptAttachment)).all()
     assert attachment.filename == "ref.png" and attachment.mime_type == "image/png"
     bad = GenerationRequest(
@@ -299,15 +301,15 @@ async def test_images_go_to_the_provider_and_into_history(world, fake_openai, fa
 
 async def test_sweep_refunds_what_a_crashed_process_reserved(world, fake_openai, fake_gemini):
     settings = _settings(fake_openai, fake_gemini)
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         generation.prepare(
             session=session, user_id=world["user_id"], request=_request(world), settings=settings
         )
     assert _usage(world) == 1  # the process "dies" here, before the call finishes
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         assert generation.sweep_abandoned(session=session, older_than=timedelta(minutes=5)) == 0
     later = datetime.now(UTC) + timedelta(minutes=10)
-    with session_scope(world["db"]) as session:
+    with admin_session_scope(world["db"]) as session:
         swept = generation.sweep_abandoned(
             session=session, older_than=timedelta(minutes=5), now=later
         )
@@ -336,3 +338,76 @@ async def test_fifty_concurrent_requests_with_ten_units_left(world, fake_openai,
     assert outcomes.count("limit") == 40
     assert len([r for r in fake_openai.requests if r.method == "POST"]) == 10
     assert _usage(world) == 10
+
+
+async def _eventually(check, timeout_s: float = 30.0) -> bool:
+    """Poll `check` while the event loop runs the app's background retries."""
+    for _ in range(int(timeout_s / 0.1)):
+        if check():
+            return True
+        await asyncio.sleep(0.1)
+    return check()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_database_outage_before_the_call_says_try_again(world, fake_openai, fake_gemini):
+    with database_outage(world["db"]), pytest.raises(GenerationError) as caught:
+        await generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    assert caught.value.kind == "database"
+    assert "try again" in caught.value.message and "no quota was used" in caught.value.message
+    assert "OperationalError" not in caught.value.message
+    assert _usage(world) == 0 and _prompts(world) == [] and not fake_openai.requests
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_unit_held_during_an_outage_comes_back_when_the_database_does(
+    world, fake_openai, fake_gemini
+):
+    fake_openai.latency_s = 5
+    task = asyncio.create_task(
+        generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    )
+    assert await _eventually(lambda: bool(fake_openai.requests), 10)
+    assert _usage(world) == 1
+    with database_outage(world["db"]):
+        task.cancel()  # the failure to record happens while the database is down
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # Not minutes later through the sweep: as soon as the database answers.
+    assert await _eventually(lambda: _usage(world) == 0)
+    [row] = _prompts(world)
+    assert row.status == "cancelled" and not row.quota_reserved
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_an_answer_streamed_during_an_outage_is_kept_once_the_database_is_back(
+    world, fake_openai, fake_gemini
+):
+    outage = contextlib.ExitStack()
+    down: list[bool] = []
+
+    async def database_goes_down(_delta: str) -> None:
+        if not down:  # at the first chunk
+            down.append(True)
+            outage.enter_context(database_outage(world["db"]))
+
+    with outage:
+        result = await generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            on_delta=database_goes_down,
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    assert result.output and "not in your history yet" in result.notice
+    assert await _eventually(lambda: [p.status for p in _prompts(world)] == ["succeeded"])
+    [row] = _prompts(world)
+    assert row.output == result.output and row.quota_reserved  # the unit was spent
+    assert _usage(world) == 1

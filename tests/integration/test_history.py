@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from promptgen.db import session_scope
+from promptgen.db import admin_session_scope
 from promptgen.models import PromptAttachment, UserPrompt
 from promptgen.services import history
 from tests.support.factories import make_user
@@ -31,7 +31,7 @@ def _prompt(session, user_id, minutes: int, **values) -> UserPrompt:
 
 
 def test_search_filter_favourite_delete_export(db_url: str) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         alice = make_user(session, "alice@example.com").user_id
         bob = make_user(session, "bob@example.com").user_id
         lamp = _prompt(session, alice, 3, output="A brass LAMP on walnut")
@@ -50,7 +50,7 @@ def test_search_filter_favourite_delete_export(db_url: str) -> None:
         )
         _prompt(session, bob, 0, output="Bob's brass lamp")
 
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         newest_first = history.list_history(session=session, user_id=alice)
         assert [i.snippet for i in newest_first] == [
             "A copper kettle",
@@ -82,7 +82,7 @@ def test_search_filter_favourite_delete_export(db_url: str) -> None:
         assert not history.delete_prompt(session=session, user_id=bob, prompt_id=kettle.id)
         assert history.get_history_item(session=session, user_id=bob, prompt_id=kettle.id) is None
 
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         favourites = history.list_history(session=session, user_id=alice, favorites_only=True)
         assert [i.snippet for i in favourites] == ["A brass LAMP on walnut"]
         detail = history.get_history_item(session=session, user_id=alice, prompt_id=kettle.id)
@@ -98,7 +98,7 @@ def test_search_filter_favourite_delete_export(db_url: str) -> None:
         assert json.loads(rows[2]["parameters"]) == {"product": "A brass LAMP on walnut"}
 
         assert history.delete_prompt(session=session, user_id=alice, prompt_id=kettle.id)
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert len(history.list_history(session=session, user_id=alice)) == 2
         assert session.exec(select(PromptAttachment)).all() == []
         assert len(history.list_history(session=session, user_id=bob)) == 1

@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from promptgen.api.routes import build_api
-from promptgen.db import session_scope
+from promptgen.db import admin_session_scope
 from promptgen.services import keys
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
@@ -23,7 +23,7 @@ def client(db_url: str, monkeypatch: pytest.MonkeyPatch) -> TestClient:
 
 
 def test_saves_the_key_for_the_signed_in_user(client: TestClient, db_url: str) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         user = make_user(session)
     client.cookies.set("promptgen_session", user.token)
     answer = client.post(
@@ -34,7 +34,7 @@ def test_saves_the_key_for_the_signed_in_user(client: TestClient, db_url: str) -
     assert answer.status_code == 303
     assert answer.headers["location"] == "/settings?key_saved=openai"
     assert KEY not in answer.text and KEY not in answer.headers["location"]
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         [view] = keys.list_keys(session=session, user_id=user.user_id)
     assert view.provider == "openai" and view.last_four == "ABCD"
 
@@ -42,7 +42,7 @@ def test_saves_the_key_for_the_signed_in_user(client: TestClient, db_url: str) -
 def test_refuses_cross_site_posts_signed_out_users_and_bad_keys(
     client: TestClient, db_url: str
 ) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         user = make_user(session)
     form = {"provider": "openai", "api_key": KEY}
     assert client.post("/api/keys", data=form).headers["location"].startswith("/sign-in")
@@ -52,5 +52,5 @@ def test_refuses_cross_site_posts_signed_out_users_and_bad_keys(
     assert cross_site.status_code == 403
     bad = client.post("/api/keys", data={"provider": "openai", "api_key": "short"})
     assert bad.status_code == 303 and "key_error=" in bad.headers["location"]
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert keys.list_keys(session=session, user_id=user.user_id) == []

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from promptgen.catalog import seed_catalog
-from promptgen.db import get_engine, session_scope
+from promptgen.db import admin_session_scope, get_engine
 from promptgen.models import PromptAttachment, SubscriptionTier, UserPrompt, UserSubscription
 from promptgen.services.retention import ADVISORY_LOCK_KEY, purge_expired
 from tests.support.factories import make_user
@@ -27,7 +27,7 @@ def _arrange(
     """Per tier: prompts just inside the window (kept) and just outside (purged)."""
     kept: dict[str, list] = {}
     purged: dict[str, list] = {}
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         seed_catalog(session=session)
         for slug, days in RETENTION.items():
             user_id = make_user(session, f"{slug}@example.com").user_id
@@ -61,7 +61,7 @@ def _arrange(
 
 
 def _remaining(url: str) -> set:
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         return set(session.exec(select(UserPrompt.id)).all())
 
 
@@ -82,7 +82,7 @@ def test_each_tier_keeps_exactly_its_window(db_url: str) -> None:
     }
     kept = {i for ids in rows["kept"].values() for i in ids}
     assert _remaining(db_url) == kept
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert session.exec(select(PromptAttachment)).all() == []
 
     again = purge_expired(url=db_url, now=NOW)

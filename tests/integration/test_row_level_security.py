@@ -3,37 +3,33 @@ same scoping through the services on SQLite (which has no RLS)."""
 
 from __future__ import annotations
 
+import calendar
 import uuid
+from datetime import UTC, datetime
 
 import psycopg.errors
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 
 from promptgen.catalog import seed_catalog
-from promptgen.db import USER_ROLE, session_scope, user_session_scope
-from promptgen.models import PromptAttachment, UserApiKey, UserPrompt
+from promptgen.db import admin_session_scope, session_scope, user_database_url, user_session_scope
+from promptgen.models import CATALOG_TABLES, PromptAttachment, UserApiKey, UserPrompt, owned_tables
+from promptgen.periods import quota_period_start
 from promptgen.services import history, keys
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
 from tests.support.factories import make_user
 
-OWNED = {
-    "users": "id",
-    "user_sessions": "user_id",
-    "user_profiles": "user_id",
-    "user_subscriptions": "user_id",
-    "user_api_keys": "user_id",
-    "user_prompts": "user_id",
-    "prompt_attachments": "user_id",
-}
-CATALOG = ("subscription_tiers", "supported_templates", "visual_signatures", "supported_ai_models")
+# Tables no user session may touch: Stripe's events and the sign-in throttle.
+ADMIN_ONLY = {"stripe_events", "sign_in_throttles"}
+CATALOG = CATALOG_TABLES
 
 
 def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
     """Two users, each with a row in every user-owned table (written by the admin session)."""
     people = {}
-    with session_scope(url) as session:
+    with admin_session_scope(url) as session:
         seed_catalog(session=session)
         for name in ("alice", "bob"):
             user_id = make_user(session, f"{name}@example.com").user_id
@@ -69,10 +65,10 @@ def people(pg_url: str, monkeypatch: pytest.MonkeyPatch):
 def test_a_user_sees_only_their_own_rows_in_every_owned_table(pg_url: str, people) -> None:
     alice, bob = people["alice"]["user"], people["bob"]["user"]
     with user_session_scope(alice, pg_url) as session:
-        for table, owner in OWNED.items():
+        for table, owner in owned_tables().items():
             owners = session.execute(sa.text(f"SELECT {owner} FROM {table}")).scalars().all()
             assert owners and set(owners) == {alice}, table
-    with session_scope(pg_url) as session:  # the admin session sees everyone
+    with admin_session_scope(pg_url) as session:  # the admin session sees everyone
         owners = session.execute(sa.text("SELECT user_id FROM user_prompts")).scalars().all()
         assert set(owners) == {alice, bob}
 
@@ -95,7 +91,7 @@ def test_a_user_cannot_read_or_change_another_users_rows_by_id(pg_url: str, peop
             sa.text("DELETE FROM user_prompts WHERE id = :id"), {"id": bob["prompt"]}
         )
         assert deleted.rowcount == 0
-    with session_scope(pg_url) as session:
+    with admin_session_scope(pg_url) as session:
         assert session.get(UserPrompt, bob["prompt"]) is not None
 
 
@@ -107,9 +103,9 @@ def test_a_user_cannot_insert_a_row_owned_by_someone_else(pg_url: str, people) -
         session.execute(
             sa.text(
                 "INSERT INTO user_prompts (id, user_id, template_name, signature_name, "
-                "model_name, parameters, compiled_prompt, output, key_source, quota_reserved, "
+                "model_name, parameters, compiled_prompt, output, key_source, "
                 "status, is_favorite, created_at) VALUES (:id, :owner, '', '', '', '{}', '', "
-                "'', 'offline', false, 'succeeded', false, now())"
+                "'', 'offline', 'succeeded', false, now())"
             ),
             {"id": uuid.uuid4(), "owner": people["bob"]["user"]},
         )
@@ -129,25 +125,206 @@ def test_the_catalog_is_readable_but_not_writable(pg_url: str, people, table: st
 
 
 def test_no_user_set_reads_nothing_even_on_a_reused_connection(pg_url: str, people) -> None:
-    # One pooled connection: a transaction as Alice, then one with the role but no user.
-    engine = sa.create_engine(
-        pg_url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1, max_overflow=0
-    )
+    # One pooled connection of the user role: a transaction as Alice, then one with no user.
+    engine = sa.create_engine(user_database_url(pg_url), pool_size=1, max_overflow=0)
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text(f"SET LOCAL ROLE {USER_ROLE}"))
             conn.execute(
                 sa.text("SELECT set_config('app.user_id', :u, true)"),
                 {"u": str(people["alice"]["user"])},
             )
             assert conn.execute(sa.text("SELECT count(*) FROM user_prompts")).scalar_one() == 1
         with engine.begin() as conn:
-            conn.execute(sa.text(f"SET LOCAL ROLE {USER_ROLE}"))
-            for table in OWNED:
+            for table in owned_tables():
                 count = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
                 assert count == 0, table
     finally:
         engine.dispose()
+
+
+def test_the_owner_sees_user_rows_only_in_an_explicit_admin_session(pg_url: str, people) -> None:
+    # A plain owner session that forgot its scope fails closed.
+    with session_scope(pg_url) as session:
+        for table in owned_tables():
+            assert session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+        assert session.execute(sa.text("SELECT count(*) FROM supported_templates")).scalar_one()
+    with admin_session_scope(pg_url) as session:
+        assert session.execute(sa.text("SELECT count(*) FROM users")).scalar_one() == 2
+
+
+def test_every_user_owned_table_in_the_models_is_forced_under_rls(pg_url: str) -> None:
+    owned = owned_tables()
+    # The derivation finds the tables we know of, so it is not silently empty.
+    assert {"users", "user_prompts", "user_api_keys", "prompt_attachments"} <= set(owned)
+    with session_scope(pg_url) as session:
+        for table in SQLModel.metadata.sorted_tables:
+            enabled, forced = session.execute(
+                sa.text(
+                    "SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
+                    "WHERE oid = CAST(:t AS regclass)"
+                ),
+                {"t": table.name},
+            ).one()
+            policies = set(
+                session.execute(
+                    sa.text("SELECT policyname FROM pg_policies WHERE tablename = :t"),
+                    {"t": table.name},
+                ).scalars()
+            )
+            if table.name in owned:
+                assert enabled and forced, table.name
+                assert policies == {"admin_scope", "user_rows"}, table.name
+            else:
+                # Anything else is catalog (read-only for users) or for the admin only.
+                assert table.name in CATALOG_TABLES or table.name in ADMIN_ONLY, table.name
+
+
+@pytest.mark.parametrize("table", sorted(ADMIN_ONLY))
+def test_admin_only_tables_are_closed_to_user_sessions(pg_url: str, people, table: str) -> None:
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+        user_session_scope(people["alice"]["user"], pg_url) as session,
+    ):
+        session.execute(sa.text(f"SELECT count(*) FROM {table}"))
+
+
+def test_a_user_session_cannot_climb_to_another_role(pg_url: str, people) -> None:
+    owner = sa.engine.make_url(pg_url).username
+    user_role = sa.engine.make_url(user_database_url(pg_url)).username
+    with user_session_scope(people["alice"]["user"], pg_url) as session:
+        session.execute(sa.text("RESET ROLE"))
+        assert session.execute(sa.text("SELECT current_user")).scalar_one() == user_role
+        attributes = session.execute(
+            sa.text(
+                "SELECT rolsuper, rolbypassrls, rolcreaterole, rolinherit FROM pg_roles "
+                "WHERE rolname = current_user"
+            )
+        ).one()
+        assert tuple(attributes) == (False, False, False, False)
+        memberships = session.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                "WHERE r.rolname = current_user"
+            )
+        ).scalar_one()
+        assert memberships == 0
+    for statement in (f'SET ROLE "{owner}"', f'SET SESSION AUTHORIZATION "{owner}"'):
+        with (
+            pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+            user_session_scope(people["alice"]["user"], pg_url) as session,
+        ):
+            session.execute(sa.text(statement))
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "tier_id = (SELECT max(id) FROM subscription_tiers)",
+        "usage_count = 0",
+        "usage_period_start = now()",
+        "status = 'active'",
+        "stripe_customer_id = 'cus_x'",
+        "stripe_subscription_id = 'sub_x'",
+        "current_period_start = now()",
+        "current_period_end = now() + interval '1 year'",
+        "cancel_at_period_end = false",
+    ],
+)
+def test_a_user_session_cannot_change_its_own_plan(pg_url: str, people, assignment: str) -> None:
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+        user_session_scope(people["alice"]["user"], pg_url) as session,
+    ):
+        session.execute(sa.text(f"UPDATE user_subscriptions SET {assignment}"))
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+        user_session_scope(people["alice"]["user"], pg_url) as session,
+    ):
+        session.execute(sa.text("DELETE FROM user_subscriptions"))
+
+
+def test_a_user_session_cannot_mark_a_prompt_quota_reserved(pg_url: str, people) -> None:
+    alice = people["alice"]
+    insert = (
+        "INSERT INTO user_prompts (id, user_id, key_source, quota_reserved, status, created_at, "
+        "template_name, signature_name, model_name, parameters, compiled_prompt, output, "
+        "is_favorite) VALUES (:id, :owner, 'platform', true, 'pending', now(), '', '', '', "
+        "'{}', '', '', false)"
+    )
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+        user_session_scope(alice["user"], pg_url) as session,
+    ):
+        session.execute(sa.text(insert), {"id": uuid.uuid4(), "owner": alice["user"]})
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+        user_session_scope(alice["user"], pg_url) as session,
+    ):
+        session.execute(sa.text("UPDATE user_prompts SET quota_reserved = true"))
+    # A finished generation that spent a unit cannot be turned back into one the crash
+    # sweep would refund.
+    with admin_session_scope(pg_url) as session:
+        session.execute(
+            sa.text("UPDATE user_prompts SET quota_reserved = true WHERE id = :id"),
+            {"id": alice["prompt"]},
+        )
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="row-level security"),
+        user_session_scope(alice["user"], pg_url) as session,
+    ):
+        session.execute(sa.text("UPDATE user_prompts SET status = 'pending'"))
+
+
+def test_quota_moves_only_through_the_functions_for_the_signed_in_user(pg_url: str, people) -> None:
+    alice, bob = people["alice"]["user"], people["bob"]["user"]
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="signed-in user"),
+        user_session_scope(alice, pg_url) as session,
+    ):
+        session.execute(sa.text("SELECT * FROM promptgen_reserve_quota(:u)"), {"u": bob})
+    with admin_session_scope(pg_url) as session:
+        session.execute(
+            sa.text(
+                "UPDATE user_subscriptions SET usage_period_start = date_trunc('month', now()), "
+                "usage_count = (SELECT monthly_quota FROM subscription_tiers t "
+                "WHERE t.id = tier_id)"
+            )
+        )
+    # A chosen clock would open a fresh period; from a user session it is ignored.
+    with user_session_scope(alice, pg_url) as session:
+        granted = session.execute(
+            sa.text("SELECT * FROM promptgen_reserve_quota(:u, NULL, '2099-01-01')"), {"u": alice}
+        ).first()
+        assert granted is None
+        used, quota = session.execute(
+            sa.text(
+                "SELECT usage_count, monthly_quota FROM user_subscriptions s "
+                "JOIN subscription_tiers t ON t.id = s.tier_id"
+            )
+        ).one()
+        assert used == quota
+
+
+def test_the_sql_quota_period_matches_the_python_one(pg_url: str) -> None:
+    anchors = [None] + [
+        datetime(2030, month, day, hour, tzinfo=UTC)
+        for month, day, hour in [(1, 31, 10), (2, 28, 0), (3, 30, 23), (8, 15, 12), (12, 31, 5)]
+    ]
+    moments = [
+        datetime(2031, month, day, hour, minute, tzinfo=UTC)
+        for month in range(1, 13)
+        for day, hour, minute in [(1, 0, 0), (28, 9, 59), (28, 10, 0), (30, 23, 30), (31, 12, 0)]
+        if day <= calendar.monthrange(2031, month)[1]
+    ]
+    with session_scope(pg_url) as session:
+        for anchor in anchors:
+            for moment in moments:
+                in_sql = session.execute(
+                    sa.text("SELECT promptgen_quota_period_start(:a, :t)"),
+                    {"a": anchor, "t": moment},
+                ).scalar_one()
+                expected = quota_period_start(now=moment, anchor=anchor)
+                assert in_sql == expected, (anchor, moment)
 
 
 def test_services_scope_by_owner_on_sqlite(sqlite_url: str, monkeypatch) -> None:
@@ -170,5 +347,5 @@ def test_services_scope_by_owner_on_sqlite(sqlite_url: str, monkeypatch) -> None
         assert [k.last_four for k in keys.list_keys(session=session, user_id=alice["user"])] == [
             "lice"
         ]
-    with session_scope(sqlite_url) as session:
+    with admin_session_scope(sqlite_url) as session:
         assert len(session.exec(select(UserPrompt)).all()) == 2

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from promptgen import vault
-from promptgen.db import session_scope
+from promptgen.db import admin_session_scope
 from promptgen.models import UserApiKey
 from promptgen.services import keys
 from promptgen.settings import SettingsError, reset_settings_cache
@@ -53,21 +53,21 @@ def test_a_ciphertext_moved_to_another_users_row_fails(
 ) -> None:
     monkeypatch.setenv("KEY_ENCRYPTION_KEYS", vault.new_master_key_text())
     reset_settings_cache()
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         alice = make_user(session, "alice@example.com")
         bob = make_user(session, "bob@example.com")
         keys.save_key(session=session, user_id=alice.user_id, provider="openai", api_key=SECRET)
         keys.save_key(
             session=session, user_id=bob.user_id, provider="openai", api_key="sk-" + "b" * 30
         )
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         rows = {r.user_id: r for r in session.exec(select(UserApiKey)).all()}
         a, b = rows[alice.user_id], rows[bob.user_id]
         b.nonce, b.ciphertext, b.key_version = a.nonce, a.ciphertext, a.key_version
         session.add(b)
-    with session_scope(db_url) as session, pytest.raises(vault.VaultError):
+    with admin_session_scope(db_url) as session, pytest.raises(vault.VaultError):
         keys.open_key(session=session, user_id=bob.user_id, provider="openai")
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         assert keys.open_key(session=session, user_id=alice.user_id, provider="openai") == SECRET
         [view] = keys.list_keys(session=session, user_id=alice.user_id)
     assert view.last_four == "WXYZ" and SECRET not in repr(view)
@@ -79,7 +79,7 @@ def test_rotate_re_encrypts_under_the_newest_key_through_the_cli(
     old = vault.new_master_key_text("v1")
     monkeypatch.setenv("KEY_ENCRYPTION_KEYS", old)
     reset_settings_cache()
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         user = make_user(session)
         keys.save_key(session=session, user_id=user.user_id, provider="gemini", api_key=SECRET)
 
@@ -100,14 +100,14 @@ def test_rotate_re_encrypts_under_the_newest_key_through_the_cli(
     # Only the new key is needed from now on.
     monkeypatch.setenv("KEY_ENCRYPTION_KEYS", both.split(",")[0])
     reset_settings_cache()
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         row = session.exec(select(UserApiKey)).one()
         assert row.key_version == "v2"
         assert keys.open_key(session=session, user_id=user.user_id, provider="gemini") == SECRET
 
 
 def test_keys_with_a_bad_shape_are_refused(db_url: str) -> None:
-    with session_scope(db_url) as session:
+    with admin_session_scope(db_url) as session:
         user = make_user(session)
         for bad, message in [
             ("", "Paste your API key."),

@@ -1,8 +1,13 @@
-"""A PostgreSQL server for the tests.
+"""A PostgreSQL server for the tests, used the way a managed service is.
 
-TEST_DATABASE_URL (a URL to any database on a server where we may CREATE DATABASE)
-is used when set. Otherwise a throwaway cluster is created in a temporary folder
-with Debian's postgresql binaries, started on a free port, and removed at exit.
+TEST_DATABASE_URL (a role that may create databases and roles: `.ci/run` makes an ordinary
+`promptgen_ci` one) is used when set. Otherwise a throwaway cluster is created in a
+temporary folder with Debian's postgresql binaries, started on a free port, removed at exit,
+and given the same ordinary role.
+
+Every test database belongs to its own ordinary login role (`NOSUPERUSER NOBYPASSRLS`, with
+or without CREATEROLE), and that role's URL is what the app and the tests connect with:
+the bootstrap role only creates and drops databases and roles, as a DBA would.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
+
+CI_ROLE = "promptgen_ci"
+# The same statement .ci/run runs: a role that creates databases and roles, nothing more.
+CI_ROLE_SQL = f"""DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{CI_ROLE}') THEN
+        CREATE ROLE {CI_ROLE} LOGIN CREATEDB CREATEROLE NOSUPERUSER NOBYPASSRLS;
+    END IF;
+END $$"""
 
 
 def _free_port() -> int:
@@ -41,20 +54,39 @@ class PostgresServer:
             url = url.set(database=dbname)
         return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
-    def create_database(self, prefix: str = "promptgen_test") -> str:
+    def create_database(self, prefix: str = "promptgen_test", *, createrole: bool = True) -> str:
+        """A new database owned by a new ordinary login role; returns that role's URL.
+
+        `createrole=False` is a managed service's stricter variant: run `run_as_dba` with
+        the bootstrap SQL before migrating.
+        """
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        owner = f"{name}_owner"
+        attributes = "CREATEROLE" if createrole else "NOCREATEROLE"
         with psycopg.connect(self._conninfo(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(
+                f'CREATE ROLE "{owner}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB {attributes}'
+            )
+            # The bootstrap role must be a member to create (and later drop) its database.
+            conn.execute(f'GRANT "{owner}" TO CURRENT_USER')
+            conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
         return (
             sa.engine.make_url(self.base_url)
-            .set(database=name)
+            .set(database=name, username=owner, password=None)
             .render_as_string(hide_password=False)
         )
+
+    def run_as_dba(self, sql: str, database: str | None = None) -> None:
+        """Run `sql` as the bootstrap role (the DBA of a managed service)."""
+        with psycopg.connect(self._conninfo(database), autocommit=True) as conn:
+            conn.execute(sql)
 
     def drop_database(self, url: str) -> None:
         name = sa.engine.make_url(url).database
         with psycopg.connect(self._conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for role in (f"{name}_user", f"{name}_owner"):
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
     def stop(self) -> None:
         if self._cluster_dir is None:
@@ -126,11 +158,23 @@ def _start_throwaway_cluster() -> PostgresServer:
         check=True,
         capture_output=True,
     )
+    # Like .ci/run: the tests' bootstrap role is an ordinary one, not the superuser.
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres") as conn:
+        conn.execute(CI_ROLE_SQL)
     return PostgresServer(
-        base_url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+        base_url=f"postgresql+psycopg://{CI_ROLE}@127.0.0.1:{port}/postgres",
         _cluster_dir=cluster_dir,
         _bin_dir=bin_dir,
         _run_as=run_as,
+    )
+
+
+def admin_connect(url: str, **kwargs) -> psycopg.Connection:
+    """A raw connection as the database's owner that sees every user's rows, as the app's
+    admin session does (row-level security is forced on the owner too)."""
+    conninfo = sa.engine.make_url(url).set(drivername="postgresql")
+    return psycopg.connect(
+        conninfo.render_as_string(hide_password=False), options="-c app.admin=on", **kwargs
     )
 
 

@@ -1,0 +1,395 @@
+"""PostgreSQL roles, grants, row-level security and the quota functions.
+
+The role model (README, "Database roles"):
+
+- The **owner** role is the one in DATABASE_URL: an ordinary `NOSUPERUSER NOBYPASSRLS` login
+  that owns the database, as a managed service hands out. It runs migrations and the admin
+  session. FORCE ROW LEVEL SECURITY applies to it too: it sees user rows only inside an
+  explicit admin session (`app.admin` set for that transaction), so a forgotten user scope
+  fails closed.
+- The **user** role (`<database>_user`, or the user in DATABASE_USER_URL) is a separate login
+  with its own connection pool. Work on behalf of a signed-in user runs there with
+  `app.user_id` set for the transaction. It is a member of no other role, so `RESET ROLE`
+  or `SET ROLE` lead nowhere. Column grants keep plan, status, Stripe ids, quota period and
+  usage out of its reach; quota moves only through two SECURITY DEFINER functions.
+
+Everything here is idempotent and runs after every `migrate`, derived from the models, so a
+new user-owned table cannot ship without its policies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from promptgen.models import CATALOG_TABLES, owned_tables
+
+ADMIN_FLAG = "app.admin"
+USER_ID_SETTING = "app.user_id"
+CURRENT_USER_ID = f"nullif(current_setting('{USER_ID_SETTING}', true), '')::uuid"
+ADMIN_SCOPE = f"current_setting('{ADMIN_FLAG}', true) = 'on'"
+
+# What the user role may do, table by table. Columns missing from an INSERT or UPDATE list
+# are the ones only the owner (admin session or the functions below) may write.
+USER_GRANTS: dict[str, str] = {
+    "users": "SELECT, UPDATE (password_hash), DELETE",
+    "user_sessions": "SELECT, DELETE",
+    "user_profiles": "SELECT, INSERT, UPDATE (display_name, updated_at), DELETE",
+    "user_subscriptions": "SELECT",
+    "user_api_keys": "SELECT, INSERT, UPDATE, DELETE",
+    "user_prompts": (
+        "SELECT, DELETE, "
+        "INSERT (id, user_id, template_id, signature_id, model_id, template_name, "
+        "signature_name, model_name, parameters, compiled_prompt, output, input_tokens, "
+        "output_tokens, key_source, status, error_message, latency_ms, is_favorite, "
+        "created_at, completed_at), "
+        "UPDATE (output, input_tokens, output_tokens, status, error_message, latency_ms, "
+        "is_favorite, completed_at)"
+    ),
+    "prompt_attachments": "SELECT, INSERT, DELETE",
+}
+
+# Extra conditions on rows the user role writes. A pending row holding a reserved unit is
+# what the crash sweep refunds, so the user role may never produce one by hand.
+USER_WRITE_CHECKS: dict[str, str] = {
+    "user_prompts": "NOT (quota_reserved AND status = 'pending')",
+}
+
+_QUOTA_FUNCTIONS = f"""
+CREATE OR REPLACE FUNCTION promptgen_quota_period_start(p_anchor timestamptz, p_at timestamptz)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+    -- Monthly periods: calendar months in UTC without an anchor, else whole months from
+    -- the anchor with the day clamped to the month's length (promptgen.periods, in SQL).
+    SELECT CASE
+        WHEN p_anchor IS NULL THEN
+            date_trunc('month', p_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+        ELSE (
+            SELECT CASE WHEN a + make_interval(months => k) <= t
+                        THEN a + make_interval(months => k)
+                        ELSE a + make_interval(months => k - 1) END AT TIME ZONE 'UTC'
+            FROM (SELECT p_anchor AT TIME ZONE 'UTC' AS a, p_at AT TIME ZONE 'UTC' AS t) AS x,
+                 LATERAL (SELECT ((extract(year FROM t) - extract(year FROM a)) * 12
+                                  + extract(month FROM t) - extract(month FROM a))::int AS k) AS m
+        )
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION promptgen_reserve_quota(
+    p_user_id uuid, p_prompt_id uuid DEFAULT NULL, p_now timestamptz DEFAULT NULL
+) RETURNS TABLE (used integer, period_start timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    v_admin text := current_setting('{ADMIN_FLAG}', true);
+    v_now timestamptz := now();
+    v_period timestamptz;
+    v_used integer;
+BEGIN
+    IF session_user <> current_user THEN
+        -- Called from the user pool: only for the user of this transaction, on the
+        -- database's clock (a chosen clock could open a fresh period at will).
+        IF p_user_id IS DISTINCT FROM {CURRENT_USER_ID} THEN
+            RAISE EXCEPTION 'quota belongs to the signed-in user' USING ERRCODE = '42501';
+        END IF;
+    ELSIF p_now IS NOT NULL THEN
+        v_now := p_now;  -- the owner (tests, CLI) may pass a clock
+    END IF;
+    PERFORM set_config('{ADMIN_FLAG}', 'on', true);
+    SELECT promptgen_quota_period_start(
+               CASE WHEN s.stripe_subscription_id IS NOT NULL THEN s.current_period_start END,
+               v_now)
+      INTO v_period FROM user_subscriptions s WHERE s.user_id = p_user_id;
+    -- One conditional UPDATE: concurrent reservations re-check the latest row, so they can
+    -- never overshoot. A stale count restarts at 1, which a zero quota must still refuse.
+    UPDATE user_subscriptions s
+       SET usage_count = CASE WHEN stale THEN 1 ELSE s.usage_count + 1 END,
+           usage_period_start = CASE WHEN stale THEN v_period ELSE s.usage_period_start END,
+           updated_at = v_now
+      FROM (SELECT s2.user_id,
+                   (s2.usage_period_start IS NULL OR s2.usage_period_start < v_period) AS stale,
+                   t.monthly_quota AS quota
+              FROM user_subscriptions s2 JOIN subscription_tiers t ON t.id = s2.tier_id
+             WHERE s2.user_id = p_user_id) AS c
+     WHERE s.user_id = c.user_id
+       AND ((c.stale AND c.quota > 0) OR s.usage_count < c.quota)
+    RETURNING s.usage_count INTO v_used;
+    IF v_used IS NOT NULL AND p_prompt_id IS NOT NULL THEN
+        UPDATE user_prompts SET quota_reserved = true, key_source = 'platform'
+         WHERE id = p_prompt_id AND user_id = p_user_id AND status = 'pending'
+           AND NOT quota_reserved;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = '42501',
+                MESSAGE = 'no pending generation ' || p_prompt_id || ' to reserve for';
+        END IF;
+    END IF;
+    PERFORM set_config('{ADMIN_FLAG}', coalesce(v_admin, ''), true);
+    IF v_used IS NOT NULL THEN
+        used := v_used;
+        period_start := v_period;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION promptgen_refund_reservation(p_prompt_id uuid)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    v_admin text := current_setting('{ADMIN_FLAG}', true);
+    v_user uuid;
+    v_created timestamptz;
+    v_refunded boolean;
+BEGIN
+    PERFORM set_config('{ADMIN_FLAG}', 'on', true);
+    -- Only a generation still pending gives its unit back, once.
+    UPDATE user_prompts SET quota_reserved = false
+     WHERE id = p_prompt_id AND quota_reserved AND status = 'pending'
+       AND (session_user = current_user OR user_id = {CURRENT_USER_ID})
+    RETURNING user_id, created_at INTO v_user, v_created;
+    v_refunded := FOUND;
+    IF v_refunded THEN
+        -- The unit belongs to the period the row was created in; once a new period began
+        -- the count was reset and there is nothing to give back.
+        UPDATE user_subscriptions
+           SET usage_count = usage_count - 1
+         WHERE user_id = v_user AND usage_count > 0
+           AND usage_period_start IS NOT NULL AND v_created >= usage_period_start;
+    END IF;
+    PERFORM set_config('{ADMIN_FLAG}', coalesce(v_admin, ''), true);
+    RETURN v_refunded;
+END
+$$;
+"""
+
+_FUNCTION_SIGNATURES = (
+    "promptgen_quota_period_start(timestamptz, timestamptz)",
+    "promptgen_reserve_quota(uuid, uuid, timestamptz)",
+    "promptgen_refund_reservation(uuid)",
+)
+
+
+class DatabasePrivilegeError(RuntimeError):
+    """The connecting role lacks a privilege; `statement` is what a DBA must run."""
+
+    def __init__(self, message: str, *, statement: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.statement = statement
+
+    def __str__(self) -> str:
+        if not self.statement:
+            return self.message
+        return f"{self.message}\nAsk a database administrator to run:\n\n{self.statement}\n"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# --- the user role's name and password ------------------------------------------------
+
+
+def user_role_for(database: str) -> str:
+    """The user role's name for a database: per database, so staging and production on one
+    cluster each have their own and cannot read each other."""
+    return f"{database[:58]}_user"
+
+
+def derived_user_password(owner_password: str, role: str) -> str:
+    """The user role's password, derived from the owner's: nothing new to store or rotate.
+    Changing the owner's password changes it, and the next `migrate` sets it."""
+    digest = hmac.new(
+        owner_password.encode(), f"promptgen user role:{role}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677).
+
+    Sending the verifier instead of the password keeps the password out of the server's
+    statement log, as psql's \\password does.
+    """
+    salt = salt if salt is not None else os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+@dataclass(frozen=True)
+class UserLogin:
+    role: str
+    password: str | None
+
+
+def user_login(owner_url: str, user_url: str | None) -> UserLogin:
+    url = sa.engine.make_url(user_url or owner_url)
+    if user_url:
+        return UserLogin(role=url.username or "", password=url.password)
+    role = user_role_for(url.database or "")
+    password = derived_user_password(url.password, role) if url.password else None
+    return UserLogin(role=role, password=password)
+
+
+def derive_user_url(owner_url: str) -> str:
+    """DATABASE_URL with the user role's name and derived password."""
+    url = sa.engine.make_url(owner_url)
+    login = user_login(owner_url, None)
+    return url.set(username=login.role, password=login.password).render_as_string(
+        hide_password=False
+    )
+
+
+def _create_role_statement(login: UserLogin, *, salt: bytes | None = None) -> str:
+    password = (
+        f" PASSWORD {_quote_literal(scram_verifier(login.password, salt=salt))}"
+        if login.password
+        else ""
+    )
+    return (
+        f"CREATE ROLE {quote_ident(login.role)} LOGIN NOINHERIT NOSUPERUSER NOCREATEDB "
+        f"NOCREATEROLE NOREPLICATION NOBYPASSRLS{password};"
+    )
+
+
+def bootstrap_sql(owner_url: str, user_url: str | None = None) -> str:
+    """The one-time script a DBA runs when the owner role may not create roles."""
+    url = sa.engine.make_url(owner_url)
+    login = user_login(owner_url, user_url)
+    return "\n".join(
+        [
+            f"-- PromptGen: the user role for database {url.database!r}.",
+            "-- Run once, as a role with CREATEROLE (the service's admin login).",
+            "-- It may log in, and nothing more: `migrate` grants it what it needs.",
+            _create_role_statement(login),
+        ]
+    )
+
+
+# --- preflight, grants and policies -------------------------------------------------------
+
+
+def _scalar(conn: sa.Connection, sql: str, **params: object) -> object:
+    return conn.execute(sa.text(sql), params).scalar()
+
+
+def ensure_user_role(conn: sa.Connection, owner_url: str, user_url: str | None) -> UserLogin:
+    """Create the user role when it is missing and the owner may; refuse, naming the
+    statement a DBA must run, when it may not or when the role could escape RLS."""
+    login = user_login(owner_url, user_url)
+    me = _scalar(conn, "SELECT current_user")
+    if login.role == me:
+        raise DatabasePrivilegeError(
+            "DATABASE_USER_URL must name a different role from DATABASE_URL's owner role."
+        )
+    attributes = conn.execute(
+        sa.text("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = :role"),
+        {"role": login.role},
+    ).first()
+    if attributes is None:
+        can_create = _scalar(
+            conn, "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user"
+        )
+        if not can_create:
+            raise DatabasePrivilegeError(
+                f"The role {login.role!r} that user sessions log in as does not exist, and "
+                f"{me!r} may not create roles (no CREATEROLE).",
+                statement=_create_role_statement(login),
+            )
+        conn.execute(sa.text(_create_role_statement(login)))
+        return login
+    superuser, bypassrls, can_login = attributes
+    if superuser or bypassrls:
+        raise DatabasePrivilegeError(
+            f"The role {login.role!r} bypasses row-level security; user sessions need one "
+            "that does not.",
+            statement=f"ALTER ROLE {quote_ident(login.role)} NOSUPERUSER NOBYPASSRLS;",
+        )
+    escapes = _scalar(conn, "SELECT pg_has_role(:role, current_user, 'MEMBER')", role=login.role)
+    if escapes:
+        raise DatabasePrivilegeError(
+            f"The role {login.role!r} is a member of {me!r}, so a user session could take "
+            "the owner's rights.",
+            statement=f"REVOKE {quote_ident(me)} FROM {quote_ident(login.role)};",
+        )
+    if not can_login or login.password:
+        # Keep the password in step with the one the app derives (the owner's may have
+        # changed). Without the right to alter the role, a DBA set it up: leave it be.
+        password = (
+            f" PASSWORD {_quote_literal(scram_verifier(login.password))}" if login.password else ""
+        )
+        with conn.begin_nested() as savepoint:
+            try:
+                conn.execute(sa.text(f"ALTER ROLE {quote_ident(login.role)} LOGIN{password}"))
+            except sa.exc.ProgrammingError:
+                savepoint.rollback()
+                if not can_login:
+                    raise DatabasePrivilegeError(
+                        f"The role {login.role!r} cannot log in.",
+                        statement=f"ALTER ROLE {quote_ident(login.role)} LOGIN;",
+                    ) from None
+    return login
+
+
+def apply_row_security(conn: sa.Connection, user_role: str) -> None:
+    """Grants, policies and functions, from the models. Idempotent; runs after every migrate."""
+    role = quote_ident(user_role)
+    database = _scalar(conn, "SELECT current_database()")
+    conn.execute(sa.text(f"GRANT CONNECT ON DATABASE {quote_ident(str(database))} TO {role}"))
+    if not _scalar(conn, "SELECT has_schema_privilege(:r, 'public', 'USAGE')", r=user_role):
+        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+    owned = owned_tables()
+    missing = set(owned) - set(USER_GRANTS)
+    if missing:
+        raise RuntimeError(f"user-owned tables without grants in db_security: {sorted(missing)}")
+    for table in SQLModel.metadata.sorted_tables:
+        name = quote_ident(table.name)
+        conn.execute(sa.text(f"REVOKE ALL ON {name} FROM {role}"))
+        if table.name in CATALOG_TABLES:
+            conn.execute(sa.text(f"GRANT SELECT ON {name} TO {role}"))
+        if table.name not in owned:
+            continue  # the catalog (read-only) and admin-only tables (webhooks, throttle)
+        owner_column = quote_ident(owned[table.name])
+        conn.execute(sa.text(f"GRANT {USER_GRANTS[table.name]} ON {name} TO {role}"))
+        conn.execute(sa.text(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"))
+        conn.execute(sa.text(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY"))
+        existing = conn.execute(
+            sa.text("SELECT policyname FROM pg_policies WHERE tablename = :t"), {"t": table.name}
+        ).scalars()
+        for policy in list(existing):
+            conn.execute(sa.text(f"DROP POLICY {quote_ident(policy)} ON {name}"))
+        own_rows = f"{owner_column} = {CURRENT_USER_ID}"
+        write_check = own_rows
+        if table.name in USER_WRITE_CHECKS:
+            write_check = f"{own_rows} AND {USER_WRITE_CHECKS[table.name]}"
+        conn.execute(
+            sa.text(
+                f"CREATE POLICY admin_scope ON {name} TO CURRENT_USER "
+                f"USING ({ADMIN_SCOPE}) WITH CHECK ({ADMIN_SCOPE})"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f"CREATE POLICY user_rows ON {name} TO {role} "
+                f"USING ({own_rows}) WITH CHECK ({write_check})"
+            )
+        )
+    conn.exec_driver_sql(_QUOTA_FUNCTIONS)
+    for signature in _FUNCTION_SIGNATURES:
+        conn.execute(sa.text(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC"))
+        conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {signature} TO {role}"))
