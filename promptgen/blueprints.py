@@ -575,7 +575,7 @@ def check_template_renders(schema: dict[str, Any], prompt_template: str) -> None
                 )
             except SchemaError as exc:
                 raise SchemaError(
-                    f"the prompt text fails a test render with {label}: {exc.message}",
+                    f"fails a test render with {label}: {exc.message}",
                     field="prompt_template",
                 ) from None
 
