@@ -148,7 +148,7 @@ def _check_int(value: Any) -> Any:
 
 def _check_width(width: Any) -> None:
     if isinstance(width, int) and width > MAX_PROMPT_CHARS:
-        raise _too_big(f"the prompt text pads a string to {width:,} characters,")
+        raise _too_big(f"the prompt text asks for {width:,} characters or items,")
 
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d*)(?:\.(\*|\d*))?")
@@ -227,6 +227,8 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _check_size(left)
+        _check_size(right)
         if operator == "*":
             for sequence, times in ((left, right), (right, left)):
                 if (
@@ -260,6 +262,8 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         return _check_int(_check_size(super().call_binop(context, operator, left, right)))
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        for value in [*args, *kwargs.values()]:
+            _check_size(value)
         target = getattr(__obj, "__wrapped__", __obj)  # str.format comes wrapped by the sandbox
         if isinstance(getattr(target, "__self__", None), str):
             _check_str_method(target, args, kwargs)
@@ -277,12 +281,15 @@ _PASSED_BY_JINJA = (jinja2.runtime.Context, nodes.EvalContext, jinja2.Environmen
 
 
 def _limited_filter(name: str, apply: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps a built-in filter: checks the arguments that set a size, then the result."""
+    """Wraps a built-in filter: checks its inputs (a value shared many times over, printed
+    by `tojson` or `string`, is huge), the arguments that set a size, then the result."""
 
     @functools.wraps(apply)  # keeps jinja's pass_context / pass_environment marker
     def limited(*args: Any, **kwargs: Any) -> Any:
         values = [a for a in args if not isinstance(a, _PASSED_BY_JINJA)]
-        if name in ("center", "indent", "wordwrap", "truncate", "batch", "slice"):
+        for value in [*values, *kwargs.values()]:
+            _check_size(value)
+        if name in ("center", "indent", "batch", "slice"):
             for width in [*values[1:], *kwargs.values()]:
                 _check_width(width)
         if name == "indent" and values:
@@ -296,12 +303,15 @@ def _limited_filter(name: str, apply: Callable[..., Any]) -> Callable[..., Any]:
         if name == "replace" and len(values) >= 3:
             _check_str_method(str(values[0]).replace, tuple(values[1:]), kwargs)
         if name == "join" and values:
-            items = list(values[0]) if not isinstance(values[0], str) else [values[0]]
-            _check_size(items)
+            sequence = values[0]
+            if not isinstance(sequence, str):
+                # Materialised once, so a generator is measured and still joined.
+                sequence = list(sequence)
+                _check_size(sequence)
+                args = tuple(sequence if a is values[0] else a for a in args)
             separator = values[1] if len(values) > 1 else kwargs.get("d", "")
-            if len(str(separator)) * len(items) > MAX_PROMPT_CHARS:
+            if len(str(separator)) * len(sequence) > MAX_PROMPT_CHARS:
                 raise _too_big("the prompt text joins values into")
-            args = tuple(items if a is values[0] else a for a in args)
         return _check_int(_check_size(apply(*args, **kwargs)))
 
     return limited

@@ -193,6 +193,8 @@ def _parse_int(text: str) -> int | _HugeNumber:
 
 
 def _where(location: list[Any], problem: str, data: Any) -> CatalogError:
+    if not location:
+        return CatalogError(f"the catalog {problem}")
     return CatalogError(_describe({"loc": location, "msg": problem, "type": "value"}, data))
 
 

@@ -254,6 +254,7 @@ def test_import_creates_new_entries_and_updates_existing_ones_by_slug(db_url: st
             {"blueprints": [_with_schema_title(_nested(40))]},
             "blueprints[0] (slug 'odd'): field 'parameter_schema.properties.subject.title.0.0",
         ),
+        ({"tiers\x00": []}, "the catalog has a key 'tiers\\x00' that contains a NUL character"),
         (
             {"signatures": [{**NEW_SIGNATURE, "description": b"bytes"}]},
             "signatures[0] (slug 'mist'): field 'description' is of type bytes",

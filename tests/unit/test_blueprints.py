@@ -312,12 +312,24 @@ def test_every_default_blueprint_is_valid_and_compiles_from_its_defaults() -> No
             "builds a collection of more than",
         ),
         ("{% set l = [] %}{{ l.append(1) }}", "unsafe"),
+        (
+            "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}"
+            "{% endfor %}{{ ns.l|tojson }}",
+            "builds a collection of more than",
+        ),
+        (
+            "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}"
+            "{% endfor %}{{ '{}'.format(ns.l) }}",
+            "builds a collection of more than",
+        ),
+        ("{{ ['ab'] | batch(999999999, 'x') | list }}", "asks for 999,999,999"),
+        ("{{ 'ab' | slice(999999999) | list }}", "asks for 999,999,999"),
         ("{{ range(100000)|join('-----') }}", "more than"),
         ("{{ '{:>999999999}'.format(1) }}", "formats a value to 999999999"),
         ("{{ '%999999999s' % 1 }}", "formats a value to 999999999"),
-        ("{{ '%*s' % (999999999, 1) }}", "pads a string to"),
-        ("{{ '%s'|format(1)|center(999999999) }}", "pads a string to"),
-        ("{{ 'x'.ljust(999999999) }}", "pads a string to"),
+        ("{{ '%*s' % (999999999, 1) }}", "asks for 999,999,999"),
+        ("{{ '%s'|format(1)|center(999999999) }}", "asks for 999,999,999"),
+        ("{{ 'x'.ljust(999999999) }}", "asks for 999,999,999"),
         ("{{ ('x' * 100000).replace('', 'yyyyyyyy') }}", "replaces its way to"),
         ("{{ ('a\\n' * 90000)|indent(1000) }}", "indents to"),
         ("{{ subject + 1 }}", "cannot be rendered"),
@@ -339,12 +351,13 @@ def test_render_limits_leave_ordinary_templates_alone() -> None:
     text = compile_prompt(
         prompt_template=(
             "{{ subject|upper }} {{ [1, 2, 3]|join(', ') }} {{ '%s-%d' % ('a', 3) }} "
-            "{{ '{} {:>5}'.format('a', 'b') }} {{ 7 * 8 }} {{ 2 ** 10 }} {{ 'ab' ~ 'c' }}"
+            "{{ '{} {:>5}'.format('a', 'b') }} {{ 7 * 8 }} {{ 2 ** 10 }} {{ 'ab' ~ 'c' }} "
+            "{{ 'abc'|join('.') }} {{ ['x', 'y']|map('upper')|join }}"
             "{% for i in range(3) %} {{ loop.index }}{% endfor %}"
         ),
         parameters={"subject": "fox"},
     )
-    assert text == "FOX 1, 2, 3 a-3 a     b 56 1024 abc 1 2 3"
+    assert text == "FOX 1, 2, 3 a-3 a     b 56 1024 abc a.b.c XY 1 2 3"
     at_the_limit = compile_prompt(
         prompt_template="{{ 'x' * size }}", parameters={"size": MAX_PROMPT_CHARS}
     )
