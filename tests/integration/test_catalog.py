@@ -494,3 +494,14 @@ def test_the_cli_accepts_a_file_just_under_the_size_limit(db_url: str, tmp_path:
     imported = _cli("catalog", "import", str(path), url=db_url)
     assert imported.returncode == 0, imported.stderr
     assert "blueprints: 1 created" in imported.stdout
+
+
+def test_the_cli_reports_a_database_error_in_one_line(tmp_path: Path) -> None:
+    # An unmigrated database: whatever validation cannot foresee gets one line, no traceback.
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({"blueprints": [NEW_BLUEPRINT]}))
+    refused = _cli("catalog", "import", str(path), url=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert refused.returncode == 1
+    assert "error: the database refused the import: no such table" in refused.stderr
+    assert "Nothing was written." in refused.stderr
+    assert "Traceback" not in refused.stderr
