@@ -2,61 +2,94 @@
 
 `seed_catalog` loads the bundled defaults (promptgen/data/default_catalog.json) and
 `import_catalog` an operator's file; both upsert by slug. A file is validated completely
-before anything is written, so a bad file changes nothing. Fields an entry leaves out
-keep their stored values (so a seed never clears Stripe price ids set by an operator).
+before anything is written, so a bad file changes nothing: its size, encoding and every
+value the database could not store (NUL characters, integers past a column's range) are
+checked, and each blueprint gets a test render with sample values. Fields an entry leaves
+out keep their stored values (so a seed never clears Stripe price ids set by an operator).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session, SQLModel, select
 
-from promptgen.blueprints import SchemaError, validate_parameter_schema
+from promptgen.blueprints import (
+    MAX_TEMPLATE_CHARS,
+    SchemaError,
+    check_template_renders,
+    validate_parameter_schema,
+)
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
 
 PROVIDERS = ("gemini", "openai", "offline")
 _SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+# A catalog file (or dict) is read whole into memory and validated before anything is
+# written; past this it is refused unread.
+MAX_CATALOG_BYTES = 5 * 1024 * 1024
+# Real catalogs nest about 6 deep (a multiple-choice item enum); deeper is a mistake or an
+# attack on the recursive parsers downstream.
+MAX_JSON_DEPTH = 32
+# Any number in the file: what the browser form can hold exactly (JSON Schema bounds,
+# defaults). Columns have their own, tighter bounds below.
+MAX_JSON_INTEGER = 2**53 - 1
+# PostgreSQL INTEGER, the type of every integer column in the catalog tables.
+INT32_MAX = 2**31 - 1
+# Retention beyond a century is a typo, and `now - timedelta(days=...)` must stay in range.
+MAX_RETENTION_DAYS = 36_500
+MAX_TEXT_CHARS = 20_000
 
 
 class CatalogError(ValueError):
     """A catalog file that cannot be imported; the message names the entry and the field."""
 
 
+class CatalogFileError(CatalogError):
+    """The file itself cannot be read: missing, too big, not UTF-8, not JSON."""
+
+
+_SortOrder = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+_Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+_Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     slug: str = Field(pattern=_SLUG)
-    sort_order: int = 0
+    sort_order: _SortOrder = 0
     is_active: bool = True
 
 
 class TierEntry(_Entry):
     name: str = Field(min_length=1, max_length=120)
-    description: str = ""
-    monthly_quota: int = Field(ge=0)
-    retention_days: int = Field(ge=1)
-    price_monthly_cents: int = Field(default=0, ge=0)
-    price_yearly_cents: int = Field(default=0, ge=0)
+    description: _Text = ""
+    monthly_quota: _Count
+    retention_days: int = Field(ge=1, le=MAX_RETENTION_DAYS)
+    price_monthly_cents: _Count = 0
+    price_yearly_cents: _Count = 0
     currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
     stripe_price_monthly_id: str | None = Field(default=None, max_length=255)
     stripe_price_yearly_id: str | None = Field(default=None, max_length=255)
-    features: list[str] = []
+    features: list[Annotated[str, Field(max_length=500)]] = Field(default=[], max_length=50)
 
 
 class BlueprintEntry(_Entry):
     name: str = Field(min_length=1, max_length=120)
     category: str = Field(min_length=1, max_length=64)
-    description: str = ""
-    prompt_template: str = Field(min_length=1)
+    description: _Text = ""
+    prompt_template: str = Field(min_length=1, max_length=MAX_TEMPLATE_CHARS)
     parameter_schema: dict[str, Any]
-    instructions: str = ""
+    instructions: _Text = ""
 
     @field_validator("parameter_schema")
     @classmethod
@@ -70,8 +103,8 @@ class BlueprintEntry(_Entry):
 
 class SignatureEntry(_Entry):
     name: str = Field(min_length=1, max_length=120)
-    description: str = ""
-    style_prompt: str = Field(min_length=1)
+    description: _Text = ""
+    style_prompt: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     preview_image_url: str | None = Field(default=None, max_length=500)
 
 
@@ -79,10 +112,10 @@ class ModelEntry(_Entry):
     provider: Literal["gemini", "openai", "offline"]
     model_name: str = Field(min_length=1, max_length=120)
     display_name: str = Field(min_length=1, max_length=120)
-    description: str = ""
+    description: _Text = ""
     endpoint: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
     supports_images: bool = False
-    allowed_tiers: list[str] = []  # empty: every tier
+    allowed_tiers: list[str] = Field(default=[], max_length=100)  # empty: every tier
 
 
 class CatalogFile(BaseModel):
@@ -150,6 +183,88 @@ def _describe(error: dict[str, Any], data: Any) -> str:
     return f"{where}: field '{field_name}' {message}" if field_name else f"{where}: {message}"
 
 
+class _HugeNumber(str):
+    """An integer literal too long to convert (Python refuses past 4,300 digits); kept as
+    its text so the check below can name where it is."""
+
+
+def _parse_int(text: str) -> int | _HugeNumber:
+    return int(text) if len(text) <= 40 else _HugeNumber(text)
+
+
+def _where(location: list[Any], problem: str, data: Any) -> CatalogError:
+    if not location:
+        return CatalogError(f"the catalog {problem}")
+    return CatalogError(_describe({"loc": location, "msg": problem, "type": "value"}, data))
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000), which the database cannot store"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate escape (\\ud800-\\udfff), which is not text"
+    return None
+
+
+def check_storable(data: Any) -> None:
+    """Refuse what the database cannot store or the validators should not have to walk:
+    NUL characters and lone surrogates in strings, numbers past MAX_JSON_INTEGER or not
+    finite, nesting past MAX_JSON_DEPTH, more than about MAX_CATALOG_BYTES of JSON, and
+    anything that is not a JSON value. Iterative, so depth cannot exhaust the stack."""
+    size = 0
+    pending: list[tuple[Any, list[Any]]] = [(data, [])]
+    while pending:
+        value, location = pending.pop()
+        if len(location) > MAX_JSON_DEPTH:
+            raise _where(location, f"is nested more than {MAX_JSON_DEPTH} levels deep", data)
+        if isinstance(value, _HugeNumber):
+            raise _where(location, f"is a {len(value):,}-digit number, far too large", data)
+        if isinstance(value, str):
+            size += len(value) + 2
+            if problem := _text_problem(value):
+                raise _where(location, problem, data)
+        elif isinstance(value, bool) or value is None:
+            size += 5
+        elif isinstance(value, int):
+            size += 8
+            if abs(value) > MAX_JSON_INTEGER:
+                raise _where(
+                    location,
+                    f"is {value}, too large: at most {MAX_JSON_INTEGER:,} anywhere, and "
+                    f"{INT32_MAX:,} for counts, prices and sort_order",
+                    data,
+                )
+        elif isinstance(value, float):
+            size += 8
+            if not math.isfinite(value):
+                raise _where(location, f"is {value}; numbers must be finite", data)
+        elif isinstance(value, dict):
+            size += 2
+            children = []
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise _where(location, f"has a key {key!r} that is not a string", data)
+                if problem := _text_problem(key):
+                    raise _where(location, f"has a key {key!r} that {problem}", data)
+                size += len(key) + 3
+                children.append((item, [*location, key]))
+            pending.extend(reversed(children))  # a stack: reversed, so file order comes out
+        elif isinstance(value, list):
+            size += 2
+            pending.extend(
+                (value[index], [*location, index]) for index in reversed(range(len(value)))
+            )
+        else:
+            raise _where(location, f"is of type {type(value).__name__}, not a JSON value", data)
+        if size > MAX_CATALOG_BYTES:
+            raise CatalogError(
+                f"the catalog is larger than {MAX_CATALOG_BYTES // (1024 * 1024)} MB; "
+                "split it into several files"
+            )
+
+
 def validate_catalog(data: Any, *, known_tiers: set[str] = frozenset()) -> CatalogFile:
     """Parse and check a whole catalog document; raise CatalogError on the first problem."""
     if not isinstance(data, dict):
@@ -157,6 +272,7 @@ def validate_catalog(data: Any, *, known_tiers: set[str] = frozenset()) -> Catal
             "the catalog file must be a JSON object with tiers, blueprints, signatures "
             "and/or models"
         )
+    check_storable(data)
     try:
         catalog = CatalogFile.model_validate(data)
     except ValidationError as exc:
@@ -178,6 +294,15 @@ def validate_catalog(data: Any, *, known_tiers: set[str] = frozenset()) -> Catal
                     f"models[{index}] (slug '{model.slug}'): field 'allowed_tiers' names "
                     f"unknown tier '{slug}'"
                 )
+    # Last, as the slowest check: a template that fails here would fail for users.
+    for index, blueprint in enumerate(catalog.blueprints):
+        try:
+            check_template_renders(blueprint.parameter_schema, blueprint.prompt_template)
+        except SchemaError as exc:
+            raise CatalogError(
+                f"blueprints[{index}] (slug '{blueprint.slug}'): field 'prompt_template' "
+                f"{exc.message}"
+            ) from None
     return catalog
 
 
@@ -211,6 +336,44 @@ def import_catalog(*, session: Session, data: Any, now: datetime | None = None) 
         # Tiers first, so models in the same file can name them.
         session.flush()
     return report
+
+
+def read_catalog_file(path: Path) -> Any:
+    """The parsed JSON of a catalog file; CatalogFileError when it cannot be. The size is
+    checked before reading, and reading stops past the limit (a pipe has no size)."""
+    try:
+        if path.stat().st_size > MAX_CATALOG_BYTES:
+            raise CatalogFileError(_too_large(path, path.stat().st_size))
+        with path.open("rb") as file:
+            raw = file.read(MAX_CATALOG_BYTES + 1)
+    except FileNotFoundError:
+        raise CatalogFileError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise CatalogFileError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CATALOG_BYTES:
+        raise CatalogFileError(_too_large(path, None))
+    try:
+        text = raw.decode("utf-8-sig")  # tolerate the BOM some editors write
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise CatalogFileError(
+            f"{path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} "
+            f"(line {line}); save the file as UTF-8"
+        ) from None
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        raise CatalogFileError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise CatalogFileError(
+            f"{path} is nested too deeply to read (at most {MAX_JSON_DEPTH} levels)"
+        ) from None
+
+
+def _too_large(path: Path, size: int | None) -> str:
+    limit = MAX_CATALOG_BYTES // (1024 * 1024)
+    actual = f" ({size / (1024 * 1024):.1f} MB)" if size else ""
+    return f"{path} is larger than {limit} MB{actual}; split it into several files"
 
 
 def default_catalog() -> dict[str, Any]:

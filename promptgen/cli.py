@@ -6,7 +6,6 @@ Commands use the admin database session (no user is signed in here).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,23 +50,23 @@ def _cmd_seed(_args: argparse.Namespace) -> int:
 
 
 def _cmd_catalog_import(args: argparse.Namespace) -> int:
-    from promptgen.catalog import CatalogError, import_catalog
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from promptgen.catalog import CatalogError, CatalogFileError, import_catalog, read_catalog_file
     from promptgen.db import session_scope
 
-    path = Path(args.file)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        print(f"error: {path} does not exist", file=sys.stderr)
-        return 2
-    except json.JSONDecodeError as exc:
-        print(f"error: {path} is not valid JSON (line {exc.lineno}: {exc.msg})", file=sys.stderr)
-        return 2
-    try:
+        data = read_catalog_file(Path(args.file))
         with session_scope() as session:
             report = import_catalog(session=session, data=data)
     except CatalogError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        print("Nothing was written.", file=sys.stderr)
+        return 2 if isinstance(exc, CatalogFileError) else 1
+    except SQLAlchemyError as exc:
+        # Whatever validation missed, the operator gets one line, and the rollback holds.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"error: the database refused the import: {reason}", file=sys.stderr)
         print("Nothing was written.", file=sys.stderr)
         return 1
     print(report.summary())

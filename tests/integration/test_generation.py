@@ -340,6 +340,29 @@ async def test_fifty_concurrent_requests_with_ten_units_left(world, fake_openai,
     assert _usage(world) == 10
 
 
+async def test_a_stored_blueprint_past_a_render_limit_is_refused_clearly_at_no_cost(
+    world, fake_openai, fake_gemini
+):
+    # Written straight to the table, as a row from before import checked templates would be.
+    with admin_session_scope(world["db"]) as session:
+        blueprint = session.get(SupportedTemplate, world["blueprint_id"])
+        blueprint.prompt_template = (
+            "{{ product }}{% for i in range(100000) %}{% for j in range(100000) %}"
+            "{% endfor %}{% endfor %}"
+        )
+        session.add(blueprint)
+    with pytest.raises(GenerationError) as caught:
+        await generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    assert str(caught.value).startswith("This blueprint could not be compiled: ")
+    assert "more than 200,000 steps" in str(caught.value)
+    assert _usage(world) == 0 and _prompts(world) == []
+    assert fake_openai.requests == []
+
+
 async def _eventually(check, timeout_s: float = 30.0) -> bool:
     """Poll `check` while the event loop runs the app's background retries."""
     for _ in range(int(timeout_s / 0.1)):

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import copy
+import sys
+import time
 
 import pytest
 
 from promptgen.blueprints import (
+    MAX_PROMPT_CHARS,
+    MAX_RENDER_STEPS,
+    MAX_TEMPLATE_CHARS,
     SchemaError,
+    check_template_renders,
     coerce_and_validate,
     compile_prompt,
     default_values,
     describe_fields,
     join_natural,
+    sample_parameter_sets,
     validate_parameter_schema,
+    validate_prompt_template,
 )
 from promptgen.catalog import default_catalog
 
@@ -266,3 +274,175 @@ def test_every_default_blueprint_is_valid_and_compiles_from_its_defaults() -> No
         text = compile_prompt(prompt_template=blueprint["prompt_template"], parameters=values)
         assert "sample text" in text and "None" not in text, blueprint["slug"]
     assert kinds == {"text", "textarea", "number", "integer", "select", "multiselect", "boolean"}
+
+
+@pytest.mark.parametrize(
+    ("template", "fragment"),
+    [
+        ("{{ ''.__class__.__mro__ }}", "unsafe"),
+        ("{% for i in range(10**9) %}x{% endfor %}", "Range too big"),
+        ("{{ range(10**8)|list }}", "Range too big"),
+        ("{{ 'x' * 10**9 }}", "repeats a value to more than"),
+        ("{{ [1] * 10**9 }}", "repeats a value to more than"),
+        ("{{ 2 ** 100000000 }}", "number of more than"),
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            f"more than {MAX_RENDER_STEPS:,} steps",
+        ),
+        (
+            "{% macro m(n) %}{% if n %}{{ m(n-1) }}{{ m(n-1) }}{% endif %}{% endmacro %}"
+            "{{ m(60) }}",
+            "steps",
+        ),
+        ("{% macro m(n) %}{{ m(n+1) }}{% endmacro %}{{ m(1) }}", "recurses too deeply"),
+        ("{% for i in range(99999) %}{{ 'x' * 100 }}{% endfor %}", "renders more than"),
+        (
+            "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+            "{% endfor %}",
+            "builds a string of more than",
+        ),
+        (
+            "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}"
+            "{% endfor %}",
+            "joins values into more than",
+        ),
+        (
+            "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}"
+            "{% endfor %}{{ ns.l }}",
+            "builds a collection of more than",
+        ),
+        ("{% set l = [] %}{{ l.append(1) }}", "unsafe"),
+        (
+            "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}"
+            "{% endfor %}{{ ns.l|tojson }}",
+            "builds a collection of more than",
+        ),
+        (
+            "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}"
+            "{% endfor %}{{ '{}'.format(ns.l) }}",
+            "builds a collection of more than",
+        ),
+        ("{{ ['ab'] | batch(999999999, 'x') | list }}", "asks for 999,999,999"),
+        ("{{ 'ab' | slice(999999999) | list }}", "asks for 999,999,999"),
+        ("{{ range(100000)|join('-----') }}", "more than"),
+        ("{{ '{:>999999999}'.format(1) }}", "formats a value to 999999999"),
+        ("{{ '%999999999s' % 1 }}", "formats a value to 999999999"),
+        ("{{ '%*s' % (999999999, 1) }}", "asks for 999,999,999"),
+        ("{{ '%s'|format(1)|center(999999999) }}", "asks for 999,999,999"),
+        ("{{ 'x'.ljust(999999999) }}", "asks for 999,999,999"),
+        ("{{ ('x' * 100000).replace('', 'yyyyyyyy') }}", "replaces its way to"),
+        ("{{ ('a\\n' * 90000)|indent(1000) }}", "indents to"),
+        ("{{ subject + 1 }}", "cannot be rendered"),
+        ("{{ 1 / 0 }}", "cannot be rendered"),
+    ],
+)
+def test_render_limits_stop_escapes_and_resource_bombs_quickly(
+    template: str, fragment: str
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(SchemaError, match="the prompt text") as caught:
+        compile_prompt(prompt_template=template, parameters={"subject": "x"})
+    assert fragment in caught.value.message
+    assert caught.value.field == "prompt_template"
+    assert time.monotonic() - started < 5
+
+
+def test_render_limits_leave_ordinary_templates_alone() -> None:
+    text = compile_prompt(
+        prompt_template=(
+            "{{ subject|upper }} {{ [1, 2, 3]|join(', ') }} {{ '%s-%d' % ('a', 3) }} "
+            "{{ '{} {:>5}'.format('a', 'b') }} {{ 7 * 8 }} {{ 2 ** 10 }} {{ 'ab' ~ 'c' }} "
+            "{{ 'abc'|join('.') }} {{ ['x', 'y']|map('upper')|join }}"
+            "{% for i in range(3) %} {{ loop.index }}{% endfor %}"
+        ),
+        parameters={"subject": "fox"},
+    )
+    assert text == "FOX 1, 2, 3 a-3 a     b 56 1024 abc a.b.c XY 1 2 3"
+    at_the_limit = compile_prompt(
+        prompt_template="{{ 'x' * size }}", parameters={"size": MAX_PROMPT_CHARS}
+    )
+    assert len(at_the_limit) == MAX_PROMPT_CHARS
+    with pytest.raises(SchemaError, match="more than"):
+        compile_prompt(
+            prompt_template="{{ 'x' * size }}", parameters={"size": MAX_PROMPT_CHARS + 1}
+        )
+
+
+def test_rendering_restores_the_previous_trace_function() -> None:
+    def tracer(frame, event, arg):
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        compile_prompt(prompt_template="{{ subject }}", parameters={"subject": "x"})
+        assert sys.gettrace() is tracer
+        with pytest.raises(SchemaError):
+            compile_prompt(
+                prompt_template="{% for i in range(99999) %}{% for j in range(99) %}"
+                "{% endfor %}{% endfor %}",
+                parameters={},
+            )
+        assert sys.gettrace() is tracer
+    finally:
+        sys.settrace(previous)
+
+
+def test_template_source_is_limited_and_odd_literals_are_refused() -> None:
+    with pytest.raises(SchemaError, match=f"at most {MAX_TEMPLATE_CHARS:,}"):
+        validate_prompt_template("x" * (MAX_TEMPLATE_CHARS + 1), parameter_names=set())
+    with pytest.raises(SchemaError, match="cannot be parsed"):
+        validate_prompt_template("{{ " + "9" * 5000 + " }}", parameter_names=set())
+    with pytest.raises(SchemaError, match="cannot be parsed"):
+        validate_prompt_template(
+            "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", parameter_names=set()
+        )
+
+
+def test_sample_values_cover_every_kind_within_the_schema() -> None:
+    sets = dict(sample_parameter_sets(SCHEMA))
+    assert set(sets) == {"sample values", "other sample values", "optional fields left blank"}
+    for raw in sets.values():
+        _, errors = coerce_and_validate(SCHEMA, raw)
+        assert errors == {}
+    typical, other, blank = (
+        sets["sample values"],
+        sets["other sample values"],
+        sets["optional fields left blank"],
+    )
+    assert typical["count"] == 2 and other["count"] == 5  # the default, then the maximum
+    assert typical["ratio"] == 0.5 and other["ratio"] == 2.5
+    assert typical["style"] == "noir" and other["style"] == "pastel"
+    assert typical["extras"] == ["fog", "rain", "snow"] and other["extras"] == ["fog"]
+    assert typical["hdr"] is True and other["hdr"] is False
+    assert "\n" in typical["notes"] and len(typical["subject"]) <= 20
+    assert blank["notes"] == "" and blank["extras"] == [] and blank["ratio"] is None
+    assert blank["subject"] and blank["count"] == 2  # required fields keep a value
+    check_template_renders(SCHEMA, TEMPLATE)
+
+
+@pytest.mark.parametrize(
+    ("template", "label"),
+    [
+        ("{% if style == 'pastel' %}{{ 1 / 0 }}{% endif %}{{ subject }}", "other sample values"),
+        ("{{ subject }} {{ notes.splitlines()[0] }}", "optional fields left blank"),
+        ("{{ subject }} {% for i in range(count * 30000) %}{{ i }}{% endfor %}", "sample values"),
+        ("{{ subject }}{% if signature %}{{ signature * 100000 }}{% endif %}", "sample values"),
+    ],
+)
+def test_a_template_that_fails_a_test_render_is_refused_naming_the_sample(
+    template: str, label: str
+) -> None:
+    validate_parameter_schema(SCHEMA, prompt_template=template)
+    with pytest.raises(SchemaError, match=f"fails a test render with {label}: ") as caught:
+        check_template_renders(SCHEMA, template)
+    assert caught.value.field == "prompt_template"
+
+
+def test_a_bad_template_already_stored_fails_at_generation_with_a_clear_message() -> None:
+    # compile_prompt is what generation calls: the same limits hold there.
+    with pytest.raises(SchemaError, match="cannot be rendered: Range too big"):
+        compile_prompt(
+            prompt_template="{% for i in range(10**9) %}{{ subject }}{% endfor %}",
+            parameters={"subject": "x"},
+        )
