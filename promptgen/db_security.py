@@ -53,6 +53,7 @@ USER_GRANTS: dict[str, str] = {
         "is_favorite, completed_at)"
     ),
     "prompt_attachments": "SELECT, INSERT, DELETE",
+    "upload_drafts": "SELECT, INSERT, DELETE",
 }
 
 # Extra conditions on rows the user role writes. A pending row holding a reserved unit is

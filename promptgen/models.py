@@ -305,6 +305,25 @@ class PromptAttachment(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class UploadDraft(SQLModel, table=True):
+    """A reference image chosen on the dashboard, kept until it is used or removed.
+
+    In the database, not in Reflex state: state is pickled to disk or Redis, and image
+    bytes (like secrets) have no place there. Old drafts go with the daily purge.
+    """
+
+    __tablename__ = "upload_drafts"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner()
+    filename: str = Field(max_length=255)
+    mime_type: str = Field(max_length=64)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    data: bytes = Field(sa_type=sa.LargeBinary())
+    created_at: datetime = _ts()
+
+
 CATALOG_TABLES = (
     "subscription_tiers",
     "supported_templates",

@@ -4,6 +4,7 @@ import reflex as rx
 
 from promptgen import routes
 from promptgen.api.routes import build_api
+from promptgen.api.session_cookie import hide_session_token
 from promptgen.api.stripe_webhook import subscription_listeners
 from promptgen.pages.auth import sign_in, sign_up
 from promptgen.pages.dashboard import dashboard
@@ -12,6 +13,7 @@ from promptgen.pages.public import landing, pricing
 from promptgen.pages.settings import settings
 from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
+from promptgen.state.base import TabOwner
 from promptgen.state.dashboard import DashboardState
 from promptgen.state.history import HistoryDetailState, HistoryState
 from promptgen.state.live import push_plan_update
@@ -22,7 +24,8 @@ from promptgen.tasks import retention_schedule, sweep_abandoned_generations
 get_settings().check_production_secrets()
 
 app = rx.App(
-    api_transformer=build_api(),
+    # The HTTP routes, then the middleware that keeps the session token out of Reflex.
+    api_transformer=[build_api(), hide_session_token],
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description", content="Build prompts worth keeping.")],
 )
@@ -33,13 +36,13 @@ app.add_page(
     sign_in,
     route=routes.SIGN_IN,
     title="Sign in · PromptGen",
-    on_load=SignInState.redirect_if_signed_in,
+    on_load=SignInState.load,
 )
 app.add_page(
     sign_up,
     route=routes.SIGN_UP,
     title="Sign up · PromptGen",
-    on_load=SignUpState.redirect_if_signed_in,
+    on_load=SignUpState.load,
 )
 app.add_page(
     dashboard, route=routes.DASHBOARD, title="Dashboard · PromptGen", on_load=DashboardState.load
@@ -54,6 +57,9 @@ app.add_page(
 app.add_page(
     settings, route=routes.SETTINGS, title="Settings · PromptGen", on_load=SettingsState.load
 )
+
+# Before any event, a tab whose session changed forgets the previous user.
+app.add_middleware(TabOwner(), index=0)
 
 # Signed Stripe webhooks update every open tab of the user they concern.
 subscription_listeners.append(lambda user_id: push_plan_update(app, user_id))

@@ -33,7 +33,16 @@ def safe_next(next_path: str | None) -> str:
     if not next_path:
         return DASHBOARD
     parts = urlsplit(next_path)
-    if parts.scheme or parts.netloc or not next_path.startswith("/") or next_path.startswith("//"):
+    # Browsers read "/\\evil.com" as "//evil.com"; control characters are stripped before
+    # parsing, so "/\t/evil.com" is one too.
+    if (
+        parts.scheme
+        or parts.netloc
+        or not next_path.startswith("/")
+        or next_path.startswith("//")
+        or "\\" in next_path
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in next_path)
+    ):
         return DASHBOARD
     if parts.path in (SIGN_IN, SIGN_UP):
         return DASHBOARD

@@ -9,13 +9,14 @@ when present, must be this site's.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from promptgen import routes
+from promptgen.api.forms import same_origin
 from promptgen.db import admin_session_scope, user_session_scope
 from promptgen.services import accounts, keys
 
@@ -24,13 +25,6 @@ log = logging.getLogger(__name__)
 
 def _back(**query: str) -> RedirectResponse:
     return RedirectResponse(f"{routes.SETTINGS}?{urlencode(query)}", status_code=303)
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 def _save(token: str, provider: str, api_key: str) -> str | None:
@@ -48,7 +42,7 @@ def _save(token: str, provider: str, api_key: str) -> str | None:
 
 
 async def save_key(request: Request) -> Response:
-    if not _same_origin(request):
+    if not same_origin(request):
         return Response("Cross-site request refused.", status_code=403)
     form = await request.form()
     provider = str(form.get("provider", ""))

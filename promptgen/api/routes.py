@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from promptgen.api import auth
 from promptgen.api.keys import save_key
 from promptgen.api.stripe_webhook import stripe_webhook
 from promptgen.db import check_database
@@ -57,6 +58,9 @@ async def health(request: Request) -> JSONResponse:
 ROUTES: list[BaseRoute] = [
     Route("/api/health", health, methods=["GET"]),
     Route("/api/keys", save_key, methods=["POST"]),
+    Route("/api/auth/sign-in", auth.sign_in, methods=["POST"]),
+    Route("/api/auth/sign-up", auth.sign_up, methods=["POST"]),
+    Route("/api/auth/sign-out", auth.sign_out, methods=["POST"]),
     Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import routes
+from promptgen.components.forms import post_natively
 from promptgen.state.base import AuthState
 
 NAV_LINKS = (
@@ -27,6 +28,19 @@ def logo() -> rx.Component:
         underline="none",
         color="inherit",
     )
+
+
+SIGN_OUT_FORM = "sign-out-form"
+
+
+def sign_out_form() -> rx.Component:
+    """The hidden form behind every "Sign out": a POST that ends the session and clears the
+    HttpOnly cookie (scripts cannot), then reloads the page as nobody."""
+    return rx.el.form(action="/api/auth/sign-out", method="post", id=SIGN_OUT_FORM, hidden=True)
+
+
+def submit_sign_out() -> rx.event.EventSpec:
+    return post_natively(SIGN_OUT_FORM)
 
 
 def plan_badge() -> rx.Component:
@@ -67,7 +81,7 @@ def _mobile_menu() -> rx.Component:
             *[rx.menu.item(label, on_click=rx.redirect(href)) for label, href, _ in NAV_LINKS],
             rx.menu.separator(),
             rx.menu.item(AuthState.user_email, disabled=True),
-            rx.menu.item("Sign out", on_click=AuthState.sign_out, color="red"),
+            rx.menu.item("Sign out", on_click=submit_sign_out(), color="red"),
         ),
     )
 
@@ -88,7 +102,7 @@ def app_navbar() -> rx.Component:
                         "Sign out",
                         variant="soft",
                         size="2",
-                        on_click=AuthState.sign_out,
+                        on_click=submit_sign_out(),
                         id="sign-out",
                     ),
                     align="center",
@@ -118,6 +132,7 @@ def app_shell(*children: rx.Component) -> rx.Component:
     """The signed-in layout; shows a spinner until the session is confirmed."""
     return rx.box(
         app_navbar(),
+        sign_out_form(),
         rx.cond(
             AuthState.signed_in,
             rx.box(

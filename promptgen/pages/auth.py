@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import routes
+from promptgen.components.forms import post_natively
 from promptgen.components.shell import logo
-from promptgen.state.auth import AuthFormState, SignInState, SignUpState
+from promptgen.state.auth import AuthFormState
 
 
 def _field_error(message: rx.Var) -> rx.Component:
@@ -14,8 +15,8 @@ def _field_error(message: rx.Var) -> rx.Component:
 
 
 def _auth_card(
-    state: type[AuthFormState],
     *,
+    action: str,
     title: str,
     subtitle: str,
     submit_label: str,
@@ -24,10 +25,14 @@ def _auth_card(
     switch_label: str,
     switch_href: str,
     form_id: str,
+    auto_complete: str,
 ) -> rx.Component:
+    state = AuthFormState
     return rx.center(
         rx.card(
-            rx.form(
+            # A plain HTML form posting to an HTTP route, which sets the HttpOnly session
+            # cookie: the password and the token never pass through Reflex state.
+            rx.el.form(
                 rx.vstack(
                     logo(),
                     rx.heading(title, size="6"),
@@ -53,6 +58,10 @@ def _auth_card(
                             required=True,
                             width="100%",
                             size="3",
+                            default_value=state.email_value,
+                            # A new key remounts the input when the refused email comes back.
+                            key=state.email_value,
+                            aria_invalid=rx.cond(state.email_error != "", "true", "false"),
                         ),
                         _field_error(state.email_error),
                         spacing="1",
@@ -66,7 +75,7 @@ def _auth_card(
                             id="password",
                             name="password",
                             type="password",
-                            auto_complete="current-password",
+                            auto_complete=auto_complete,
                             required=True,
                             width="100%",
                             size="3",
@@ -78,14 +87,8 @@ def _auth_card(
                         spacing="1",
                         width="100%",
                     ),
-                    rx.button(
-                        submit_label,
-                        type="submit",
-                        width="100%",
-                        size="3",
-                        loading=state.submitting,
-                        id="submit",
-                    ),
+                    rx.el.input(type="hidden", name="next", value=state.next_path),
+                    rx.button(submit_label, type="submit", width="100%", size="3", id="submit"),
                     rx.text(
                         switch_text + " ",
                         rx.link(switch_label, href=switch_href),
@@ -94,8 +97,11 @@ def _auth_card(
                     spacing="4",
                     width="100%",
                 ),
-                on_submit=state.submit,
+                action=action,
+                method="post",
                 id=form_id,
+                # Reflex forms cancel native submission; form.submit() posts the form.
+                on_submit=post_natively(form_id),
             ),
             width="100%",
             max_width="420px",
@@ -108,7 +114,8 @@ def _auth_card(
 
 def sign_in() -> rx.Component:
     return _auth_card(
-        SignInState,
+        action="/api/auth/sign-in",
+        auto_complete="current-password",
         title="Welcome back",
         subtitle="Sign in to your PromptGen account.",
         submit_label="Sign in",
@@ -122,7 +129,8 @@ def sign_in() -> rx.Component:
 
 def sign_up() -> rx.Component:
     return _auth_card(
-        SignUpState,
+        action="/api/auth/sign-up",
+        auto_complete="new-password",
         title="Create your account",
         subtitle="Start on the Free plan. No card needed.",
         submit_label="Create account",

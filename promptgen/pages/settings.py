@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import routes
+from promptgen.components.forms import post_natively
 from promptgen.components.shell import app_shell, page_header
 from promptgen.state.settings import KeyRow, SettingsState
 
@@ -159,7 +160,7 @@ def _key_form() -> rx.Component:
         method="post",
         id="key-form",
         # Reflex forms cancel native submission; form.submit() posts without a submit event.
-        on_submit=rx.call_script("document.getElementById('key-form').submit()"),
+        on_submit=post_natively("key-form"),
         width="100%",
     )
 

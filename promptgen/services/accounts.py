@@ -55,12 +55,17 @@ _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) 
 
 
 class AccountError(Exception):
-    """A refusal the user may see: `message` is safe to show, `field` names the input."""
+    """A refusal the user may see: `message` is safe to show, `field` names the input, and
+    `code` names the refusal in a URL (the forms post to HTTP routes that redirect back)."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    code = "account"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        if code is not None:
+            self.code = code
 
 
 class InvalidSignUp(AccountError):
@@ -74,6 +79,8 @@ class InvalidPassword(InvalidSignUp):
 class InvalidCredentials(AccountError):
     """Wrong email or password; the same message whether or not the account exists."""
 
+    code = "credentials"
+
     def __init__(
         self, message: str = "Email or password is incorrect.", *, field: str | None = None
     ) -> None:
@@ -82,6 +89,8 @@ class InvalidCredentials(AccountError):
 
 class TooManyAttempts(AccountError):
     """Sign-in for this email is locked for a while after repeated failures."""
+
+    code = "locked"
 
     def __init__(self, retry_after_seconds: int) -> None:
         self.retry_after_seconds = max(1, int(retry_after_seconds))
@@ -143,18 +152,22 @@ def normalize_email(email: str) -> str:
         and not any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in value)
     )
     if not valid:
-        raise InvalidSignUp("Enter a valid email address.", field="email")
+        raise InvalidSignUp("Enter a valid email address.", field="email", code="email_invalid")
     return value
 
 
 def _check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidPassword(
-            f"Use at least {MIN_PASSWORD_LENGTH} characters for your password.", field="password"
+            f"Use at least {MIN_PASSWORD_LENGTH} characters for your password.",
+            field="password",
+            code="password_short",
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidPassword(
-            f"Use at most {MAX_PASSWORD_LENGTH} characters for your password.", field="password"
+            f"Use at most {MAX_PASSWORD_LENGTH} characters for your password.",
+            field="password",
+            code="password_long",
         )
 
 
@@ -318,6 +331,7 @@ def sign_up(
             "We couldn't create an account with that email. "
             "If you already have one, sign in instead.",
             field="email",
+            code="email_taken",
         )
     session.add(UserProfile(user_id=user_id, created_at=now, updated_at=now))
     session.add(
@@ -398,11 +412,21 @@ def resolve_session(
     """The user behind a session token, or None; idle sessions expire, active ones slide."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
+    return resolve_session_hash(session=session, token_hash=hash_token(token), now=now)
+
+
+def resolve_session_hash(
+    *, session: Session, token_hash: str | None, now: datetime | None = None
+) -> CurrentUser | None:
+    """Like resolve_session, from the token's hash: the websocket only ever carries that
+    (promptgen.api.session_cookie), so the raw token never reaches Reflex's state."""
+    if not token_hash or len(token_hash) != 64:
+        return None
     now = _aware(now) if now else _utcnow()
     row = session.exec(
         select(UserSession, User)
         .join(User, col(User.id) == col(UserSession.user_id))
-        .where(UserSession.token_hash == hash_token(token))
+        .where(UserSession.token_hash == token_hash)
     ).first()
     if row is None:
         return None

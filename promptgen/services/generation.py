@@ -51,6 +51,10 @@ OFFLINE = "offline"
 OFFLINE_NOTICE = "Compiled offline by the Blueprint compiler — not AI-refined."
 LIMIT_MESSAGE = "Monthly limit reached — add your own API key in Settings to keep generating."
 CANCELLED_MESSAGE = "Cancelled. Your inputs are kept and no quota was used."
+CANCELLED_AFTER_OUTPUT_MESSAGE = (
+    "Cancelled. The part of the answer that arrived is kept in your history and counts as a "
+    "generation."
+)
 INTERRUPTED_MESSAGE = "Interrupted before it finished. No quota was used; try again."
 DATABASE_DOWN_MESSAGE = (
     "PromptGen's database is not answering just now. Your inputs are kept and no quota was "
@@ -321,10 +325,12 @@ def finish_failure(
     status: str = "failed",
     output: str = "",
     latency_ms: int | None = None,
+    refund: bool = True,
 ) -> None:
-    """Record the failure and give back the unit of quota it reserved."""
-    # The refund first: only a row that is still pending can give its unit back.
-    refund_reservation(session=session, prompt_id=prompt_id)
+    """Record the failure, and give back the unit of quota it reserved when `refund`."""
+    if refund:
+        # The refund first: only a row that is still pending can give its unit back.
+        refund_reservation(session=session, prompt_id=prompt_id)
     session.execute(
         sa.update(UserPrompt)
         .where(col(UserPrompt.id) == prompt_id, col(UserPrompt.user_id) == user_id)
@@ -447,7 +453,10 @@ async def run_generation(
         return round((time.perf_counter() - started) * 1000)
 
     async def fail(message: str, status: str = "failed") -> None:
+        # Output delivered is output paid: only a call that showed the user nothing gives
+        # its unit back. Anything that arrived is kept in history with the failure.
         # Shielded: a cancelled task must still record the failure and refund.
+        delivered = bool("".join(parts).strip())
         await asyncio.shield(
             _record(
                 finish_failure,
@@ -458,6 +467,7 @@ async def run_generation(
                 status=status,
                 output="".join(parts),
                 latency_ms=elapsed_ms(),
+                refund=not delivered,
             )
         )
 
@@ -478,7 +488,7 @@ async def run_generation(
         await fail(message)
         raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id) from None
     except asyncio.CancelledError:
-        await fail(CANCELLED_MESSAGE, status="cancelled")
+        await fail(cancelled_message(delivered=bool("".join(parts).strip())), status="cancelled")
         raise
     except Exception:
         # Unknown failure: record and refund, keep the details in the server log only.
@@ -519,6 +529,11 @@ async def run_generation(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
     )
+
+
+def cancelled_message(*, delivered: bool) -> str:
+    """What a cancelled generation says, depending on whether any answer reached the user."""
+    return CANCELLED_AFTER_OUTPUT_MESSAGE if delivered else CANCELLED_MESSAGE
 
 
 def _key_notice(key_source: str) -> str:

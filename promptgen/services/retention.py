@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from promptgen.db import admin_session_scope, get_engine
 from promptgen.models import PromptAttachment, SubscriptionTier, UserPrompt, UserSubscription
+from promptgen.services.uploads import purge_old_drafts
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class PurgeReport:
     tiers: list[TierPurge] = field(default_factory=list)
     seconds: float = 0.0
     skipped: bool = False  # another process holds the purge lock
+    drafts: int = 0  # reference images uploaded but never used, past their day
 
     @property
     def prompts(self) -> int:
@@ -59,6 +61,8 @@ class PurgeReport:
             f"{verb} {t.prompts} generations and {t.attachments} images"
             for t in self.tiers
         ]
+        if not self.dry_run:
+            lines.append(f"Unused uploads: deleted {self.drafts}.")
         lines.append(f"Total: {verb} {self.prompts} generations in {self.seconds:.2f} s.")
         return "\n".join(lines)
 
@@ -180,6 +184,9 @@ def purge_expired(
             else:
                 _purge_tier(url, tier, tier_id, batch_size)
             report.tiers.append(tier)
+        if not dry_run:
+            with admin_session_scope(url) as session:
+                report.drafts = purge_old_drafts(session=session, now=now)
     report.seconds = time.perf_counter() - started
     log.info(
         "purge %s: %s in %.2f s",

@@ -1,4 +1,11 @@
-"""The signed-in user, found again from the session cookie on every event."""
+"""The signed-in user, found again from the session cookie on every event.
+
+The session token lives in an HttpOnly cookie that only the HTTP routes read
+(api/auth.py); the websocket carries its hash (api/session_cookie.py), from which every
+event finds the user again. A tab belongs to one session at a time: when the session behind
+the websocket changes (sign-out, or someone else signing in on that computer), every
+user-bound state of the tab is reset before anything is sent (`TabOwner`).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +16,13 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from promptgen import routes
+from promptgen.api.session_cookie import session_hash_from_cookie_header
 from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
 from promptgen.live import tab_registry
 from promptgen.services import accounts
 from promptgen.services.subscriptions import get_plan_summary
 
 T = TypeVar("T")
-
-SESSION_MAX_AGE = 30 * 24 * 3600
 
 
 async def run_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -36,10 +42,6 @@ async def run_admin_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
 class AuthState(rx.State):
     """Base for every page state: who is signed in, and their plan badge."""
 
-    # The browser holds the raw session token; the database only its hash.
-    session_token: str = rx.Cookie(
-        "", name=accounts.SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax"
-    )
     user_email: str = ""
     signed_in: bool = False
     auth_checked: bool = False
@@ -49,12 +51,36 @@ class AuthState(rx.State):
     monthly_quota: int = 0
     plan_cancelling: bool = False
     _tier_slug: str = ""
+    # The session hash this tab's user-bound states belong to ("" when signed out).
+    _session_hash: str = ""
+
+    def _websocket_session_hash(self) -> str:
+        return session_hash_from_cookie_header(self.router.headers.cookie)
 
     async def _current_user(self) -> accounts.CurrentUser | None:
         """The user behind this browser's session cookie, checked in the database."""
-        if not self.session_token:
+        session_hash = self._websocket_session_hash()
+        if session_hash != self._session_hash:
+            await self._reset_tab(session_hash)
+        if not session_hash:
             return None
-        return await run_admin_service(accounts.resolve_session, token=self.session_token)
+        user = await run_admin_service(accounts.resolve_session_hash, token_hash=session_hash)
+        if user is None and self.signed_in:
+            # Signed out elsewhere (another tab, password change): forget this user here too.
+            await self._reset_tab(session_hash)
+        return user
+
+    async def _reset_tab(self, session_hash: str) -> None:
+        """Reset every user-bound state of this tab to its defaults."""
+        pending = list(type(self).get_root_state().get_substates())
+        while pending:
+            state_class = pending.pop()
+            pending.extend(state_class.get_substates())
+            if issubclass(state_class, AuthState) and state_class is not AuthState:
+                (await self.get_state(state_class)).reset()
+        auth = await self.get_state(AuthState)
+        auth.reset()
+        auth._session_hash = session_hash
 
     async def _refresh_user(self) -> uuid.UUID | None:
         user = await self._current_user()
@@ -100,16 +126,6 @@ class AuthState(rx.State):
             return rx.redirect(routes.sign_in_then(self.router.url.path or routes.DASHBOARD))
         return None
 
-    @rx.event
-    async def sign_out(self):
-        token = self.session_token
-        if token:
-            await run_admin_service(accounts.sign_out, token=token)
-        self.session_token = ""
-        self.signed_in = False
-        self.user_email = ""
-        return rx.redirect(routes.LANDING)
-
     @rx.var
     def plan_status_label(self) -> str:
         """ "" when all is well; otherwise what the badge should say."""
@@ -126,3 +142,16 @@ class AuthState(rx.State):
     @rx.var
     def usage_label(self) -> str:
         return f"{self.usage_count} / {self.monthly_quota}"
+
+
+class TabOwner(rx.Middleware):
+    """Before any event (the page's first hydrate included), reset the tab when the session
+    behind its websocket is not the one its states belong to, so no frame ever carries the
+    previous user's output, history or uploads."""
+
+    async def preprocess(self, app, state, event):
+        auth = await state.get_state(AuthState)
+        session_hash = auth._websocket_session_hash()
+        if session_hash != auth._session_hash:
+            await auth._reset_tab(session_hash)
+        return None

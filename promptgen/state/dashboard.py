@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from typing import Any
 
 import reflex as rx
 
 from promptgen import blueprints, routes
-from promptgen.services import catalog, generation, history
-from promptgen.services.images import ImageRejected, check_images
+from promptgen.services import catalog, generation, history, uploads
+from promptgen.services.images import MAX_IMAGES, ImageRejected
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -133,7 +134,9 @@ class DashboardState(AuthState):
     error: str = ""
     error_needs_key: bool = False
     image_names: list[str] = []
-    _images: list[tuple[str, bytes]] = []
+    # Ids of the reference images waiting in the database (services/uploads.py): the bytes
+    # never enter this state, which is pickled to disk or Redis.
+    _draft_ids: list[str] = []
     result_output: str = ""
     result_notice: str = ""
     result_model: str = ""
@@ -183,8 +186,11 @@ class DashboardState(AuthState):
             self.selected_signature_id = found.signature_id
         if str(found.model_id) in {m.id for m in self.models}:
             self.selected_model_id = str(found.model_id)
-        self._images = [(a.filename, a.data) for a in found.attachments]
-        self.image_names = [f"{a.filename} ({a.size_bytes // 1024} KB)" for a in found.attachments]
+        drafts = await run_service(
+            uploads.drafts_from_history, user_id=user_id, prompt_id=uuid.UUID(found.item.id)
+        )
+        self._draft_ids = [d.id for d in drafts]
+        self.image_names = [d.label for d in drafts]
         self.form_notice = "Inputs loaded from your history. Press Generate to run it again."
 
     async def _select_blueprint(
@@ -235,27 +241,37 @@ class DashboardState(AuthState):
 
     @rx.event
     async def add_images(self, files: list[rx.UploadFile]):
-        """Keep reference images server-side, checked by content, until Generate."""
-        uploads = list(self._images)
-        for upload in files:
+        """Keep reference images in the database, checked by content, until Generate."""
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(routes.sign_in_then(routes.DASHBOARD))
+        received = []
+        for upload in files[: MAX_IMAGES + 1]:
             name = getattr(upload, "filename", None) or getattr(upload, "name", "") or "image"
-            uploads.append((name, await upload.read()))
+            received.append((str(name), await upload.read()))
         try:
-            checked = check_images(uploads)
+            drafts = await run_service(
+                uploads.add_drafts, user_id=user.user_id, kept_ids=self._draft_ids, files=received
+            )
         except ImageRejected as exc:
             self.error = exc.message
             self.error_needs_key = False
-            return
+            return None
         self.error = ""
-        self._images = [(c.filename, c.data) for c in checked]
-        self.image_names = [f"{c.filename} ({len(c.data) // 1024} KB)" for c in checked]
+        self._draft_ids = [d.id for d in drafts]
+        self.image_names = [d.label for d in drafts]
+        return None
 
     @rx.event
-    def remove_image(self, index: int):
-        index = int(index)
-        if 0 <= index < len(self._images):
-            self._images = self._images[:index] + self._images[index + 1 :]
-            self.image_names = self.image_names[:index] + self.image_names[index + 1 :]
+    async def remove_image(self, index: int):
+        user = await self._current_user()
+        if user is None or not isinstance(index, int) or not 0 <= index < len(self._draft_ids):
+            return
+        await run_service(
+            uploads.remove_draft, user_id=user.user_id, draft_id=self._draft_ids[index]
+        )
+        self._draft_ids = self._draft_ids[:index] + self._draft_ids[index + 1 :]
+        self.image_names = self.image_names[:index] + self.image_names[index + 1 :]
 
     @rx.event(background=True)
     async def generate(self, form_data: dict[str, Any]):
@@ -282,51 +298,65 @@ class DashboardState(AuthState):
             self.result_output = ""
             self.result_notice = ""
             self.result_model = ""
-            images = self._images if self.model_accepts_images else []
-            request = generation.GenerationRequest(
-                blueprint_id=self.selected_blueprint_id,
-                model_id=int(self.selected_model_id),
-                signature_id=self.selected_signature_id or None,
-                parameters=parameters_from_form(self.fields, form_data),
-                images=tuple(generation.ImageUpload(name, data) for name, data in images),
-            )
+            draft_ids = list(self._draft_ids) if self.model_accepts_images else []
+            owner = self._session_hash  # the session this tab belongs to right now
+            parameters = parameters_from_form(self.fields, form_data)
+            blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
+            model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
         _RUNNING[tab] = asyncio.current_task()
 
         async def on_delta(text: str) -> None:
             async with self:
-                self.result_output += text
+                if self._session_hash == owner:  # the tab may have changed hands since
+                    self.result_output += text
 
         try:
+            images = await run_service(
+                uploads.draft_files, user_id=user.user_id, draft_ids=draft_ids
+            )
+            request = generation.GenerationRequest(
+                blueprint_id=blueprint_id,
+                model_id=model_id,
+                signature_id=signature_id or None,
+                parameters=parameters,
+                images=tuple(generation.ImageUpload(name, data) for name, data in images),
+            )
             result = await generation.run_generation(
                 user_id=user.user_id, request=request, on_delta=on_delta
             )
         except generation.GenerationError as exc:
             async with self:
-                self.error = exc.message
-                self.error_needs_key = exc.needs_own_key
-                self.field_errors = exc.field_errors
+                if self._session_hash == owner:
+                    self.error = exc.message
+                    self.error_needs_key = exc.needs_own_key
+                    self.field_errors = exc.field_errors
             return
         except asyncio.CancelledError:
             async with self:
-                self.result_notice = generation.CANCELLED_MESSAGE
+                if self._session_hash == owner:
+                    delivered = bool(self.result_output.strip())
+                    self.result_notice = generation.cancelled_message(delivered=delivered)
             return
         except Exception:
             async with self:
-                self.error = (
-                    "Something went wrong while generating. Your inputs are kept; try again."
-                )
+                if self._session_hash == owner:
+                    self.error = (
+                        "Something went wrong while generating. Your inputs are kept; try again."
+                    )
             raise
         finally:
             _RUNNING.pop(tab, None)
             async with self:
-                self.generating = False
-                await self._load_plan(user.user_id)  # the usage counter in the badge
+                if self._session_hash == owner:
+                    self.generating = False
+                    await self._load_plan(user.user_id)  # the usage counter in the badge
         async with self:
-            self.result_output = result.output
-            self.result_notice = result.notice
-            self.result_model = result.model_display_name
-            self.result_prompt_id = str(result.prompt_id)
+            if self._session_hash == owner:
+                self.result_output = result.output
+                self.result_notice = result.notice
+                self.result_model = result.model_display_name
+                self.result_prompt_id = str(result.prompt_id)
 
     @rx.event
     def cancel(self):

@@ -117,7 +117,5 @@ class SettingsState(AuthState):
         except billing.BillingError as exc:
             self.delete_error = f"{exc.message} Your account was not deleted."
             return None
-        self.session_token = ""
-        self.signed_in = False
-        self.user_email = ""
+        await self._reset_tab("")
         return [rx.redirect(routes.LANDING), rx.toast.success("Your account has been deleted.")]

@@ -20,7 +20,7 @@ def sign_up(page: Page, server: AppServer, email: str | None = None) -> str:
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("#submit")
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
     expect(page.locator("#user-email")).to_have_text(email)
     return email
 
@@ -98,7 +98,7 @@ def test_signed_out_visit_goes_to_sign_in_and_back(page: Page, app_server: AppSe
     expect(page.locator("#form-error")).to_have_text("Email or password is incorrect.")
     page.fill("#password", PASSWORD)
     page.click("#submit")
-    expect(page).to_have_url(re.compile(r"/history$"))
+    expect(page).to_have_url(re.compile(r"/history/?$"))
     expect(page.get_by_role("heading", name="History")).to_be_visible()
 
 

@@ -129,15 +129,16 @@ def test_failed_attempt_retry_cancel_and_history_tools(
     expect(page.locator("#field-product")).to_have_value("second item")
     expect(page.locator("#plan-badge")).to_contain_text("1 / 25")
 
-    # Cancel a slow generation: it stops, and the unit is given back.
+    # Cancel a slow generation after part of it arrived: it stops, and since output was
+    # delivered, the unit is spent and the part kept.
     fake_openai.chunks, fake_openai.chunk_delay_s = 6, 1.0
     page.fill("#field-product", "third item")
     page.click("#generate")
     expect(page.locator("#result-output")).to_contain_text("Refined:")
     page.click("#cancel")
-    expect(page.locator("#result-notice")).to_contain_text("Cancelled")
+    expect(page.locator("#result-notice")).to_contain_text("counts as a generation")
     expect(page.locator("#generate")).to_be_enabled()
-    expect(page.locator("#plan-badge")).to_contain_text("1 / 25")
+    expect(page.locator("#plan-badge")).to_contain_text("2 / 25")
     fake_openai.chunks, fake_openai.chunk_delay_s = 3, 0
 
     page.get_by_role("link", name="History").first.click()
@@ -175,7 +176,7 @@ def test_failed_attempt_retry_cancel_and_history_tools(
     expect(page.locator("#field-product")).to_have_value("second item")
     page.click("#generate")
     expect(page.locator("#result-output")).to_contain_text("second item")
-    expect(page.locator("#plan-badge")).to_contain_text("2 / 25")
+    expect(page.locator("#plan-badge")).to_contain_text("3 / 25")
 
     # Delete one row.
     page.get_by_role("link", name="History").first.click()

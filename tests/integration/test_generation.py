@@ -434,3 +434,54 @@ async def test_an_answer_streamed_during_an_outage_is_kept_once_the_database_is_
     [row] = _prompts(world)
     assert row.output == result.output and row.quota_reserved  # the unit was spent
     assert _usage(world) == 1
+
+
+async def test_cancelling_at_ninety_percent_of_a_stream_spends_the_unit(
+    world, fake_openai, fake_gemini
+):
+    """Output delivered is output paid: a script that cancels just before the end must not
+    get the platform key's work for free."""
+    fake_openai.chunks, fake_openai.chunk_delay_s = 10, 0.2
+    received: list[str] = []
+
+    async def on_delta(text: str) -> None:
+        received.append(text)
+
+    task = asyncio.create_task(
+        generation.run_generation(
+            user_id=world["user_id"],
+            request=_request(world),
+            on_delta=on_delta,
+            settings=_settings(fake_openai, fake_gemini),
+        )
+    )
+    try:
+        assert await _eventually(lambda: len(received) >= 9, 20)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        fake_openai.chunks, fake_openai.chunk_delay_s = 3, 0
+    assert _usage(world) == 1
+    [row] = _prompts(world)
+    assert row.status == "cancelled" and row.quota_reserved
+    assert row.output == "".join(received) and row.output
+    assert "counts as a generation" in row.error_message
+
+
+async def test_a_failure_after_part_of_the_answer_arrived_keeps_it_and_the_unit(
+    world, fake_openai, fake_gemini
+):
+    fake_openai.chunks, fake_openai.chunk_delay_s = 10, 0.5
+    try:
+        with pytest.raises(GenerationError, match="did not answer within 2 seconds"):
+            await generation.run_generation(
+                user_id=world["user_id"],
+                request=_request(world),
+                settings=_settings(fake_openai, fake_gemini, provider_timeout_seconds=2),
+            )
+    finally:
+        fake_openai.chunks, fake_openai.chunk_delay_s = 3, 0
+    assert _usage(world) == 1
+    [row] = _prompts(world)
+    assert row.status == "failed" and row.output.strip()

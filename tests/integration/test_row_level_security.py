@@ -14,7 +14,14 @@ from sqlmodel import SQLModel, select
 
 from promptgen.catalog import seed_catalog
 from promptgen.db import admin_session_scope, session_scope, user_database_url, user_session_scope
-from promptgen.models import CATALOG_TABLES, PromptAttachment, UserApiKey, UserPrompt, owned_tables
+from promptgen.models import (
+    CATALOG_TABLES,
+    PromptAttachment,
+    UploadDraft,
+    UserApiKey,
+    UserPrompt,
+    owned_tables,
+)
 from promptgen.periods import quota_period_start
 from promptgen.services import history, keys
 from promptgen.settings import reset_settings_cache
@@ -44,6 +51,16 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
                     prompt_id=prompt.id,
                     user_id=user_id,
                     filename="a.png",
+                    mime_type="image/png",
+                    size_bytes=1,
+                    sha256="0" * 64,
+                    data=b"x",
+                )
+            )
+            session.add(
+                UploadDraft(
+                    user_id=user_id,
+                    filename="d.png",
                     mime_type="image/png",
                     size_bytes=1,
                     sha256="0" * 64,

@@ -1,0 +1,154 @@
+"""Sign-in, sign-up and sign-out: plain HTML form posts that set or clear the session cookie.
+
+The session token lives only in an HttpOnly cookie (SameSite=Lax, Secure when APP_URL is
+https), so the page's scripts never see it; Reflex states find the user from the hash the
+websocket carries (api/session_cookie.py). A refusal redirects back to the form with a code
+(`?error=credentials`), which the page turns into the message (`form_error_message`); the
+password never comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from promptgen import routes
+from promptgen.api.forms import redirect, same_origin
+from promptgen.db import admin_session_scope
+from promptgen.services import accounts
+from promptgen.services.generation import database_unreachable
+from promptgen.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+_FORM_LIMIT = 16 * 1024  # an email and a password; nothing bigger is read
+UNAVAILABLE = "unavailable"
+CROSS_SITE = "cross-site"
+
+# What each refusal code says on the page. Codes come from the services' AccountError.code.
+_MESSAGES = {
+    "credentials": accounts.InvalidCredentials().message,
+    "email_invalid": "Enter a valid email address.",
+    "email_taken": (
+        "We couldn't create an account with that email. If you already have one, sign in instead."
+    ),
+    "password_short": (
+        f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters for your password."
+    ),
+    "password_long": f"Use at most {accounts.MAX_PASSWORD_LENGTH} characters for your password.",
+    UNAVAILABLE: "PromptGen cannot reach its database just now. Please try again in a minute.",
+    CROSS_SITE: "That form was sent from another site, so it was refused. Try again here.",
+}
+_FIELDS = {
+    "email_invalid": "email",
+    "email_taken": "email",
+    "password_short": "password",
+    "password_long": "password",
+}
+
+
+def form_error_message(code: str, retry_seconds: str = "") -> tuple[str, str]:
+    """(field or "", message) for a refusal code from the URL; unknown codes say nothing."""
+    if code == "locked":
+        seconds = int(retry_seconds) if retry_seconds.isdigit() else 60
+        return "", accounts.TooManyAttempts(min(seconds, 86_400)).message
+    message = _MESSAGES.get(code, "")
+    return (_FIELDS.get(code, ""), message) if message else ("", "")
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        accounts.SESSION_COOKIE,
+        token,
+        max_age=settings.session_idle_days * 86_400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.app_url.startswith("https://"),
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    settings = get_settings()
+    response.delete_cookie(
+        accounts.SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.app_url.startswith("https://"),
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    if int(request.headers.get("content-length") or 0) > _FORM_LIMIT:
+        return {}
+    form = await request.form(max_files=0, max_fields=10)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _enter(service, *, previous_token: str, **kwargs) -> accounts.SignedIn:
+    """Sign in or up in one admin transaction; the browser's previous session (another
+    user's, on a shared computer) ends with it."""
+    with admin_session_scope() as session:
+        signed_in = service(session=session, **kwargs)
+        if previous_token:
+            accounts.sign_out(session=session, token=previous_token)
+        return signed_in
+
+
+async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
+    form = await _form(request)
+    email = form.get("email", "")[: accounts.MAX_EMAIL_LENGTH]
+    next_path = routes.safe_next(form.get("next"))
+    back = {"email": email, "next": form.get("next", "")[:500]}
+    if not same_origin(request):
+        return redirect(form_path, error=CROSS_SITE, **back)
+    try:
+        signed_in = await run_in_threadpool(
+            _enter,
+            service,
+            previous_token=request.cookies.get(accounts.SESSION_COOKIE, ""),
+            email=email,
+            password=form.get("password", ""),
+            user_agent=request.headers.get("user-agent", "")[:255],
+        )
+    except accounts.TooManyAttempts as exc:
+        return redirect(form_path, error=exc.code, retry=str(exc.retry_after_seconds), **back)
+    except accounts.AccountError as exc:
+        return redirect(form_path, error=exc.code, **back)
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        log.warning("sign-in: database unreachable (%s)", type(exc).__name__)
+        return redirect(form_path, error=UNAVAILABLE, **back)
+    response = RedirectResponse(next_path, status_code=303)
+    set_session_cookie(response, signed_in.token)
+    return response
+
+
+async def sign_in(request: Request) -> Response:
+    return await _sign_in_or_up(request, accounts.sign_in, routes.SIGN_IN)
+
+
+async def sign_up(request: Request) -> Response:
+    return await _sign_in_or_up(request, accounts.sign_up, routes.SIGN_UP)
+
+
+def _end(token: str) -> None:
+    with admin_session_scope() as session:
+        accounts.sign_out(session=session, token=token)
+
+
+async def sign_out(request: Request) -> Response:
+    if not same_origin(request):
+        return Response("Cross-site request refused.", status_code=403)
+    token = request.cookies.get(accounts.SESSION_COOKIE, "")
+    if token:
+        await run_in_threadpool(_end, token)
+    response = RedirectResponse(routes.LANDING, status_code=303)
+    clear_session_cookie(response)
+    return response

@@ -1,0 +1,55 @@
+"""Keep the raw session token out of Reflex.
+
+Reflex keeps the websocket handshake's headers in every state (and so in `.states` and
+Redis). This ASGI middleware rewrites that one request's Cookie header so it carries only
+`promptgen_session_hash=<sha256 of the token>`: the states resolve the user from the hash
+(accounts.resolve_session_hash), and the token, which alone opens a session, stays in the
+browser's HttpOnly cookie and the HTTP routes that read it.
+"""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from promptgen.services.accounts import SESSION_COOKIE, hash_token
+
+SESSION_HASH_COOKIE = "promptgen_session_hash"
+EVENT_PATH = "/_event"  # Reflex's websocket endpoint (reflex.constants.Endpoint.EVENT)
+
+
+def session_hash_from_cookie_header(header: str) -> str:
+    """The hash this middleware put in the websocket's Cookie header, or ""."""
+    return _cookies(header).get(SESSION_HASH_COOKIE, "")
+
+
+def _cookies(header: str) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def _rewrite(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    kept = [(name, value) for name, value in headers if name.lower() != b"cookie"]
+    cookie_header = "; ".join(
+        value.decode("latin-1") for name, value in headers if name.lower() == b"cookie"
+    )
+    token = _cookies(cookie_header).get(SESSION_COOKIE, "")
+    if token:
+        kept.append((b"cookie", f"{SESSION_HASH_COOKIE}={hash_token(token)}".encode()))
+    return kept
+
+
+def hide_session_token(app: Any) -> Any:
+    """ASGI middleware: the websocket handshake carries the token's hash, never the token
+    (and no other cookie: Reflex reads none from headers)."""
+
+    async def middleware(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("websocket", "http") and scope.get("path", "").startswith(EVENT_PATH):
+            scope = {**scope, "headers": _rewrite(list(scope.get("headers", [])))}
+        await app(scope, receive, send)
+
+    return middleware

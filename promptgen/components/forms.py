@@ -1,0 +1,15 @@
+"""Plain HTML forms that post to the HTTP routes (api/), not through the websocket."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def post_natively(form_id: str) -> rx.event.EventSpec:
+    """Reflex forms cancel native submission; this posts the form the browser's way.
+
+    The prototype's submit: a control named or id'd "submit" shadows `form.submit`.
+    """
+    return rx.call_script(
+        f"HTMLFormElement.prototype.submit.call(document.getElementById('{form_id}'))"
+    )
