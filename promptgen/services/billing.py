@@ -26,8 +26,8 @@ import stripe
 from sqlmodel import Session, select
 
 from promptgen.db import insert_with_on_conflict
-from promptgen.models import StripeEvent, SubscriptionTier, UserSubscription
-from promptgen.services.accounts import free_tier
+from promptgen.models import StripeEvent, SubscriptionTier, User, UserSubscription
+from promptgen.services.accounts import free_tier, normalize_email
 from promptgen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -615,3 +615,39 @@ def sync_user(
         session.add(row)
         session.flush()
     return SyncResult(user_id, changes, live, note)
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    user_id: uuid.UUID
+    email: str
+
+
+def sync_targets(*, session: Session, email: str | None = None) -> list[SyncTarget]:
+    """Who `stripe sync` reads: one user by email, or every user Stripe knows."""
+    statement = select(User.id, User.email).join(
+        UserSubscription, UserSubscription.user_id == User.id
+    )
+    if email is not None:
+        statement = statement.where(User.email == normalize_email(email))
+    else:
+        statement = statement.where(
+            UserSubscription.stripe_customer_id.is_not(None)
+            | UserSubscription.stripe_subscription_id.is_not(None)
+        )
+    return [SyncTarget(u, e) for u, e in session.exec(statement.order_by(User.email)).all()]
+
+
+def describe_sync(*, session: Session, result: SyncResult) -> str:
+    """One line per user for the operator: what changed, from what to what."""
+    tiers = {t.id: t.slug for t in session.exec(select(SubscriptionTier)).all()}
+    parts = []
+    for name, (old, new) in result.changes.items():
+        if name == "tier_id":
+            name, old, new = "plan", tiers.get(old, old), tiers.get(new, new)
+        if isinstance(old, datetime):
+            old = old.strftime("%Y-%m-%d %H:%M")
+        if isinstance(new, datetime):
+            new = new.strftime("%Y-%m-%d %H:%M")
+        parts.append(f"{name} {old} -> {new}")
+    return "; ".join(parts) if parts else "unchanged"

@@ -617,3 +617,35 @@ def test_without_a_stripe_key_billing_says_so(world, monkeypatch: pytest.MonkeyP
     # A webhook cannot read Stripe either: not recorded, answered 500 so Stripe retries.
     event = _snapshot_event("updated", _at_stripe(world))
     assert _post(world, event).status_code == 500 and _events(world) == 0
+
+
+# --- Repair: python -m promptgen stripe sync ----------------------------------------------
+
+
+def test_stripe_sync_applies_what_stripe_has_and_prints_what_changed(world, capsys) -> None:
+    from promptgen.cli import main
+
+    _checkout(world)  # the customer exists; the webhooks never arrived (endpoint was down)
+    customer = _row(world)[0].stripe_customer_id
+    _at_stripe(world, customer=customer, price=STUDIO_YEAR)
+    email = world["user"].email
+    assert main(["stripe", "sync", "--user", email, "--dry-run"]) == 0
+    assert "plan free -> studio" in capsys.readouterr().out
+    assert _row(world)[1] == "free"  # a dry run changes nothing
+
+    assert main(["stripe", "sync", "--user", email.upper()]) == 0
+    out = capsys.readouterr().out
+    assert f"{email}: plan free -> studio" in out and "billing_interval month -> year" in out
+    row, tier = _row(world)
+    assert tier == "studio" and row.stripe_subscription_id == "sub_1"
+    assert main(["stripe", "sync", "--all"]) == 0
+    assert f"{email}: unchanged" in capsys.readouterr().out
+
+    # A second live subscription for the same customer: shown as an error, exit code 3.
+    _at_stripe(world, sub_id="sub_2", customer=customer, price=PRO_MONTH)
+    assert main(["stripe", "sync", "--all"]) == 3
+    out = capsys.readouterr().out
+    assert "ERROR: 2 live subscriptions" in out and "sub_1" in out and "sub_2" in out
+
+    assert main(["stripe", "sync", "--user", "nobody@example.com"]) == 2
+    assert "no user with the email 'nobody@example.com'" in capsys.readouterr().err
