@@ -97,8 +97,8 @@ def _subscription(user_id: str, n: int, start: int) -> dict:
 
 def _stream(users: list[str], fake: FakeStripe) -> tuple[list, dict[str, tuple[str, bool]]]:
     """Per user, EVENTS_PER_USER events one second apart (subscription updates and, every
-    fourth, an invoice.paid), delivered a little out of order. The fake Stripe holds each
-    user's newest state, which is what every user must end on."""
+    fourth and last, an invoice.paid), delivered a little out of order. The fake Stripe holds
+    each user's newest state, which is what every user must end on."""
     base = int(time.time()) - 600
     events: list[tuple[int, bytes, dict[str, str]]] = []
     newest: dict[str, tuple[str, bool]] = {}
@@ -106,7 +106,9 @@ def _stream(users: list[str], fake: FakeStripe) -> tuple[list, dict[str, tuple[s
         last = None
         for n in range(EVENTS_PER_USER):
             created = base + n
-            if n % 4 == 3:
+            # Invoices every fourth second and last: an invoice.paid one second after the
+            # final plan change, which Stripe may deliver first (issue 10, item 1).
+            if n % 4 == 3 or n == EVENTS_PER_USER - 1:
                 event = make_event(
                     "invoice.paid",
                     invoice_object(

@@ -383,6 +383,18 @@ def _find_user(session: Session, client: stripe.StripeClient, refs: _Refs) -> uu
     raise EventNotApplied(f"no user for customer {refs.customer_id}")
 
 
+def _lock_by_customer(session: Session, customer_id: str | None) -> UserSubscription | None:
+    """The common case in one statement: the customer we stored at the first upgrade."""
+    if not customer_id:
+        return None
+    return session.exec(
+        select(UserSubscription)
+        .where(UserSubscription.stripe_customer_id == customer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def _first_item(subscription: dict) -> dict:
     items = (subscription.get("items") or {}).get("data") or []
     return items[0] if items else {}
@@ -540,8 +552,10 @@ def apply_event(
     except BillingError as exc:
         raise EventNotApplied(exc.message) from None
     try:
-        user_id = _find_user(session, client, refs)
-        row = _subscription_row(session, user_id, lock=True)
+        row = _lock_by_customer(session, refs.customer_id)
+        if row is None:
+            row = _subscription_row(session, _find_user(session, client, refs), lock=True)
+        user_id = row.user_id
         before = _snapshot(row)
         fetched = [retrieve_subscription(client, refs.subscription_id)]
         current = row.stripe_subscription_id

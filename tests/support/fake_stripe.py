@@ -625,8 +625,7 @@ class FakeStripe(ServedFake):
         if match := _SUBSCRIPTION_PATH.match(path):
             sub_id = match[1]
             if method == "GET":
-                with self._lock:
-                    return 200, copy.deepcopy(self._subscription(sub_id)), {}
+                return 200, self._subscription(sub_id), {}
             if method == "DELETE":
                 return 200, self._cancel_subscription(sub_id), {}
             if method == "POST":
