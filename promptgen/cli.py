@@ -97,6 +97,49 @@ def _cmd_purge(args: argparse.Namespace) -> int:
     return 3 if report.skipped else 0
 
 
+def _cmd_stripe_sync(args: argparse.Namespace) -> int:
+    from promptgen.db import admin_session_scope
+    from promptgen.services import billing
+
+    if not billing.billing_configured():
+        print("error: STRIPE_SECRET_KEY is not set; nothing to read.", file=sys.stderr)
+        return 2
+    with admin_session_scope() as session:
+        targets = billing.sync_targets(session=session, email=args.user)
+    if args.user and not targets:
+        print(f"error: no user with the email {args.user!r}", file=sys.stderr)
+        return 2
+    changed = duplicates = failed = 0
+    for target in targets:
+        try:
+            with admin_session_scope() as session:
+                result = billing.sync_user(session=session, user_id=target.user_id)
+                line = billing.describe_sync(session=session, result=result)
+                if args.dry_run:
+                    session.rollback()
+        except billing.BillingError as exc:
+            failed += 1
+            print(f"{target.email}: error: {exc.message}")
+            continue
+        changed += bool(result.changes)
+        note = f" ({result.note})" if result.note else ""
+        failed += bool(result.note and result.note != "no Stripe customer")
+        print(f"{target.email}: {line}{note}")
+        if len(result.live_subscriptions) > 1:
+            duplicates += 1
+            print(
+                f"  ERROR: {len(result.live_subscriptions)} live subscriptions "
+                f"({', '.join(result.live_subscriptions)}); the user is billed more than once. "
+                "Cancel all but one in the Stripe dashboard."
+            )
+    verb = "would change" if args.dry_run else "changed"
+    print(
+        f"{len(targets)} users read from Stripe: {changed} {verb}, "
+        f"{duplicates} with more than one live subscription, {failed} errors."
+    )
+    return 3 if duplicates or failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m promptgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     keys_commands.add_parser(
         "rotate", help="re-encrypt every stored key under the newest KEY_ENCRYPTION_KEYS entry"
     ).set_defaults(func=_cmd_keys_rotate)
+
+    stripe_cmd = commands.add_parser("stripe", help="Stripe billing: repair from Stripe's data")
+    stripe_commands = stripe_cmd.add_subparsers(dest="stripe_command", required=True)
+    sync = stripe_commands.add_parser(
+        "sync",
+        help="re-read subscriptions from Stripe and apply them, printing what changed and any "
+        "user with more than one live subscription (exit code 3 then)",
+    )
+    who = sync.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="EMAIL", help="one user, by email")
+    who.add_argument("--all", action="store_true", help="every user with a Stripe customer")
+    sync.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    sync.set_defaults(func=_cmd_stripe_sync)
     return parser
 
 

@@ -31,6 +31,7 @@ def normalize_url(url: str) -> str:
 
 _engines: dict[str, sa.Engine] = {}
 DB_THREADS = 30
+POOL_SIZE = 20
 
 
 def _create_engine(url: str) -> sa.Engine:
@@ -49,7 +50,13 @@ def _create_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=DB_THREADS - 10)
+    # Most of the threads' connections stay pooled: a webhook holds its connection while it
+    # reads Stripe, and an overflow connection costs a PostgreSQL backend start on every use.
+    # Not all of them: each process has two engines (owner and user role), and several
+    # workers must stay under a managed server's max_connections.
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=DB_THREADS - POOL_SIZE
+    )
 
 
 def get_engine(url: str | None = None) -> sa.Engine:

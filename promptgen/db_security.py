@@ -62,7 +62,11 @@ USER_WRITE_CHECKS: dict[str, str] = {
     "user_prompts": "NOT (quota_reserved AND status = 'pending')",
 }
 
-_QUOTA_FUNCTIONS = f"""
+
+def _quota_functions(grace_days: int) -> str:
+    """The quota functions' SQL. PAST_DUE_GRACE_DAYS is written into it at migrate time: a
+    caller must not choose its own grace."""
+    return f"""
 CREATE OR REPLACE FUNCTION promptgen_quota_period_start(p_anchor timestamptz, p_at timestamptz)
 RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
     -- Monthly periods: calendar months in UTC without an anchor, else whole months from
@@ -89,6 +93,7 @@ DECLARE
     v_admin text := current_setting('{ADMIN_FLAG}', true);
     v_now timestamptz := now();
     v_period timestamptz;
+    v_free_quota integer;
     v_used integer;
 BEGIN
     IF session_user <> current_user THEN
@@ -101,10 +106,16 @@ BEGIN
         v_now := p_now;  -- the owner (tests, CLI) may pass a clock
     END IF;
     PERFORM set_config('{ADMIN_FLAG}', 'on', true);
-    SELECT promptgen_quota_period_start(
-               CASE WHEN s.stripe_subscription_id IS NOT NULL THEN s.current_period_start END,
-               v_now)
+    SELECT promptgen_quota_period_start(s.quota_anchor, v_now)
       INTO v_period FROM user_subscriptions s WHERE s.user_id = p_user_id;
+    -- The limit follows the status (services/subscriptions.is_entitled): the plan's quota
+    -- while active, trialing, or past due within the grace period; else the Free quota.
+    SELECT coalesce(
+               (SELECT monthly_quota FROM subscription_tiers WHERE slug = 'free'),
+               (SELECT monthly_quota FROM subscription_tiers WHERE is_active
+                 ORDER BY sort_order, id LIMIT 1),
+               0)
+      INTO v_free_quota;
     -- One conditional UPDATE: concurrent reservations re-check the latest row, so they can
     -- never overshoot. A stale count restarts at 1, which a zero quota must still refuse.
     UPDATE user_subscriptions s
@@ -113,7 +124,11 @@ BEGIN
            updated_at = v_now
       FROM (SELECT s2.user_id,
                    (s2.usage_period_start IS NULL OR s2.usage_period_start < v_period) AS stale,
-                   t.monthly_quota AS quota
+                   CASE WHEN s2.status IN ('active', 'trialing')
+                          OR (s2.status = 'past_due'
+                              AND coalesce(s2.past_due_since, v_now)
+                                  > v_now - make_interval(days => {int(grace_days)}))
+                        THEN t.monthly_quota ELSE v_free_quota END AS quota
               FROM user_subscriptions s2 JOIN subscription_tiers t ON t.id = s2.tier_id
              WHERE s2.user_id = p_user_id) AS c
      WHERE s.user_id = c.user_id
@@ -166,6 +181,7 @@ BEGIN
 END
 $$;
 """
+
 
 _FUNCTION_SIGNATURES = (
     "promptgen_quota_period_start(timestamptz, timestamptz)",
@@ -347,7 +363,7 @@ def ensure_user_role(conn: sa.Connection, owner_url: str, user_url: str | None) 
     return login
 
 
-def apply_row_security(conn: sa.Connection, user_role: str) -> None:
+def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) -> None:
     """Grants, policies and functions, from the models. Idempotent; runs after every migrate."""
     role = quote_ident(user_role)
     database = _scalar(conn, "SELECT current_database()")
@@ -390,7 +406,7 @@ def apply_row_security(conn: sa.Connection, user_role: str) -> None:
                 f"USING ({own_rows}) WITH CHECK ({write_check})"
             )
         )
-    conn.exec_driver_sql(_QUOTA_FUNCTIONS)
+    conn.exec_driver_sql(_quota_functions(grace_days))
     for signature in _FUNCTION_SIGNATURES:
         conn.execute(sa.text(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC"))
         conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {signature} TO {role}"))

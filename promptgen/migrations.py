@@ -49,7 +49,9 @@ def upgrade_database(url: str | None = None) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             if login is not None:
-                apply_row_security(connection, login.role)
+                apply_row_security(
+                    connection, login.role, grace_days=get_settings().past_due_grace_days
+                )
     except sa.exc.DBAPIError as exc:
         if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
             raise DatabasePrivilegeError(

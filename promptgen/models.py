@@ -195,8 +195,16 @@ class UserSubscription(SQLModel, table=True):
     current_period_start: datetime | None = _ts(nullable=True)
     current_period_end: datetime | None = _ts(nullable=True)
     cancel_at_period_end: bool = Field(default=False)
+    # A scheduled end (Stripe's `cancel_at`, also set with cancel_at_period_end).
+    cancel_at: datetime | None = _ts(nullable=True)
+    # When this row first showed `past_due`: the grace period counts from here.
+    past_due_since: datetime | None = _ts(nullable=True)
+    # The monthly quota boundary: the first paid subscription's start. Invoices never move it;
+    # None counts calendar months (a user who never paid).
+    quota_anchor: datetime | None = _ts(nullable=True)
     usage_count: int = Field(default=0, ge=0)
     usage_period_start: datetime | None = _ts(nullable=True)
+    # When a Stripe event last changed this row (diagnostics only: never used for ordering).
     last_stripe_event_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

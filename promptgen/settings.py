@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    # A past_due subscription keeps its plan this many days, then has Free limits.
+    past_due_grace_days: int = Field(default=3, ge=0, le=60)
 
     purge_hour: int = Field(default=3, ge=0, le=23)
     purge_minute: int = Field(default=0, ge=0, le=59)

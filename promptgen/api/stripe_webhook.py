@@ -1,8 +1,10 @@
 """POST /api/stripe/webhook: verify, apply in one transaction, then tell the user's pages.
 
 400 for anything that is not a genuine Stripe event (nothing written); 500 when it could not
-be applied (the transaction rolls back whole, so Stripe's retry starts clean); 200 once
-committed, including replays and event types we do not handle.
+be applied, an unknown price or user included (the transaction rolls back whole, the event is
+not recorded, so Stripe's retry starts clean); 200 once committed, including replays and event
+types we do not handle. The work (row lock, Stripe fetch, write) runs in a worker thread, so
+the event loop never waits on Stripe or the database.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
     try:
         result = await run_in_threadpool(_apply, event)
+    except billing.EventNotApplied as exc:
+        log.error("stripe event %s (%s) not applied: %s", event["id"], event["type"], exc)
+        return JSONResponse({"error": f"not applied: {exc}; retry"}, status_code=500)
     except Exception:
         log.exception("stripe event %s (%s) could not be applied", event["id"], event["type"])
         return JSONResponse({"error": "could not apply the event; retry"}, status_code=500)

@@ -53,12 +53,36 @@ def plan_badge() -> rx.Component:
         rx.text(AuthState.usage_label, id="plan-usage"),
         variant="soft",
         size="2",
-        color_scheme=rx.cond(
-            AuthState.plan_status_label == "",
-            "violet",
-            rx.cond(AuthState.plan_status_label == "Cancelling", "amber", "red"),
-        ),
+        color_scheme=AuthState.plan_badge_color,
         id="plan-badge",
+    )
+
+
+def payment_banner() -> rx.Component:
+    """Shown on every signed-in page while the plan's payment needs the user."""
+    return rx.cond(
+        AuthState.payment_notice != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("credit-card")),
+            rx.callout.text(
+                rx.text(AuthState.payment_notice, id="payment-notice"),
+                rx.button(
+                    "Update your payment method",
+                    size="1",
+                    margin_top="0.5em",
+                    on_click=AuthState.open_billing_portal,
+                    id="update-payment-method",
+                ),
+                rx.cond(
+                    AuthState.billing_portal_error != "",
+                    rx.text(AuthState.billing_portal_error, color_scheme="red", size="2"),
+                ),
+            ),
+            color_scheme="red",
+            width="100%",
+            margin_bottom="1em",
+            id="payment-banner",
+        ),
     )
 
 
@@ -136,6 +160,7 @@ def app_shell(*children: rx.Component) -> rx.Component:
         rx.cond(
             AuthState.signed_in,
             rx.box(
+                payment_banner(),
                 *children,
                 width="100%",
                 max_width="1200px",

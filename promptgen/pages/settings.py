@@ -35,6 +35,14 @@ def _plan_card() -> rx.Component:
                 rx.data_list.label("This month"),
                 rx.data_list.value(SettingsState.usage_label, id="settings-usage"),
             ),
+            rx.data_list.item(
+                rx.data_list.label("Count starts again"),
+                rx.data_list.value(SettingsState.usage_resets_on, id="settings-resets"),
+            ),
+        ),
+        rx.cond(
+            SettingsState.usage_note != "",
+            rx.callout(SettingsState.usage_note, icon="info", id="usage-note", margin_top="1em"),
         ),
         rx.cond(
             SettingsState.checkout_notice != "",

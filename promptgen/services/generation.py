@@ -175,7 +175,8 @@ def prepare(
         raise GenerationError("That model is no longer available. Pick another one.")
     if model.allowed_tiers:  # most models are open to every plan: skip the lookup
         plan = get_plan_summary(session=session, user_id=user_id)
-        if not model.allowed_for(plan.tier_slug if plan else None):
+        # The plan's models while its status entitles it (see services/subscriptions).
+        if not model.allowed_for(plan.entitled_slug if plan else None):
             raise GenerationError(f"{model.display_name} is not included in your plan.")
 
     values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)

@@ -1,26 +1,33 @@
 """Monthly generation quota: reserve one unit atomically, refund it when a call fails.
 
-Quota periods are monthly whatever the billing interval: cycles anchored at the paid
-subscription's period start (a yearly plan still resets every month), calendar months
-on Free. The first reservation of a new period resets the count, in the same UPDATE.
+Quota periods are PromptGen's own, monthly whatever the billing interval: cycles anchored
+at the start of the user's (latest) paid subscription, which invoices never move (a yearly
+plan still resets every month), calendar months for a user who never paid. The first
+reservation of a new period resets the count, in the same UPDATE.
+
+The limit follows the subscription's status (`subscriptions.is_entitled`): the plan's quota
+while active, trialing or past_due within the grace period, the Free quota otherwise.
 
 A unit is held by a pending history row (`quota_reserved`), so a crashed process's unit
 can be found and given back. On PostgreSQL both moves run in SECURITY DEFINER functions
-(promptgen.db_security): the user role cannot write usage or the reservation flag itself.
-SQLite runs the same statements from here.
+(promptgen.db_security), which compute the same period and limit in SQL: the user role
+cannot write usage or the reservation flag itself. SQLite runs the statements from here.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from promptgen.models import SubscriptionTier, UserPrompt, UserSubscription
 from promptgen.periods import quota_period_start
+from promptgen.services.accounts import free_tier
+from promptgen.services.subscriptions import ENTITLED_STATUSES
+from promptgen.settings import get_settings
 
 _subs = UserSubscription.__table__
 _tiers = SubscriptionTier.__table__
@@ -40,15 +47,27 @@ def _postgres(session: Session) -> bool:
 
 def _anchor(*, session: Session, user_id: uuid.UUID) -> datetime | None:
     row = session.exec(
-        select(
-            UserSubscription.current_period_start, UserSubscription.stripe_subscription_id
-        ).where(UserSubscription.user_id == user_id)
+        select(UserSubscription.id, UserSubscription.quota_anchor).where(
+            UserSubscription.user_id == user_id
+        )
     ).first()
     if row is None:
         raise LookupError("user has no subscription row")
-    period_start, stripe_subscription_id = row
-    # Free (no Stripe subscription) counts calendar months.
-    return period_start if stripe_subscription_id else None
+    return row[1]  # None (never paid): calendar months
+
+
+def _entitled_quota(now: datetime, free_quota: int) -> sa.ColumnElement:
+    """The monthly quota the row's status entitles it to, as SQL (one atomic UPDATE)."""
+    grace_cutoff = now - timedelta(days=get_settings().past_due_grace_days)
+    entitled = sa.or_(
+        _subs.c.status.in_(sorted(ENTITLED_STATUSES)),
+        sa.and_(
+            _subs.c.status == "past_due",
+            sa.func.coalesce(_subs.c.past_due_since, now) > grace_cutoff,
+        ),
+    )
+    plan = sa.select(_tiers.c.monthly_quota).where(_tiers.c.id == _subs.c.tier_id)
+    return sa.case((entitled, plan.scalar_subquery()), else_=sa.literal(free_quota))
 
 
 def current_period_start(
@@ -86,9 +105,7 @@ def reserve_quota(
     now = now or datetime.now(UTC)
     period = current_period_start(session=session, user_id=user_id, now=now)
     stale = sa.or_(_subs.c.usage_period_start.is_(None), _subs.c.usage_period_start < period)
-    quota = (
-        sa.select(_tiers.c.monthly_quota).where(_tiers.c.id == _subs.c.tier_id).scalar_subquery()
-    )
+    quota = _entitled_quota(now, free_tier(session).monthly_quota)
     statement = (
         sa.update(_subs)
         .where(

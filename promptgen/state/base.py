@@ -19,8 +19,8 @@ from promptgen import routes
 from promptgen.api.session_cookie import session_hash_from_cookie_header
 from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
 from promptgen.live import tab_registry
-from promptgen.services import accounts
-from promptgen.services.subscriptions import get_plan_summary
+from promptgen.services import accounts, billing
+from promptgen.services.subscriptions import PlanSummary, get_plan_summary
 
 T = TypeVar("T")
 
@@ -50,6 +50,13 @@ class AuthState(rx.State):
     usage_count: int = 0
     monthly_quota: int = 0
     plan_cancelling: bool = False
+    plan_ends_on: str = ""  # "Dec 25, 2026" when cancelling or a cancel_at is scheduled
+    plan_payment_issue: bool = False  # past_due, unpaid, paused, incomplete
+    plan_entitled: bool = True  # False: the plan is kept but Free limits apply
+    plan_quota: int = 0  # the plan's own monthly quota (monthly_quota is what applies now)
+    grace_ends_on: str = ""
+    usage_resets_on: str = ""
+    billing_portal_error: str = ""
     _tier_slug: str = ""
     # The session hash this tab's user-bound states belong to ("" when signed out).
     _session_hash: str = ""
@@ -97,14 +104,20 @@ class AuthState(rx.State):
         return user.user_id
 
     async def _load_plan(self, user_id: uuid.UUID) -> None:
-        plan = await run_service(get_plan_summary, user_id=user_id)
+        plan: PlanSummary | None = await run_service(get_plan_summary, user_id=user_id)
         if plan is not None:
             self._tier_slug = plan.tier_slug
             self.plan_name = plan.tier_name
             self.plan_status = plan.status
-            self.plan_cancelling = plan.cancel_at_period_end
+            self.plan_cancelling = plan.ends_on is not None
+            self.plan_ends_on = _day(plan.ends_on)
+            self.plan_payment_issue = plan.payment_issue
+            self.plan_entitled = plan.entitled
+            self.plan_quota = plan.plan_quota
+            self.grace_ends_on = _day(plan.grace_ends_on)
             self.usage_count = plan.usage_count
             self.monthly_quota = plan.monthly_quota
+            self.usage_resets_on = _day(plan.usage_resets_on)
 
     async def _refresh_plan_for(self, user_id: uuid.UUID) -> bool:
         """Reload the badge if this tab still belongs to `user_id` (live updates)."""
@@ -126,22 +139,86 @@ class AuthState(rx.State):
             return rx.redirect(routes.sign_in_then(self.router.url.path or routes.DASHBOARD))
         return None
 
+    @rx.event
+    async def open_billing_portal(self):
+        """To Stripe's Customer Portal (update the payment method, change or cancel)."""
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+        try:
+            url = await run_in_admin_session(billing.open_portal, user_id=user.user_id)
+        except billing.BillingError as exc:
+            self.billing_portal_error = exc.message
+            return None
+        self.billing_portal_error = ""
+        return rx.redirect(url)
+
     @rx.var
     def plan_status_label(self) -> str:
         """ "" when all is well; otherwise what the badge should say."""
-        if self.plan_status in ("past_due", "unpaid"):
-            return "Past due" if self.plan_status == "past_due" else "Unpaid"
-        if self.plan_status == "paused":
-            return "Paused"
-        if self.plan_cancelling:
-            return "Cancelling"
+        labels = {
+            "past_due": "Past due",
+            "unpaid": "Unpaid",
+            "paused": "Paused",
+            "incomplete": "Payment incomplete",
+        }
+        if self.plan_status in labels:
+            return labels[self.plan_status]
+        if self.plan_cancelling and self.plan_ends_on:
+            return f"Ends on {self.plan_ends_on}"
         if self.plan_status == "trialing":
             return "Trial"
         return ""
 
     @rx.var
+    def plan_badge_color(self) -> str:
+        if self.plan_payment_issue:
+            return "red"
+        return "amber" if self.plan_cancelling else "violet"
+
+    @rx.var
     def usage_label(self) -> str:
-        return f"{self.usage_count} / {self.monthly_quota}"
+        label = f"{self.usage_count} / {self.monthly_quota}"
+        if self.monthly_quota and self.usage_count >= self.monthly_quota and self.usage_resets_on:
+            label += f" · resets {self.usage_resets_on}"
+        return label
+
+    @rx.var
+    def payment_notice(self) -> str:
+        """What the banner says when the plan's payment needs the user ("" otherwise)."""
+        if not self.plan_payment_issue:
+            return ""
+        if self.plan_entitled and self.grace_ends_on:
+            return (
+                f"Your last {self.plan_name} payment failed. Your plan stays until "
+                f"{self.grace_ends_on}; after that Free limits apply until it is paid."
+            )
+        what = {
+            "past_due": "payment is overdue",
+            "unpaid": "payment failed",
+            "paused": "subscription is paused",
+            "incomplete": "first payment is not complete",
+        }.get(self.plan_status, "payment needs attention")
+        return (
+            f"Your {self.plan_name} {what}: Free limits ({self.monthly_quota} generations a "
+            "month) apply until it is paid."
+        )
+
+    @rx.var
+    def usage_note(self) -> str:
+        """Why the count is above the limit (after a downgrade or a payment problem)."""
+        if self.usage_count <= self.monthly_quota:
+            return ""
+        return (
+            f"You used {self.usage_count} generations this month, more than the "
+            f"{self.monthly_quota} that apply now. Generations already used still count after "
+            f"a plan change; the count starts again on {self.usage_resets_on}. Until then you "
+            "can keep generating with your own API key."
+        )
+
+
+def _day(value) -> str:
+    return f"{value:%b} {value.day}, {value.year}" if value else ""
 
 
 class TabOwner(rx.Middleware):

@@ -7,6 +7,7 @@ import dataclasses
 import reflex as rx
 
 from promptgen import routes
+from promptgen.db import run_in_admin_session
 from promptgen.services import billing, catalog
 from promptgen.state.base import AuthState, run_service
 
@@ -86,14 +87,22 @@ class PublicState(AuthState):
 
     async def _billing_redirect(self, service, *, with_email: bool = False, **kwargs):
         """Send the browser to the Stripe page `service` returns (it raises BillingError,
-        including when billing is not configured, with the message to show)."""
+        including when billing is not configured, with the message to show).
+
+        Billing columns are written by the billing service only, in the admin session (as
+        the webhook does); the user comes from the session cookie, never from the browser.
+        """
         user = await self._current_user()
         if user is None:
             return rx.redirect(routes.sign_in_then(routes.PRICING))
-        if with_email:
-            kwargs["email"] = user.email
         try:
-            url = await run_service(service, user_id=user.user_id, **kwargs)
+            if with_email:
+                kwargs["email"] = user.email
+                # Its own transaction: a failed Checkout must not lose the new customer.
+                await run_in_admin_session(
+                    billing.ensure_customer, user_id=user.user_id, email=user.email
+                )
+            url = await run_in_admin_session(service, user_id=user.user_id, **kwargs)
         except billing.BillingError as exc:
             self.billing_error = exc.message
             return None

@@ -106,9 +106,10 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def multi_worker_app(postgres_server, redis_server, tmp_path_factory) -> Iterator[AppServer]:
-    """Several backend workers sharing state through Redis, and no Stripe secret key (so
-    the pricing page must say billing is not configured)."""
+def multi_worker_app(
+    postgres_server, redis_server, fake_stripe, tmp_path_factory
+) -> Iterator[AppServer]:
+    """Several backend workers sharing state through Redis."""
     database_url = postgres_server.create_database("promptgen_e2e_workers")
     server = start_app(
         database_url,
@@ -116,9 +117,21 @@ def multi_worker_app(postgres_server, redis_server, tmp_path_factory) -> Iterato
         REDIS_URL=redis_server.url,
         GRANIAN_WORKERS="3",
         KEY_ENCRYPTION_KEYS=new_master_key_text(),
+        STRIPE_SECRET_KEY=STRIPE_KEY,
+        STRIPE_API_BASE=fake_stripe.url,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
     set_stripe_prices(server, tmp_path_factory.mktemp("prices"))
+    yield server
+    server.stop()
+    postgres_server.drop_database(database_url)
+
+
+@pytest.fixture(scope="session")
+def unconfigured_app(postgres_server) -> Iterator[AppServer]:
+    """No Stripe secret key: the pricing page must say billing is not configured."""
+    database_url = postgres_server.create_database("promptgen_e2e_nostripe")
+    server = start_app(database_url, name="e2e-nostripe", KEY_ENCRYPTION_KEYS=new_master_key_text())
     yield server
     server.stop()
     postgres_server.drop_database(database_url)

@@ -205,6 +205,7 @@ def test_subscription_retrieve_update_cancel(
         current_period_start=start,
         current_period_end=start + 365 * 86_400,
         metadata={"user_id": "42"},
+        period_placement="both",
     )
     sub = client.v1.subscriptions.retrieve("sub_1")
     assert isinstance(sub, stripe.Subscription)

@@ -85,20 +85,24 @@ _PROJECT_ENTRIES = (
 )
 
 
-def _private_workdir(name: str) -> Path:
+def _private_workdir(name: str, root: Path = ROOT) -> Path:
     """A project directory of the app's own: Reflex bakes the backend URL into the built
     frontend in .web/, so two apps built in one directory would talk to each other's
-    backend. Sources are symlinked; a previous build's .web is copied to save time."""
+    backend. Sources are symlinked (from `root`: the benchmarks also run an earlier commit's
+    sources); a previous build's .web is copied to save time."""
     workdir = Path(tempfile.mkdtemp(prefix=f"promptgen-{name}-"))
     for entry in _PROJECT_ENTRIES:
-        (workdir / entry).symlink_to(ROOT / entry)
+        (workdir / entry).symlink_to(root / entry)
     if (ROOT / ".web").is_dir():
         shutil.copytree(ROOT / ".web", workdir / ".web", symlinks=True)
     return workdir
 
 
-def start_app(database_url: str, *, name: str = "app", **extra_env: str) -> AppServer:
-    """Migrate, seed and serve the app on a free port; wait until it answers."""
+def start_app(
+    database_url: str, *, name: str = "app", root: Path = ROOT, **extra_env: str
+) -> AppServer:
+    """Migrate, seed and serve the app (sources from `root`) on a free port; wait until it
+    answers."""
     port = free_port()
     env = app_environment(database_url, port, **extra_env)
     for command in (("migrate",), ("seed",)):
@@ -106,7 +110,7 @@ def start_app(database_url: str, *, name: str = "app", **extra_env: str) -> AppS
         if result.returncode != 0:
             raise RuntimeError(f"promptgen {command[0]} failed:\n{result.stderr}")
     ARTIFACTS.mkdir(exist_ok=True)
-    workdir = _private_workdir(name)
+    workdir = _private_workdir(name, root)
     log_path = ARTIFACTS / f"reflex-{name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(

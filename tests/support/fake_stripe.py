@@ -36,6 +36,8 @@ Wire facts (stripe-python 16.1):
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 import secrets
@@ -44,6 +46,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -192,6 +195,39 @@ def _plan_from_price(price: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_FIXTURES = Path(__file__).with_name("stripe_fixtures3.json")
+
+
+@functools.cache
+def _fixtures() -> dict[str, Any]:
+    return json.loads(_FIXTURES.read_text())["resources"]
+
+
+def stripe_shape(resource: str) -> dict[str, Any]:
+    """A fresh copy of Stripe's own example object (`stripe_fixtures3.json`, copied from
+    stripe/openapi's fixtures3.json): every field real Stripe sends, placeholder values."""
+    return copy.deepcopy(_fixtures()[resource])
+
+
+def customer_object(
+    customer_id: str, *, email: str | None = None, metadata: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A Stripe `customer` (fixtures3 shape) as a fresh live one carries it."""
+    customer = stripe_shape("customer")
+    customer.update(
+        id=customer_id,
+        created=int(time.time()),
+        email=email,
+        metadata=dict(metadata or {}),
+        discount=None,
+        invoice_prefix=customer_id[-7:].upper(),
+    )
+    return customer
+
+
+PERIOD_PLACEMENTS = ("items", "subscription", "both")
+
+
 def subscription_object(
     id: str,
     customer: str,
@@ -206,13 +242,19 @@ def subscription_object(
     unit_amount: int = 1000,
     product: str | None = None,
     created: int | None = None,
+    cancel_at: int | None = None,
+    period_placement: str = "items",
 ) -> dict[str, Any]:
-    """A realistic Stripe `subscription` object with one item.
+    """A Stripe `subscription` with one item, built on fixtures3's example object with the
+    placeholders replaced by what a live subscription in `status` carries.
 
     `current_period_start`/`current_period_end` default to now and now + one interval (a month
-    is 30 days). They are set on the subscription (API versions before 2025-03-31.basil) AND on
-    `items.data[0]` (basil and later moved them to the item).
+    is 30 days). `period_placement` says where they go: "items" (`items.data[0]`, API versions
+    from 2025-03-31.basil on, as in fixtures3), "subscription" (top level, older versions; the
+    item then has none), or "both".
     """
+    if period_placement not in PERIOD_PLACEMENTS:
+        raise ValueError(f"period_placement must be one of {PERIOD_PLACEMENTS}")
     now = int(time.time())
     start = current_period_start if current_period_start is not None else now
     end = (
@@ -228,84 +270,57 @@ def subscription_object(
         product=product,
         created=created_at - 86_400,
     )
-    item = {
-        "id": stripe_id("si_", 14),
-        "object": "subscription_item",
-        "billing_thresholds": None,
-        "created": created_at,
-        "current_period_end": end,
-        "current_period_start": start,
-        "discounts": [],
-        "metadata": {},
-        "plan": _plan_from_price(price),
-        "price": price,
-        "quantity": 1,
-        "subscription": id,
-        "tax_rates": [],
-    }
-    return {
-        "id": id,
-        "object": "subscription",
-        "application": None,
-        "application_fee_percent": None,
-        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
-        "billing_cycle_anchor": start,
-        "billing_cycle_anchor_config": None,
-        "billing_thresholds": None,
-        "cancel_at": end if cancel_at_period_end else None,
-        "cancel_at_period_end": cancel_at_period_end,
-        "canceled_at": now if cancel_at_period_end else None,
-        "cancellation_details": {
+    sub = stripe_shape("subscription")
+    item = sub["items"]["data"][0]
+    item.update(
+        id=stripe_id("si_", 14),
+        created=created_at,
+        price=price,
+        plan=_plan_from_price(price),
+        subscription=id,
+        billing_thresholds=None,
+        current_period_start=start,
+        current_period_end=end,
+    )
+    ending = cancel_at if cancel_at is not None else (end if cancel_at_period_end else None)
+    sub.update(
+        id=id,
+        customer=customer,
+        status=status,
+        created=created_at,
+        start_date=created_at,
+        billing_cycle_anchor=start,
+        billing_cycle_anchor_config=None,
+        billing_thresholds=None,
+        cancel_at=ending,
+        cancel_at_period_end=cancel_at_period_end,
+        canceled_at=now if ending else None,
+        cancellation_details={
             "comment": None,
             "feedback": None,
-            "reason": "cancellation_requested" if cancel_at_period_end else None,
+            "reason": "cancellation_requested" if ending else None,
         },
-        "collection_method": "charge_automatically",
-        "created": created_at,
-        "currency": price["currency"],
-        "current_period_end": end,
-        "current_period_start": start,
-        "customer": customer,
-        "days_until_due": None,
-        "default_payment_method": None,
-        "default_source": None,
-        "default_tax_rates": [],
-        "description": None,
-        "discounts": [],
-        "ended_at": None,
-        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
-        "items": {
-            "object": "list",
-            "data": [item],
-            "has_more": False,
-            "total_count": 1,
-            "url": f"/v1/subscription_items?subscription={id}",
-        },
-        "latest_invoice": None,
-        "livemode": False,
-        "metadata": dict(metadata or {}),
-        "next_pending_invoice_item_invoice": None,
-        "on_behalf_of": None,
-        "pause_collection": None,
-        "payment_settings": {
-            "payment_method_options": None,
-            "payment_method_types": None,
-            "save_default_payment_method": "off",
-        },
-        "pending_invoice_item_interval": None,
-        "pending_setup_intent": None,
-        "pending_update": None,
-        "plan": item["plan"],
-        "quantity": 1,
-        "schedule": None,
-        "start_date": created_at,
-        "status": status,
-        "test_clock": None,
-        "transfer_data": None,
-        "trial_end": None,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
-        "trial_start": None,
-    }
+        currency=price["currency"],
+        ended_at=None,
+        metadata=dict(metadata or {}),
+        next_pending_invoice_item_invoice=None,
+        pause_collection=None,
+        pending_invoice_item_interval=None,
+        pending_update=None,
+        transfer_data=None,
+        trial_end=None,
+        trial_start=None,
+        billing_schedules=[],
+        managed_payments=None,
+        latest_invoice=None,
+    )
+    sub["automatic_tax"] = {"disabled_reason": None, "enabled": False, "liability": None}
+    sub["items"].update(total_count=1, url=f"/v1/subscription_items?subscription={id}")
+    if period_placement in ("subscription", "both"):
+        sub["current_period_start"], sub["current_period_end"] = start, end
+    if period_placement == "subscription":
+        del item["current_period_start"], item["current_period_end"]
+    return sub
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,6 +469,8 @@ _Answer = tuple[int, Any, dict[str, str]]
 
 _SUBSCRIPTION_PATH = re.compile(r"^/v1/subscriptions/([^/]+)$")
 _CHECKOUT_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)$")
+_CHECKOUT_EXPIRE_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$")
+_CUSTOMER_PATH = re.compile(r"^/v1/customers/([^/]+)$")
 
 # Subscription update params the fake applies; the others it accepts and ignores.
 _SUBSCRIPTION_IGNORED = frozenset(
@@ -472,7 +489,12 @@ class FakeStripe(ServedFake):
     def __init__(self, valid_keys: set[str] | None = None) -> None:
         self.valid_keys: set[str] = set(valid_keys) if valid_keys else {DEFAULT_KEY}
         self.customers: set[str] = set()  # empty: any id starting with "cus_" exists
+        # Customers created through POST /v1/customers (they always exist).
+        self.customer_objects: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
+        # Seconds every read (GET) waits before answering, like a real network round trip.
+        self.read_latency: float = 0.0
+        self._checkout_forms: dict[str, dict[str, Any]] = {}
         self.checkout_sessions: dict[str, dict[str, Any]] = {}
         self.portal_sessions: dict[str, dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
@@ -490,13 +512,16 @@ class FakeStripe(ServedFake):
     def reset(self) -> None:
         """Forget queued failures, recorded requests, created sessions and idempotency keys.
 
-        `valid_keys`, `customers` and `subscriptions` stay as the test set them.
+        Customers created through the API are forgotten too; `valid_keys`, `customers`,
+        `subscriptions` and `read_latency` stay as the test set them.
         """
         with self._lock:
             self._failures.clear()
             self.requests.clear()
             self.checkout_sessions.clear()
+            self._checkout_forms.clear()
             self.portal_sessions.clear()
+            self.customer_objects.clear()
             self._idempotent.clear()
 
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
@@ -506,6 +531,8 @@ class FakeStripe(ServedFake):
 
     def customer_exists(self, customer: str) -> bool:
         with self._lock:
+            if customer in self.customer_objects:
+                return True
             if self.customers:
                 return customer in self.customers
         return customer.startswith("cus_")
@@ -573,8 +600,20 @@ class FakeStripe(ServedFake):
 
     def _route(self, request: RecordedRequest) -> _Answer:
         method, path = request.method, request.path.rstrip("/")
+        if method == "GET" and self.read_latency:
+            time.sleep(self.read_latency)
         if path == "/v1/checkout/sessions" and method == "POST":
             return 200, self._create_checkout_session(request.form), {}
+        if path == "/v1/checkout/sessions" and method == "GET":
+            return 200, self._list_checkout_sessions(request.form), {}
+        if (match := _CHECKOUT_EXPIRE_PATH.match(path)) and method == "POST":
+            return 200, self._expire_checkout_session(match[1]), {}
+        if path == "/v1/customers" and method == "POST":
+            return 200, self._create_customer(request.form), {}
+        if (match := _CUSTOMER_PATH.match(path)) and method == "GET":
+            return 200, self._customer(match[1]), {}
+        if path == "/v1/subscriptions" and method == "GET":
+            return 200, self._list_subscriptions(request.form), {}
         if (match := _CHECKOUT_PATH.match(path)) and method == "GET":
             with self._lock:
                 found = self.checkout_sessions.get(match[1])
@@ -691,7 +730,106 @@ class FakeStripe(ServedFake):
         }
         with self._lock:
             self.checkout_sessions[session_id] = session
+            self._checkout_forms[session_id] = form
         return session
+
+    @staticmethod
+    def _list(data: list[dict[str, Any]], url: str) -> dict[str, Any]:
+        return {"object": "list", "data": data, "has_more": False, "url": url}
+
+    def _list_checkout_sessions(self, query: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            found = [
+                copy.deepcopy(s)
+                for s in reversed(self.checkout_sessions.values())
+                if (not query.get("customer") or s.get("customer") == query["customer"])
+                and (not query.get("status") or s.get("status") == query["status"])
+            ]
+        return self._list(found, "/v1/checkout/sessions")
+
+    def _expire_checkout_session(self, session_id: str) -> dict[str, Any]:
+        with self._lock:
+            session = self.checkout_sessions.get(session_id)
+            if session is None:
+                raise _no_such("checkout.session", session_id, 404, "session")
+            if session["status"] != "open":
+                raise StripeErrorReply(
+                    400,
+                    f'Only Checkout Sessions with a status in ["open"] can be expired. '
+                    f'This Checkout Session has a status of "{session["status"]}".',
+                )
+            session.update(status="expired", url=None)
+            return copy.deepcopy(session)
+
+    def complete_checkout(
+        self, session_id: str, *, status: str = "active", period_placement: str = "items"
+    ) -> dict[str, Any]:
+        """What Stripe does when the customer pays: the subscription is created (price and
+        metadata from the session) and the session completes. Returns the subscription.
+        Raises if the session is no longer open (a second payment is refused)."""
+        with self._lock:
+            session = self.checkout_sessions[session_id]
+            if session["status"] != "open":
+                raise ValueError(f"checkout session {session_id} is {session['status']}")
+            form = self._checkout_forms[session_id]
+            price = form["line_items"][0]["price"]
+            customer = session["customer"] or stripe_id("cus_", 14)
+            metadata = (form.get("subscription_data") or {}).get("metadata") or {}
+            sub = subscription_object(
+                stripe_id("sub_", 24),
+                customer,
+                price,
+                interval="year" if "year" in price else "month",
+                status=status,
+                metadata=metadata,
+                period_placement=period_placement,
+            )
+            self.subscriptions[sub["id"]] = sub
+            session.update(
+                status="complete",
+                payment_status="paid",
+                subscription=sub["id"],
+                customer=customer,
+                url=None,
+            )
+            return sub
+
+    # -- customers and subscription lists --
+
+    def _create_customer(self, form: dict[str, Any]) -> dict[str, Any]:
+        customer = customer_object(
+            stripe_id("cus_", 14),
+            email=form.get("email"),
+            metadata=dict(form.get("metadata") or {}),
+        )
+        with self._lock:
+            self.customer_objects[customer["id"]] = customer
+        return customer
+
+    def _customer(self, customer_id: str) -> dict[str, Any]:
+        with self._lock:
+            found = self.customer_objects.get(customer_id)
+        if found is not None:
+            return found
+        if self.customer_exists(customer_id):
+            return customer_object(customer_id)
+        raise _no_such("customer", customer_id, 404, "id")
+
+    def _list_subscriptions(self, query: dict[str, Any]) -> dict[str, Any]:
+        wanted = query.get("status")
+        with self._lock:
+            found = [
+                copy.deepcopy(s)
+                for s in self.subscriptions.values()
+                if (not query.get("customer") or s.get("customer") == query["customer"])
+                and (
+                    wanted == "all"
+                    or (wanted and s.get("status") == wanted)
+                    or (not wanted and s.get("status") != "canceled")
+                )
+            ]
+        found.sort(key=lambda s: s.get("created", 0), reverse=True)
+        return self._list(found, "/v1/subscriptions")
 
     # -- billing portal --
 
@@ -804,6 +942,7 @@ class FakeStripe(ServedFake):
                 price = dict(target["price"], id=change["price"])
                 target["price"] = price
                 target["plan"] = _plan_from_price(price)
-                sub["plan"] = target["plan"]
+                if "plan" in sub:  # API versions before basil mirror the single item
+                    sub["plan"] = target["plan"]
             if change.get("quantity"):
                 target["quantity"] = int(change["quantity"])
