@@ -224,7 +224,7 @@ def _badge_latency(database_url: str, fake: FakeStripe, root: Path | None) -> di
             page.fill("#email", email)
             page.fill("#password", "a long enough password")
             page.click("#submit")
-            page.wait_for_url(re.compile(r"/dashboard$"))
+            page.wait_for_url(re.compile(r"/dashboard/?$"))
             page.wait_for_selector("#plan-name")
             with admin_session_scope(database_url) as session:
                 user_id = next(str(r.user_id) for r in session.exec(select(UserSubscription)).all())
