@@ -276,11 +276,12 @@ def main() -> None:
     figures: dict[str, dict] = {}
     with FakeStripe() as fake, _baseline_sources() as baseline:
         for design, source in (("previous", baseline), ("new", None)):
-            with postgres_database({"STRIPE_WEBHOOK_SECRET": SECRET}) as url:
+            env = {"STRIPE_WEBHOOK_SECRET": SECRET}
+            with postgres_database(env, previous_design=source) as url:
                 figures.setdefault(design, {})["webhook_throughput"] = _throughput(
                     url, fake, str(source) if source else None
                 )
-            with postgres_database({"STRIPE_WEBHOOK_SECRET": SECRET}) as url:
+            with postgres_database(env, previous_design=source) as url:
                 figures[design]["webhook_to_badge"] = _badge_latency(url, fake, source)
     path = save("billing", figures)
     old_t, new_t = figures["previous"]["webhook_throughput"], figures["new"]["webhook_throughput"]

@@ -8,6 +8,8 @@ import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from promptgen.db import dispose_engines
 from promptgen.migrations import upgrade_database
 from promptgen.settings import reset_settings_cache
@@ -17,17 +19,36 @@ RESULTS = Path(__file__).parent / "results"
 
 
 @contextlib.contextmanager
-def postgres_database(monkeypatch_env: dict[str, str]) -> Iterator[str]:
-    """A fresh migrated database (TEST_DATABASE_URL's server, or a throwaway cluster)."""
+def postgres_database(
+    monkeypatch_env: dict[str, str], *, previous_design: Path | None = None
+) -> Iterator[str]:
+    """A fresh migrated database (TEST_DATABASE_URL's server, or a throwaway cluster), owned
+    by an ordinary role. With `previous_design` (an earlier commit's sources), one owned by
+    the superuser: the design before the role model needed one."""
     import os
 
     server = start_postgres()
-    url = server.create_database("promptgen_bench")
+    if previous_design is None:
+        url = server.create_database("promptgen_bench")
+    else:
+        url = server.create_superuser_database("promptgen_bench_prev")
     saved = {k: os.environ.get(k) for k in ["DATABASE_URL", *monkeypatch_env]}
     os.environ.update(DATABASE_URL=url, **monkeypatch_env)
     reset_settings_cache()
     try:
         upgrade_database(url)
+        if previous_design is not None:
+            # The previous design's user sessions SET ROLE promptgen_user: give that name
+            # this database's user-role rights (policies apply to members too).
+            user_role = sa.engine.make_url(url).database + "_user"
+            server.run_as_superuser(
+                f"""DO $$ BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'promptgen_user') THEN
+                        CREATE ROLE promptgen_user NOLOGIN;
+                    END IF;
+                END $$;
+                GRANT "{user_role}" TO promptgen_user;"""
+            )
         yield url
     finally:
         dispose_engines()

@@ -76,6 +76,24 @@ class PostgresServer:
             .render_as_string(hide_password=False)
         )
 
+    def _superuser_conninfo(self) -> str:
+        superuser = sa.engine.make_url(self.base_url).set(username="postgres", password=None)
+        return superuser.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def create_superuser_database(self, prefix: str) -> str:
+        """A database owned by the cluster's superuser `postgres`: only for benchmarking the
+        design before the role model (it needed a superuser). Local trust auth assumed."""
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self._superuser_conninfo(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        superuser = sa.engine.make_url(self.base_url).set(username="postgres", password=None)
+        return superuser.set(database=name).render_as_string(hide_password=False)
+
+    def run_as_superuser(self, sql: str) -> None:
+        """For the benchmarks' previous-design set-up only (see create_superuser_database)."""
+        with psycopg.connect(self._superuser_conninfo(), autocommit=True) as conn:
+            conn.execute(sql)
+
     def run_as_dba(self, sql: str, database: str | None = None) -> None:
         """Run `sql` as the bootstrap role (the DBA of a managed service)."""
         with psycopg.connect(self._conninfo(database), autocommit=True) as conn:
@@ -83,7 +101,9 @@ class PostgresServer:
 
     def drop_database(self, url: str) -> None:
         name = sa.engine.make_url(url).database
-        with psycopg.connect(self._conninfo(), autocommit=True) as conn:
+        superuser_owned = sa.engine.make_url(url).username == "postgres"
+        conninfo = self._superuser_conninfo() if superuser_owned else self._conninfo()
+        with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             for role in (f"{name}_user", f"{name}_owner"):
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
