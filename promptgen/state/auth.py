@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import mail, routes
+from promptgen.api.account import verification_mail_for
 from promptgen.services import accounts
 from promptgen.state.base import AuthState, run_admin_service
+
+log = logging.getLogger(__name__)
 
 
 class AuthFormState(AuthState):
@@ -40,6 +44,9 @@ class AuthFormState(AuthState):
             return rx.redirect(self._next_path())
         return None
 
+    async def _after_success(self, signed_in: accounts.SignedIn) -> None:
+        """What follows a successful submit (sign-up sends the verification email)."""
+
     def _user_agent(self) -> str:
         return (self.router.headers.user_agent or "")[:255]
 
@@ -59,6 +66,7 @@ class AuthFormState(AuthState):
             return
         finally:
             self.submitting = False
+        await self._after_success(signed_in)
         self.session_token = signed_in.token
         self.signed_in = True
         self.user_email = signed_in.email
@@ -73,6 +81,15 @@ class SignInState(AuthFormState):
 
 
 class SignUpState(AuthFormState):
+    async def _after_success(self, signed_in: accounts.SignedIn) -> None:
+        try:
+            verification = await verification_mail_for(signed_in.user_id)
+        except Exception:  # the account exists; Settings can send the link again
+            log.warning("could not issue the verification link of a new account", exc_info=True)
+            return
+        if verification is not None:
+            mail.send_later(verification)  # in the background: the new user goes on at once
+
     @rx.event
     async def submit(self, form_data: dict[str, Any]):
         async for update in self._complete(accounts.sign_up, form_data):
