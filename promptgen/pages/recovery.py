@@ -45,8 +45,11 @@ def _post_form(form_id: str, action: str, *children: rx.Component) -> rx.Compone
         action=action,
         method="post",
         id=form_id,
-        # Reflex forms cancel native submission; form.submit() posts without a submit event.
-        on_submit=rx.call_script(f"document.getElementById('{form_id}').submit()"),
+        # Reflex forms cancel native submission; form.submit() posts without a submit event
+        # (called from the prototype, which a control named "submit" cannot shadow).
+        on_submit=rx.call_script(
+            f"HTMLFormElement.prototype.submit.call(document.getElementById('{form_id}'))"
+        ),
         width="100%",
     )
 
@@ -98,7 +101,7 @@ def forgot_password() -> rx.Component:
                 ),
                 "email",
             ),
-            rx.button("Send reset link", type="submit", width="100%", size="3", id="submit"),
+            rx.button("Send reset link", type="submit", width="100%", size="3", id="send-reset"),
         ),
         rx.text(rx.link("Back to sign in", href=routes.SIGN_IN), size="2"),
     )
@@ -154,7 +157,11 @@ def new_password() -> rx.Component:
                         ),
                         rx.text("At least 10 characters.", size="1", color_scheme="gray"),
                         rx.button(
-                            "Set new password", type="submit", width="100%", size="3", id="submit"
+                            "Set new password",
+                            type="submit",
+                            width="100%",
+                            size="3",
+                            id="set-password",
                         ),
                     ),
                     width="100%",
