@@ -130,10 +130,10 @@ async def open_reset_link(request: Request) -> Response:
     return response
 
 
-def _reset(token: str, password: str) -> str:
+def _reset(token: str, password: str) -> tuple[str, uuid.UUID]:
     with admin_session_scope() as session:
         user = recovery.reset_password(session=session, token=token, new_password=password)
-        return user.email
+        return user.email, user.id
 
 
 async def reset_password(request: Request) -> Response:
@@ -142,14 +142,14 @@ async def reset_password(request: Request) -> Response:
     form = await request.form()
     token = request.cookies.get(RESET_COOKIE, "")
     try:
-        email = await run_in_threadpool(_reset, token, _field(form, "password"))
+        email, user_id = await run_in_threadpool(_reset, token, _field(form, "password"))
     except recovery.InvalidLink:
         response = _redirect(routes.NEW_PASSWORD, link="invalid")
         response.delete_cookie(RESET_COOKIE, path=routes.API_RESET_PASSWORD)
         return response
     except accounts.AccountError as exc:
         return _redirect(routes.NEW_PASSWORD, error=recovery.error_code(exc))
-    log.info("password reset through an emailed link; every session ended")
+    log.info("password reset through an emailed link; every session ended (user %s)", user_id)
     response = _redirect(
         routes.NEW_PASSWORD,
         BackgroundTask(mail.send_all, mail.password_changed_mail(email)),
@@ -186,11 +186,15 @@ def _signed_out() -> Response:
     return RedirectResponse(routes.sign_in_then(routes.SETTINGS), status_code=303)
 
 
-def _resend(request: Request) -> recovery.IssuedLink | str | None:
+def _resend(request: Request) -> recovery.IssuedLink | str:
     user = _signed_in(request)
     if user is None:
         return "signed-out"
-    return _issue_verification(user.user_id)
+    try:
+        link = _issue_verification(user.user_id)
+    except recovery.LinkRecentlySent:
+        return "verification-recent"
+    return link if link is not None else "already-verified"
 
 
 async def resend_verification(request: Request) -> Response:
@@ -200,7 +204,7 @@ async def resend_verification(request: Request) -> Response:
     if outcome == "signed-out":
         return _signed_out()
     if not isinstance(outcome, recovery.IssuedLink):
-        return _settings(account="already-verified")
+        return _settings(account=outcome)
     return _settings(
         BackgroundTask(mail.send_all, mail.verification_mail(outcome)), account="verification-sent"
     )
@@ -233,7 +237,10 @@ async def change_email(request: Request) -> Response:
         return _settings(account_error="email-unavailable")
     if isinstance(outcome, str):
         return _signed_out()
-    log.info("email address changed; verification sent to the new address")
+    log.info(
+        "email address changed; verification sent to the new address (user %s)",
+        outcome.verification.user_id,
+    )
     mails = (
         mail.verification_mail(outcome.verification),
         mail.email_changed_mail(outcome.old_email, outcome.verification.email),
@@ -241,19 +248,20 @@ async def change_email(request: Request) -> Response:
     return _settings(BackgroundTask(mail.send_all, *mails), account="email-changed")
 
 
-def _change_password(request: Request, current: str, new: str) -> str | None:
+def _change_password(request: Request, current: str, new: str) -> accounts.CurrentUser | None:
     user = _signed_in(request)
     if user is None:
         return None
     # The user's own session: the user role may write password_hash and end its sessions.
     with user_session_scope(user.user_id) as session:
-        return recovery.change_password(
+        recovery.change_password(
             session=session,
             user_id=user.user_id,
             current_password=current,
             new_password=new,
             keep_session_id=user.session_id,
         )
+    return user
 
 
 async def change_password(request: Request) -> Response:
@@ -261,7 +269,7 @@ async def change_password(request: Request) -> Response:
         return _refused()
     form = await request.form()
     try:
-        email = await run_in_threadpool(
+        user = await run_in_threadpool(
             _change_password,
             request,
             _field(form, "current_password"),
@@ -269,10 +277,10 @@ async def change_password(request: Request) -> Response:
         )
     except accounts.AccountError as exc:
         return _settings(account_error=recovery.error_code(exc))
-    if email is None:
+    if user is None:
         return _signed_out()
-    log.info("password changed from Settings; other sessions ended")
+    log.info("password changed from Settings; other sessions ended (user %s)", user.user_id)
     return _settings(
-        BackgroundTask(mail.send_all, mail.password_changed_mail(email)),
+        BackgroundTask(mail.send_all, mail.password_changed_mail(user.email)),
         account="password-changed",
     )

@@ -34,6 +34,10 @@ from promptgen.services.accounts import (
 )
 from promptgen.settings import get_settings
 
+# One link of a kind per account per minute: asking again sooner sends nothing new, so a
+# stranger cannot flood someone's inbox through the forms.
+RESEND_AFTER = timedelta(seconds=60)
+
 RESET_PASSWORD = "reset_password"  # noqa: S105 - the kind of link, not a secret
 VERIFY_EMAIL = "verify_email"
 
@@ -57,6 +61,13 @@ class InvalidLink(AccountError):
 
     def __init__(self) -> None:
         super().__init__(MESSAGES["link-invalid"], field=None)
+
+
+class LinkRecentlySent(AccountError):
+    """A link of this kind went out less than RESEND_AFTER ago; it still works."""
+
+    def __init__(self) -> None:
+        super().__init__("We sent you a link less than a minute ago. Check your inbox.")
 
 
 class EmailUnavailable(AccountError):
@@ -110,6 +121,20 @@ def _forget_links(session: Session, user_id: uuid.UUID, *purposes: str) -> None:
         sa.delete(AccountToken).where(
             col(AccountToken.user_id) == user_id, col(AccountToken.purpose).in_(purposes)
         )
+    )
+
+
+def _recently_issued(session: Session, user_id: uuid.UUID, purpose: str, now: datetime) -> bool:
+    return (
+        session.exec(
+            select(AccountToken.id).where(
+                col(AccountToken.user_id) == user_id,
+                col(AccountToken.purpose) == purpose,
+                col(AccountToken.used_at).is_(None),
+                col(AccountToken.created_at) > now - RESEND_AFTER,
+            )
+        ).first()
+        is not None
     )
 
 
@@ -180,11 +205,15 @@ def email_verified(*, session: Session, user_id: uuid.UUID) -> bool:
 def issue_email_verification(
     *, session: Session, user_id: uuid.UUID, now: datetime | None = None
 ) -> IssuedLink | None:
-    """A verification link for the user's email, or None when it is verified already."""
+    """A verification link for the user's email, or None when it is verified already.
+    Raises LinkRecentlySent when one went out less than RESEND_AFTER ago."""
+    now = _now(now)
     user = session.get(User, user_id)
     if user is None or user.email_verified_at is not None:
         return None
-    return _issue(session, user=user, purpose=VERIFY_EMAIL, now=_now(now))
+    if _recently_issued(session, user.id, VERIFY_EMAIL, now):
+        raise LinkRecentlySent()
+    return _issue(session, user=user, purpose=VERIFY_EMAIL, now=now)
 
 
 def verify_email(*, session: Session, token: str, now: datetime | None = None) -> bool:
@@ -205,19 +234,21 @@ def verify_email(*, session: Session, token: str, now: datetime | None = None) -
 def request_password_reset(
     *, session: Session, email: str, now: datetime | None = None
 ) -> IssuedLink | None:
-    """A reset link for the account with this email, or None when there is none.
+    """A reset link for the account with this email, or None when there is none (or one
+    went out less than RESEND_AFTER ago: that one still works).
 
     The caller answers the same either way, and should run this after answering (so the
     time taken reveals nothing either). Per-IP throttling belongs in front of this call.
     """
+    now = _now(now)
     try:
         email = normalize_email(email)
     except InvalidSignUp:
         return None
     user = session.exec(select(User).where(col(User.email) == email)).first()
-    if user is None:
+    if user is None or _recently_issued(session, user.id, RESET_PASSWORD, now):
         return None
-    return _issue(session, user=user, purpose=RESET_PASSWORD, now=_now(now))
+    return _issue(session, user=user, purpose=RESET_PASSWORD, now=now)
 
 
 def check_reset_link(*, session: Session, token: str, now: datetime | None = None) -> bool:

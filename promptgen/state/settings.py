@@ -23,6 +23,9 @@ class KeyRow:
 # What Settings says after an account form's redirect, by the code in its query.
 ACCOUNT_NOTICES = {
     "verification-sent": "We sent you a new verification link. Check your inbox.",
+    "verification-recent": (
+        "We sent you a verification link less than a minute ago. Check your inbox."
+    ),
     "already-verified": "Your email address is already verified.",
     "email-changed": (
         "Your email address is changed. We sent a verification link to the new address."

@@ -70,7 +70,7 @@ def test_reset_link_is_random_and_stored_only_as_its_sha256(db_url: str) -> None
     assert row.token_hash == hashlib.sha256(first.token.encode()).hexdigest()
     assert first.token not in {row.token_hash, row.email, row.purpose}
     assert len(first.token) >= 40  # 32 random bytes, URL-safe
-    assert _request_reset(db_url).token != first.token
+    assert _request_reset(db_url, now=T0 + timedelta(minutes=2)).token != first.token
 
 
 def test_unknown_or_malformed_email_gets_no_link_and_stores_nothing(db_url: str) -> None:
@@ -121,10 +121,17 @@ def test_a_reset_link_expires_after_the_configured_minutes(
 def test_a_new_request_invalidates_older_links(db_url: str) -> None:
     _user(db_url)
     old = _request_reset(db_url, now=T0)
-    new = _request_reset(db_url, now=T0 + timedelta(minutes=1))
+    new = _request_reset(db_url, now=T0 + timedelta(minutes=2))
     with pytest.raises(recovery.InvalidLink):
         _reset(db_url, old.token, now=T0 + timedelta(minutes=2))
     _reset(db_url, new.token, now=T0 + timedelta(minutes=2))
+
+
+def test_asking_again_within_a_minute_sends_nothing_new(db_url: str) -> None:
+    _user(db_url)
+    first = _request_reset(db_url, now=T0)
+    assert _request_reset(db_url, now=T0 + timedelta(seconds=30)) is None
+    _reset(db_url, first.token, now=T0 + timedelta(seconds=40))  # the first one still works
 
 
 def test_a_weak_password_keeps_the_link_usable(db_url: str) -> None:
@@ -177,15 +184,20 @@ def test_verification_link_verifies_once(db_url: str) -> None:
 
 def test_verification_links_expire_and_are_replaced(db_url: str) -> None:
     user = _user(db_url)
+    later = T0 + timedelta(minutes=2)
     with admin_session_scope(db_url) as session:
         old = recovery.issue_email_verification(session=session, user_id=user.user_id, now=T0)
-        new = recovery.issue_email_verification(session=session, user_id=user.user_id, now=T0)
+        with pytest.raises(recovery.LinkRecentlySent):
+            recovery.issue_email_verification(
+                session=session, user_id=user.user_id, now=T0 + timedelta(seconds=30)
+            )
+        new = recovery.issue_email_verification(session=session, user_id=user.user_id, now=later)
     with admin_session_scope(db_url) as session:
-        assert not recovery.verify_email(session=session, token=old.token, now=T0)
+        assert not recovery.verify_email(session=session, token=old.token, now=later)
         assert not recovery.verify_email(
-            session=session, token=new.token, now=T0 + timedelta(hours=48, seconds=1)
+            session=session, token=new.token, now=later + timedelta(hours=48, seconds=1)
         )
-        assert recovery.verify_email(session=session, token=new.token, now=T0)
+        assert recovery.verify_email(session=session, token=new.token, now=later)
 
 
 # --- from Settings ----------------------------------------------------------------
