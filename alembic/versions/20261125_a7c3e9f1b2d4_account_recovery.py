@@ -5,8 +5,8 @@ account_tokens holds password-reset and email-verification links, by SHA-256 onl
 user-owned, so `migrate` gives it row-level security and the user role's grants
 (db_security.USER_GRANTS).
 
-Revision ID: e5f6a7b8c9d0
-Revises: d4e5f6a7b8c9
+Revision ID: a7c3e9f1b2d4
+Revises: f6a7b8c9d0e1
 Create Date: 2026-11-25 19:00:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import promptgen.models
 
-revision: str = "e5f6a7b8c9d0"
-down_revision: str | None = "d4e5f6a7b8c9"
+revision: str = "a7c3e9f1b2d4"
+down_revision: str | None = "f6a7b8c9d0e1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
