@@ -54,6 +54,10 @@ USER_GRANTS: dict[str, str] = {
     ),
     "prompt_attachments": "SELECT, INSERT, DELETE",
     "upload_drafts": "SELECT, INSERT, DELETE",
+    # Links sent by email are issued and used by the owner (admin sessions: the user is not
+    # known yet, or the email itself is changing); a user session may only drop its own
+    # pending reset links when the password changes.
+    "account_tokens": "SELECT, DELETE",
 }
 
 # Extra conditions on rows the user role writes. A pending row holding a reserved unit is

@@ -71,6 +71,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     created_at: datetime = _ts()
     last_sign_in_at: datetime | None = _ts(nullable=True)
+    # Set when the user followed a link sent to `email`; cleared when the email changes.
+    email_verified_at: datetime | None = _ts(nullable=True)
 
 
 class UserSession(SQLModel, table=True):
@@ -84,6 +86,25 @@ class UserSession(SQLModel, table=True):
     created_at: datetime = _ts()
     last_seen_at: datetime = _ts()
     user_agent: str = Field(default="", max_length=255)
+
+
+class AccountToken(SQLModel, table=True):
+    """A single-use link sent by email: a password reset or an email verification.
+
+    Only the SHA-256 of the token is stored. `email` is the address the link went to, so a
+    link stops working once the account's email has changed.
+    """
+
+    __tablename__ = "account_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner()
+    purpose: str = Field(max_length=16)  # reset_password | verify_email
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    email: str = Field(max_length=320)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(nullable=True)
 
 
 class SignInThrottle(SQLModel, table=True):

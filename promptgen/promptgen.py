@@ -10,6 +10,7 @@ from promptgen.pages.auth import sign_in, sign_up
 from promptgen.pages.dashboard import dashboard
 from promptgen.pages.history import history, history_detail
 from promptgen.pages.public import landing, pricing
+from promptgen.pages.recovery import email_verified, forgot_password, new_password
 from promptgen.pages.settings import settings
 from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
@@ -18,6 +19,7 @@ from promptgen.state.dashboard import DashboardState
 from promptgen.state.history import HistoryDetailState, HistoryState
 from promptgen.state.live import push_plan_update
 from promptgen.state.public import PublicState
+from promptgen.state.recovery import RecoveryState
 from promptgen.state.settings import SettingsState
 from promptgen.tasks import retention_schedule, sweep_abandoned_generations
 
@@ -43,6 +45,24 @@ app.add_page(
     route=routes.SIGN_UP,
     title="Sign up · PromptGen",
     on_load=SignUpState.load,
+)
+app.add_page(
+    forgot_password,
+    route=routes.FORGOT_PASSWORD,
+    title="Forgot password · PromptGen",
+    on_load=RecoveryState.load_forgot_password,
+)
+app.add_page(
+    new_password,
+    route=routes.NEW_PASSWORD,
+    title="New password · PromptGen",
+    on_load=RecoveryState.load_new_password,
+)
+app.add_page(
+    email_verified,
+    route=routes.EMAIL_VERIFIED,
+    title="Email verification · PromptGen",
+    on_load=RecoveryState.load_email_verified,
 )
 app.add_page(
     dashboard, route=routes.DASHBOARD, title="Dashboard · PromptGen", on_load=DashboardState.load

@@ -10,6 +10,19 @@ HISTORY = "/history"
 HISTORY_DETAIL = "/history/[prompt_id]"
 SETTINGS = "/settings"
 PRICING = "/pricing"
+# Account recovery pages (Reflex) ...
+FORGOT_PASSWORD = "/forgot-password"
+NEW_PASSWORD = "/new-password"
+EMAIL_VERIFIED = "/email-verified"
+# ... the links sent by email (HTTP routes: they take a token, which never reaches a page) ...
+RESET_PASSWORD_LINK = "/reset-password"
+VERIFY_EMAIL_LINK = "/verify-email"
+# ... and the form posts.
+API_FORGOT_PASSWORD = "/api/password/forgot"
+API_RESET_PASSWORD = "/api/password/reset"
+API_RESEND_VERIFICATION = "/api/account/verification"
+API_CHANGE_EMAIL = "/api/account/email"
+API_CHANGE_PASSWORD = "/api/account/password"
 
 PROTECTED = (DASHBOARD, HISTORY, SETTINGS)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +25,62 @@ _PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "xxx", "your-")
 
 class SettingsError(RuntimeError):
     """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where mail goes, parsed from SMTP_URL. The password is kept out of repr."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    ssl: bool  # smtps://: TLS from the first byte
+    starttls: bool  # smtp://...?starttls=1: upgrade the plain connection before logging in
+    timeout: float
+
+    def __repr__(self) -> str:
+        return (
+            f"SmtpConfig(host={self.host!r}, port={self.port}, username={self.username!r}, "
+            f"password={'***' if self.password else None}, ssl={self.ssl}, "
+            f"starttls={self.starttls})"
+        )
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """`smtp://user:pass@host:587?starttls=1` or `smtps://user:pass@host:465`.
+
+    Raises SettingsError naming SMTP_URL, never echoing the URL (it holds a password).
+    """
+    bad = SettingsError(
+        "SMTP_URL must look like smtp://user:password@host:587?starttls=1 or "
+        "smtps://user:password@host:465."
+    )
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise bad from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise bad
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    flag = query.get("starttls", "0").lower()
+    if flag not in ("0", "1", "true", "false", "yes", "no"):
+        raise bad
+    try:
+        timeout = float(query.get("timeout", "30"))
+    except ValueError:
+        raise bad from None
+    ssl = parts.scheme == "smtps"
+    return SmtpConfig(
+        host=parts.hostname,
+        port=port or (465 if ssl else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        ssl=ssl,
+        starttls=flag in ("1", "true", "yes") and not ssl,
+        timeout=timeout,
+    )
 
 
 class Settings(BaseSettings):
@@ -46,6 +104,14 @@ class Settings(BaseSettings):
     signin_lockout_after: int = 8
     signin_window_minutes: int = 15
     signin_lockout_minutes: int = 15
+    # How long a password-reset link works, and an email-verification link.
+    password_reset_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    email_verification_hours: int = Field(default=48, ge=1, le=30 * 24)
+
+    # Outgoing mail (verification, password reset, notices). Unset: a local run logs the
+    # link instead of sending; production refuses to start.
+    smtp_url: str | None = None
+    mail_from: str | None = None
 
     gemini_api_key: str | None = None
     gemini_base_url: str | None = None
@@ -77,6 +143,8 @@ class Settings(BaseSettings):
         "gemini_base_url",
         "openai_base_url",
         "stripe_api_base",
+        "smtp_url",
+        "mail_from",
         mode="before",
     )
     @classmethod
@@ -107,6 +175,18 @@ class Settings(BaseSettings):
         """The configured API endpoint override for a provider, if any."""
         return {"gemini": self.gemini_base_url, "openai": self.openai_base_url}.get(provider)
 
+    def smtp_config(self) -> SmtpConfig | None:
+        """The parsed SMTP_URL, or None when mail is not configured."""
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def mail_sender(self) -> str:
+        """MAIL_FROM, or no-reply@ the host of APP_URL."""
+        if self.mail_from:
+            return self.mail_from
+        host = urlsplit(self.app_url).hostname or "localhost"
+        return f"PromptGen <no-reply@{host}>"
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
@@ -116,10 +196,12 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     def check_production_secrets(self) -> None:
-        """Refuse to start in production without the secrets it needs."""
+        """Refuse to start in production without the secrets it needs (and anywhere with a
+        malformed SMTP_URL)."""
+        self.smtp_config()
         if not self.is_production:
             return
-        required = {"KEY_ENCRYPTION_KEYS": self.key_encryption_keys}
+        required = {"KEY_ENCRYPTION_KEYS": self.key_encryption_keys, "SMTP_URL": self.smtp_url}
         if self.is_sqlite:
             raise SettingsError("DATABASE_URL must point at PostgreSQL when APP_ENV=production.")
         for name, value in required.items():

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from promptgen import routes
+from promptgen import mail, routes
+from promptgen.api import account
 from promptgen.api.forms import redirect, same_origin
 from promptgen.db import admin_session_scope
 from promptgen.services import accounts
@@ -100,6 +102,16 @@ def _enter(service, *, previous_token: str, **kwargs) -> accounts.SignedIn:
         return signed_in
 
 
+async def _send_verification(user_id) -> None:
+    """After sign-up's answer is sent: mail the new address its verification link."""
+    try:
+        verification = await account.verification_mail_for(user_id)
+        if verification is not None:
+            await mail.send(verification)
+    except Exception:  # the account exists; Settings can send the link again
+        log.warning("could not send the verification link of a new account", exc_info=True)
+
+
 async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
     form = await _form(request)
     email = form.get("email", "")[: accounts.MAX_EMAIL_LENGTH]
@@ -127,6 +139,8 @@ async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
         return redirect(form_path, error=UNAVAILABLE, **back)
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, signed_in.token)
+    if service is accounts.sign_up:
+        response.background = BackgroundTask(_send_verification, signed_in.user_id)
     return response
 
 

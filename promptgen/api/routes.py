@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from promptgen.api import auth
+from promptgen import routes
+from promptgen.api import account, auth
 from promptgen.api.keys import save_key
 from promptgen.api.stripe_webhook import stripe_webhook
 from promptgen.db import check_database
@@ -62,6 +63,14 @@ ROUTES: list[BaseRoute] = [
     Route("/api/auth/sign-up", auth.sign_up, methods=["POST"]),
     Route("/api/auth/sign-out", auth.sign_out, methods=["POST"]),
     Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+    # Account recovery: emailed links and form posts (api/account.py).
+    Route(routes.RESET_PASSWORD_LINK, account.open_reset_link, methods=["GET"]),
+    Route(routes.VERIFY_EMAIL_LINK, account.open_verification_link, methods=["GET"]),
+    Route(routes.API_FORGOT_PASSWORD, account.forgot_password, methods=["POST"]),
+    Route(routes.API_RESET_PASSWORD, account.reset_password, methods=["POST"]),
+    Route(routes.API_RESEND_VERIFICATION, account.resend_verification, methods=["POST"]),
+    Route(routes.API_CHANGE_EMAIL, account.change_email, methods=["POST"]),
+    Route(routes.API_CHANGE_PASSWORD, account.change_password, methods=["POST"]),
 ]
 
 

@@ -26,6 +26,7 @@ def _auth_card(
     switch_href: str,
     form_id: str,
     auto_complete: str,
+    below_password: rx.Component | None = None,
 ) -> rx.Component:
     state = AuthFormState
     return rx.center(
@@ -84,6 +85,7 @@ def _auth_card(
                         if password_hint
                         else rx.fragment(),
                         _field_error(state.password_error),
+                        below_password or rx.fragment(),
                         spacing="1",
                         width="100%",
                     ),
@@ -124,6 +126,9 @@ def sign_in() -> rx.Component:
         switch_label="Create an account",
         switch_href=routes.SIGN_UP,
         form_id="sign-in-form",
+        below_password=rx.link(
+            "Forgot password?", href=routes.FORGOT_PASSWORD, size="2", id="forgot-password"
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""Account settings: plan and usage, and the user's own API keys."""
+"""Account settings: plan and usage, email and password, and the user's own API keys."""
 
 from __future__ import annotations
 
@@ -15,7 +15,34 @@ def _plan_card() -> rx.Component:
         rx.heading("Account", size="4", margin_bottom="0.5em"),
         rx.data_list.root(
             rx.data_list.item(
-                rx.data_list.label("Email"), rx.data_list.value(SettingsState.user_email)
+                rx.data_list.label("Email"),
+                rx.data_list.value(
+                    rx.hstack(
+                        rx.text(SettingsState.user_email, id="settings-email"),
+                        rx.cond(
+                            SettingsState.email_verified,
+                            rx.badge("verified", color_scheme="green", id="email-status"),
+                            rx.badge("not verified", color_scheme="amber", id="email-status"),
+                        ),
+                        rx.cond(
+                            ~SettingsState.email_verified,
+                            _post_form(
+                                "resend-verification-form",
+                                routes.API_RESEND_VERIFICATION,
+                                rx.button(
+                                    "Resend verification email",
+                                    type="submit",
+                                    size="1",
+                                    variant="soft",
+                                    id="resend-verification",
+                                ),
+                            ),
+                        ),
+                        align="center",
+                        wrap="wrap",
+                        spacing="2",
+                    )
+                ),
             ),
             rx.data_list.item(
                 rx.data_list.label("Plan"), rx.data_list.value(SettingsState.plan_name)
@@ -75,6 +102,115 @@ def _plan_card() -> rx.Component:
                 ),
             ),
             margin_top="1em",
+        ),
+        width="100%",
+    )
+
+
+def _post_form(form_id: str, action: str, *children: rx.Component) -> rx.Component:
+    """A plain HTML form posting to an HTTP route: what is typed into it (passwords, keys)
+    never passes through Reflex state or the websocket; no input is bound to a state var."""
+    return rx.el.form(
+        *children,
+        action=action,
+        method="post",
+        id=form_id,
+        # Reflex forms cancel native submission; form.submit() posts without a submit event
+        # (called from the prototype, which a control named "submit" cannot shadow).
+        on_submit=rx.call_script(
+            f"HTMLFormElement.prototype.submit.call(document.getElementById('{form_id}'))"
+        ),
+    )
+
+
+def _password_input(name: str, input_id: str, placeholder: str, complete: str) -> rx.Component:
+    return rx.input(
+        type="password",
+        name=name,
+        id=input_id,
+        placeholder=placeholder,
+        auto_complete=complete,
+        flex="1",
+        min_width="200px",
+    )
+
+
+def _sign_in_card() -> rx.Component:
+    return rx.card(
+        rx.heading("Email and password", size="4"),
+        rx.text(
+            "Both need your current password. A new email address is verified again; a new "
+            "password signs out your other devices.",
+            size="2",
+            color_scheme="gray",
+            margin_y="0.5em",
+        ),
+        rx.cond(
+            SettingsState.account_notice != "",
+            rx.callout(
+                SettingsState.account_notice,
+                icon="check",
+                color_scheme="green",
+                id="account-notice",
+            ),
+        ),
+        rx.cond(
+            SettingsState.account_error != "",
+            rx.callout(
+                SettingsState.account_error,
+                icon="triangle-alert",
+                color_scheme="red",
+                id="account-error",
+            ),
+        ),
+        rx.vstack(
+            _post_form(
+                "change-email-form",
+                routes.API_CHANGE_EMAIL,
+                rx.flex(
+                    rx.input(
+                        type="email",
+                        name="new_email",
+                        id="new-email",
+                        placeholder="New email",
+                        auto_complete="email",
+                        flex="1",
+                        min_width="200px",
+                    ),
+                    _password_input(
+                        "password", "change-email-password", "Current password", "current-password"
+                    ),
+                    rx.button("Change email", type="submit", id="change-email"),
+                    spacing="2",
+                    wrap="wrap",
+                    width="100%",
+                ),
+            ),
+            _post_form(
+                "change-password-form",
+                routes.API_CHANGE_PASSWORD,
+                rx.flex(
+                    _password_input(
+                        "current_password",
+                        "current-password",
+                        "Current password",
+                        "current-password",
+                    ),
+                    _password_input(
+                        "new_password",
+                        "new-password",
+                        "New password (10+ characters)",
+                        "new-password",
+                    ),
+                    rx.button("Change password", type="submit", id="change-password"),
+                    spacing="2",
+                    wrap="wrap",
+                    width="100%",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+            margin_top="0.5em",
         ),
         width="100%",
     )
@@ -269,6 +405,12 @@ def settings() -> rx.Component:
     return app_shell(
         page_header("Settings", "Your account, plan and API keys."),
         rx.vstack(
-            _plan_card(), _keys_card(), _delete_card(), spacing="4", width="100%", max_width="860px"
+            _plan_card(),
+            _sign_in_card(),
+            _keys_card(),
+            _delete_card(),
+            spacing="4",
+            width="100%",
+            max_width="860px",
         ),
     )

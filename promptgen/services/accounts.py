@@ -486,26 +486,3 @@ def confirm_password(
     if locked_until is not None:
         raise TooManyAttempts(_retry_after(locked_until, now))
     raise InvalidCredentials("That password is incorrect.", field="password")
-
-
-def change_password(
-    *,
-    session: Session,
-    user_id: uuid.UUID,
-    current_password: str,
-    new_password: str,
-    keep_session_id: uuid.UUID | None = None,
-) -> None:
-    """Replace the password after checking the current one; other sessions are ended."""
-    if not verify_password(session=session, user_id=user_id, password=current_password):
-        raise InvalidCredentials("Your current password is incorrect.", field="password")
-    _check_new_password(new_password)
-    user = session.get(User, user_id)
-    assert user is not None
-    user.password_hash = _hasher.hash(new_password)
-    session.add(user)
-    others = delete(UserSession).where(col(UserSession.user_id) == user_id)
-    if keep_session_id is not None:
-        others = others.where(col(UserSession.id) != keep_session_id)
-    session.exec(others)
-    session.flush()

@@ -7,7 +7,7 @@ import dataclasses
 import reflex as rx
 
 from promptgen import routes
-from promptgen.services import account_deletion, accounts, billing, keys
+from promptgen.services import account_deletion, accounts, billing, keys, recovery
 from promptgen.state.base import AuthState, run_service
 
 
@@ -18,6 +18,20 @@ class KeyRow:
     last_four: str
     added: str
     last_used: str
+
+
+# What Settings says after an account form's redirect, by the code in its query.
+ACCOUNT_NOTICES = {
+    "verification-sent": "We sent you a new verification link. Check your inbox.",
+    "verification-recent": (
+        "We sent you a verification link less than a minute ago. Check your inbox."
+    ),
+    "already-verified": "Your email address is already verified.",
+    "email-changed": (
+        "Your email address is changed. We sent a verification link to the new address."
+    ),
+    "password-changed": "Your password is changed. Your other devices were signed out.",
+}
 
 
 def _when(value) -> str:
@@ -32,6 +46,9 @@ class SettingsState(AuthState):
     checkout_notice: str = ""
     billing_error: str = ""
     delete_error: str = ""
+    email_verified: bool = False
+    account_notice: str = ""
+    account_error: str = ""
 
     async def _load_keys(self, user_id) -> None:
         views = await run_service(keys.list_keys, user_id=user_id)
@@ -63,6 +80,9 @@ class SettingsState(AuthState):
             else ""
         )
         self.test_results = {}
+        self.account_notice = ACCOUNT_NOTICES.get(str(query.get("account", "")), "")
+        self.account_error = recovery.MESSAGES.get(str(query.get("account_error", "")), "")
+        self.email_verified = await run_service(recovery.email_verified, user_id=user_id)
         await self._load_keys(user_id)
         return None
 

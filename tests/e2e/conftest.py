@@ -15,6 +15,7 @@ from tests.support.app_server import ARTIFACTS, AppServer, run_cli, start_app
 from tests.support.fake_providers import DEFAULT_KEY, FakeGemini, FakeOpenAI
 from tests.support.fake_stripe import FakeStripe
 from tests.support.redis_server import RedisServer, start_redis
+from tests.support.smtp_sink import SmtpSink
 
 # A user's own key the fake OpenAI accepts, for the BYOK flow.
 OWN_OPENAI_KEY = "sk-own-e2e-key-0123456789abcdef-LAST"
@@ -76,8 +77,15 @@ def fake_stripe() -> Iterator[FakeStripe]:
 
 
 @pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    """The app's outgoing mail server: tests read the emails it received."""
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
 def app_server(
-    postgres_server, fake_openai, fake_gemini, fake_stripe, tmp_path_factory
+    postgres_server, fake_openai, fake_gemini, fake_stripe, smtp_sink, tmp_path_factory
 ) -> Iterator[AppServer]:
     database_url = postgres_server.create_database("promptgen_e2e")
     server = start_app(
@@ -91,6 +99,7 @@ def app_server(
         STRIPE_SECRET_KEY=STRIPE_KEY,
         STRIPE_API_BASE=fake_stripe.url,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        SMTP_URL=smtp_sink.url,
     )
     set_stripe_prices(server, tmp_path_factory.mktemp("prices"))
     yield server

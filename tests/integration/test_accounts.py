@@ -454,10 +454,9 @@ def test_sign_out_everywhere_ends_every_session_of_the_user(db_url: str) -> None
 # --- passwords --------------------------------------------------------------------
 
 
-def test_verify_and_change_password(sqlite_url: str) -> None:
+def test_verify_password(sqlite_url: str) -> None:
+    # Changing the password: tests/integration/test_recovery.py.
     first = _make(sqlite_url)
-    second = _sign_in(sqlite_url, DEFAULT_PASSWORD)
-    keep = _resolve(sqlite_url, second.token)
     with admin_session_scope(sqlite_url) as session:
         assert accounts.verify_password(
             session=session, user_id=first.user_id, password=DEFAULT_PASSWORD
@@ -465,34 +464,6 @@ def test_verify_and_change_password(sqlite_url: str) -> None:
         assert not accounts.verify_password(
             session=session, user_id=first.user_id, password="nope nope nope"
         )
-        with pytest.raises(InvalidCredentials) as wrong:
-            accounts.change_password(
-                session=session,
-                user_id=first.user_id,
-                current_password="nope nope nope",
-                new_password="a brand new password",
-            )
-        assert wrong.value.field == "password"
-        with pytest.raises(InvalidSignUp) as weak:
-            accounts.change_password(
-                session=session,
-                user_id=first.user_id,
-                current_password=DEFAULT_PASSWORD,
-                new_password="short",
-            )
-        assert weak.value.field == "password"
-        accounts.change_password(
-            session=session,
-            user_id=first.user_id,
-            current_password=DEFAULT_PASSWORD,
-            new_password="a brand new password",
-            keep_session_id=keep.session_id,
-        )
-    assert _resolve(sqlite_url, first.token) is None  # other sessions end
-    assert _resolve(sqlite_url, second.token) is not None
-    with pytest.raises(InvalidCredentials):
-        _sign_in(sqlite_url, DEFAULT_PASSWORD)
-    assert _sign_in(sqlite_url, "a brand new password").user_id == first.user_id
 
 
 def test_make_user_factory_sets_the_tier(db_url: str) -> None:

@@ -23,7 +23,7 @@ from promptgen.models import (
     owned_tables,
 )
 from promptgen.periods import quota_period_start
-from promptgen.services import history, keys
+from promptgen.services import history, keys, recovery
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
 from tests.support.factories import make_user
@@ -67,6 +67,7 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
                     data=b"x",
                 )
             )
+            recovery.issue_email_verification(session=session, user_id=user_id)
             key_id = session.exec(select(UserApiKey.id).where(UserApiKey.user_id == user_id)).one()
             people[name] = {"user": user_id, "prompt": prompt.id, "key": key_id}
     return people
@@ -258,6 +259,27 @@ def test_a_user_session_cannot_change_its_own_plan(pg_url: str, people, assignme
         user_session_scope(people["alice"]["user"], pg_url) as session,
     ):
         session.execute(sa.text("DELETE FROM user_subscriptions"))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE users SET email_verified_at = now()",
+        "UPDATE users SET email = 'someone-else@example.com'",
+        "UPDATE account_tokens SET used_at = NULL, expires_at = now() + interval '1 year'",
+        "INSERT INTO account_tokens (id, user_id, purpose, token_hash, email, created_at, "
+        "expires_at) SELECT gen_random_uuid(), id, 'reset_password', repeat('a', 64), email, "
+        "now(), now() + interval '1 day' FROM users",
+    ],
+)
+def test_a_user_session_cannot_verify_itself_or_forge_links(
+    pg_url: str, people, statement: str
+) -> None:
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+        user_session_scope(people["alice"]["user"], pg_url) as session,
+    ):
+        session.execute(sa.text(statement))
 
 
 def test_a_user_session_cannot_mark_a_prompt_quota_reserved(pg_url: str, people) -> None:

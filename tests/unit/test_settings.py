@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from promptgen.settings import Settings, SettingsError
+from promptgen.settings import Settings, SettingsError, parse_smtp_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,3 +73,51 @@ def test_cli_stops_at_start_in_production_without_secrets(tmp_path: Path) -> Non
     )
     assert result.returncode != 0
     assert "KEY_ENCRYPTION_KEYS is required when APP_ENV=production" in result.stderr
+
+
+def test_production_requires_smtp_url() -> None:
+    settings = Settings(
+        _env_file=None,
+        app_env="production",
+        database_url="postgresql+psycopg://db/x",
+        key_encryption_keys="v1:" + "A" * 44,
+    )
+    with pytest.raises(SettingsError, match="SMTP_URL is required when APP_ENV=production"):
+        settings.check_production_secrets()
+    Settings(
+        _env_file=None,
+        app_env="production",
+        database_url="postgresql+psycopg://db/x",
+        key_encryption_keys="v1:" + "A" * 44,
+        smtp_url="smtps://mailer:s3cret@smtp.example.com",
+    ).check_production_secrets()
+
+
+def test_smtp_url_forms_and_a_bad_one_is_named_without_its_password() -> None:
+    starttls = parse_smtp_url("smtp://me%40example.com:p%3Ass@mail.example.com:587?starttls=1")
+    assert (starttls.host, starttls.port, starttls.starttls, starttls.ssl) == (
+        "mail.example.com",
+        587,
+        True,
+        False,
+    )
+    assert (starttls.username, starttls.password) == ("me@example.com", "p:ss")
+    assert "p:ss" not in repr(starttls)
+    implicit = parse_smtp_url("smtps://u:p@mail.example.com")
+    assert (implicit.port, implicit.ssl, implicit.starttls) == (465, True, False)
+    plain = parse_smtp_url("smtp://127.0.0.1:2525")
+    assert (plain.port, plain.username, plain.starttls) == (2525, None, False)
+    for bad in ("http://u:hunter2secret@host", "smtp://u:hunter2secret@", "smtp://h?starttls=2"):
+        settings = Settings(_env_file=None, smtp_url=bad)
+        with pytest.raises(SettingsError, match="SMTP_URL must look like") as refused:
+            settings.check_production_secrets()  # checked in every mode, at start
+        assert "hunter2secret" not in str(refused.value)
+
+
+def test_mail_sender_defaults_to_the_app_host() -> None:
+    assert Settings(_env_file=None, app_url="https://promptgen.example").mail_sender == (
+        "PromptGen <no-reply@promptgen.example>"
+    )
+    assert Settings(_env_file=None, mail_from="Team <t@x.example>").mail_sender == (
+        "Team <t@x.example>"
+    )
