@@ -5,6 +5,7 @@ import reflex as rx
 from promptgen import routes
 from promptgen.api.routes import build_api
 from promptgen.api.stripe_webhook import subscription_listeners
+from promptgen.logs import configure_logging
 from promptgen.pages.auth import sign_in, sign_up
 from promptgen.pages.dashboard import dashboard
 from promptgen.pages.history import history, history_detail
@@ -20,6 +21,7 @@ from promptgen.state.settings import SettingsState
 from promptgen.tasks import retention_schedule, sweep_abandoned_generations
 
 get_settings().check_production_secrets()
+configure_logging()
 
 app = rx.App(
     api_transformer=build_api(),

@@ -8,6 +8,7 @@ message naming the variable.
 from __future__ import annotations
 
 import functools
+import logging
 import zoneinfo
 from pathlib import Path
 from typing import Literal
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     signin_lockout_after: int = 8
     signin_window_minutes: int = 15
     signin_lockout_minutes: int = 15
+    # Per client IP (an IPv6 address counts by its /64), within IP_WINDOW_MINUTES.
+    signin_ip_limit: int = 30
+    signup_ip_limit: int = 10
+    password_reset_ip_limit: int = 10
+    ip_window_minutes: int = 60
 
     gemini_api_key: str | None = None
     gemini_base_url: str | None = None
@@ -80,6 +86,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_log_level(cls, value: object) -> object:
+        name = str(value or "INFO").strip().upper()
+        if name not in logging.getLevelNamesMapping():
+            msg = f"unknown log level {value!r} (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+            raise ValueError(msg)
+        return name
 
     @field_validator("purge_timezone")
     @classmethod

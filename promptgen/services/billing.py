@@ -16,6 +16,7 @@ from typing import Any
 import stripe
 from sqlmodel import Session, select
 
+from promptgen.audit import audit
 from promptgen.db import insert_with_on_conflict
 from promptgen.models import StripeEvent, SubscriptionTier, UserSubscription
 from promptgen.services.accounts import free_tier
@@ -258,6 +259,31 @@ def _period(subscription: dict) -> tuple[datetime | None, datetime | None]:
     return _ts(start), _ts(end)
 
 
+def _plan_of(row: UserSubscription) -> tuple[object, str, str]:
+    return (row.tier_id, row.status, row.billing_interval)
+
+
+def _audit_plan_change(
+    session: Session, row: UserSubscription, before: tuple[object, str, str], source: str
+) -> None:
+    """One audit line when the tier, status or interval of a subscription changed."""
+    after = _plan_of(row)
+    if after == before:
+        return
+    old_tier = session.get(SubscriptionTier, before[0]) if before[0] is not None else None
+    new_tier = session.get(SubscriptionTier, after[0]) if after[0] is not None else None
+    audit(
+        "plan_changed",
+        user=row.user_id,
+        tier_from=old_tier.slug if old_tier else None,
+        tier_to=new_tier.slug if new_tier else None,
+        status_from=before[1],
+        status_to=after[1],
+        interval=after[2],
+        source=source,
+    )
+
+
 def _drop_to_free(session: Session, row: UserSubscription) -> None:
     row.tier_id = free_tier(session).id
     row.status = "active"
@@ -303,6 +329,7 @@ def _on_subscription(
     if replaced and (event_type.endswith(".deleted") or obj.get("status") in ENDED_STATUSES):
         return AppliedEvent("", row.user_id, False, "ignored")
     status = obj.get("status") or "active"
+    before = _plan_of(row)
     if event_type.endswith(".deleted") or status in ENDED_STATUSES:
         _drop_to_free(session, row)
     else:
@@ -325,6 +352,7 @@ def _on_subscription(
         row.current_period_start = start
         row.current_period_end = end
         row.cancel_at_period_end = bool(obj.get("cancel_at_period_end"))
+    _audit_plan_change(session, row, before, event_type)
     row.last_stripe_event_at = created
     row.updated_at = datetime.now(UTC)
     session.add(row)
@@ -345,6 +373,7 @@ def _on_invoice(session: Session, event_type: str, obj: dict, created: datetime)
         return AppliedEvent("", row.user_id if row else None, False, "unknown_user")
     if _is_stale(row, created):
         return AppliedEvent("", row.user_id, False, "stale")
+    before = _plan_of(row)
     if event_type == "invoice.payment_failed":
         row.status = "past_due"
     else:
@@ -359,6 +388,7 @@ def _on_invoice(session: Session, event_type: str, obj: dict, created: datetime)
             row.usage_period_start = None
         if row.status in ("past_due", "unpaid"):
             row.status = "active"
+    _audit_plan_change(session, row, before, event_type)
     row.last_stripe_event_at = created
     row.updated_at = datetime.now(UTC)
     session.add(row)

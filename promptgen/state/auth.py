@@ -53,6 +53,7 @@ class AuthFormState(AuthState):
                 email=str(form_data.get("email", "")),
                 password=str(form_data.get("password", "")),
                 user_agent=self._user_agent(),
+                client_ip=self.router.session.client_ip,
             )
         except accounts.AccountError as error:
             self._show_error(error)

@@ -110,6 +110,7 @@ class SettingsState(AuthState):
                 account_deletion.delete_account,
                 user_id=user.user_id,
                 password=str(form_data.get("password", "")),
+                client_ip=self.router.session.client_ip,
             )
         except accounts.AccountError as exc:  # wrong password, or too many tries
             self.delete_error = exc.message

@@ -153,13 +153,18 @@ def test_an_older_event_never_overwrites_a_newer_one(world) -> None:
     assert row.cancel_at_period_end is True
 
 
-def test_ending_drops_to_free_and_unknown_types_are_ignored(world) -> None:
+def test_ending_drops_to_free_and_unknown_types_are_ignored(world, caplog) -> None:
     now = int(time.time())
+    caplog.set_level(logging.INFO, logger="promptgen.audit")
     _post(world, _sub_event(world, created=now - 10))
     answer = _post(world, _sub_event(world, kind="deleted", created=now, status="canceled"))
     assert answer.json()["outcome"] == "applied"
     row, tier = _row(world)
     assert tier == "free" and row.stripe_subscription_id is None
+    changes = [r.getMessage() for r in caplog.records if "event=plan_changed" in r.getMessage()]
+    assert len(changes) == 2
+    assert "tier_from=free tier_to=pro" in changes[0]
+    assert "tier_from=pro tier_to=free" in changes[1] and f"user={row.user_id}" in changes[1]
     unknown = _post(world, make_event("customer.tax_id.created", {"id": "txi_1"}))
     assert unknown.status_code == 200 and unknown.json()["outcome"] == "ignored"
 
