@@ -1,8 +1,10 @@
 """The Reflex app: pages, HTTP routes, lifespan tasks. Nothing else lives here."""
 
 import reflex as rx
+from reflex.utils import prerequisites
 
 from promptgen import routes
+from promptgen.api.edge import EdgeConfig, edge_transformer
 from promptgen.api.routes import build_api
 from promptgen.api.stripe_webhook import subscription_listeners
 from promptgen.logs import configure_logging
@@ -14,6 +16,7 @@ from promptgen.pages.settings import settings
 from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
 from promptgen.state.dashboard import DashboardState
+from promptgen.state.guard import EventGuard, guard_socket, log_backend_exception
 from promptgen.state.history import HistoryDetailState, HistoryState
 from promptgen.state.live import push_plan_update
 from promptgen.state.public import PublicState
@@ -23,11 +26,22 @@ from promptgen.tasks import retention_schedule, sweep_abandoned_generations
 get_settings().check_production_secrets()
 configure_logging()
 
+# Our routes are mounted around Reflex's app, then everything (pages, routes, the websocket,
+# uploads) is wrapped by the edge middleware: security headers, origin and size checks.
+edge = EdgeConfig(
+    app_url=get_settings().app_url,
+    html_root=prerequisites.get_web_dir() / rx.constants.Dirs.STATIC,
+)
 app = rx.App(
-    api_transformer=build_api(),
+    api_transformer=[build_api(), edge_transformer(edge)],
+    backend_exception_handler=log_backend_exception,
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description", content="Build prompts worth keeping.")],
 )
+
+# Every event's arguments are checked against its handler's annotations before it runs.
+app.add_middleware(EventGuard())
+guard_socket(app)
 
 app.add_page(landing, route=routes.LANDING, title="PromptGen", on_load=PublicState.load)
 app.add_page(pricing, route=routes.PRICING, title="Pricing · PromptGen", on_load=PublicState.load)

@@ -12,6 +12,7 @@ import logging
 import zoneinfo
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 _PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "xxx", "your-")
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, lowercased, default ports dropped."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 class SettingsError(RuntimeError):
@@ -119,6 +134,11 @@ class Settings(BaseSettings):
     def provider_base_url(self, provider: str) -> str | None:
         """The configured API endpoint override for a provider, if any."""
         return {"gemini": self.gemini_base_url, "openai": self.openai_base_url}.get(provider)
+
+    @property
+    def app_origin(self) -> str:
+        """APP_URL's origin: the only one CORS and the websocket accept."""
+        return origin_of(self.app_url)
 
     @property
     def is_production(self) -> bool:

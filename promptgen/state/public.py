@@ -77,8 +77,13 @@ class PublicState(AuthState):
         self.plans = [plan_card(t) for t in tiers]
         self.billing_enabled = billing.billing_configured()
         self.billing_error = ""
-        cancelled = self.router.url.query_parameters.get("checkout") == "cancelled"
-        self.billing_notice = "Checkout was cancelled; nothing was charged." if cancelled else ""
+        query = self.router.url.query_parameters
+        if query.get("checkout") == "cancelled":
+            self.billing_notice = "Checkout was cancelled; nothing was charged."
+        elif query.get("account") == "deleted":
+            self.billing_notice = "Your account has been deleted."
+        else:
+            self.billing_notice = ""
 
     @rx.event
     def set_billing_period(self, value: str | list[str]):

@@ -121,4 +121,4 @@ class SettingsState(AuthState):
         self.session_token = ""
         self.signed_in = False
         self.user_email = ""
-        return [rx.redirect(routes.LANDING), rx.toast.success("Your account has been deleted.")]
+        return rx.redirect(routes.LANDING + "?account=deleted")
