@@ -384,6 +384,23 @@ def check_ip_allowance(
     _count_ip(engine, action, address, now)
 
 
+def purge_stale_throttles(*, session: Session, now: datetime | None = None) -> int:
+    """Delete counters whose window and lock are both over; returns how many went."""
+    now = _aware(now) if now else _utcnow()
+    settings = get_settings()
+    longest = max(
+        settings.signin_window_minutes, settings.ip_window_minutes, settings.signin_lockout_minutes
+    )
+    result = session.exec(
+        delete(Throttle).where(
+            col(Throttle.window_start) < now - timedelta(minutes=longest),
+            sa.or_(col(Throttle.locked_until).is_(None), col(Throttle.locked_until) < now),
+        )
+    )
+    session.flush()
+    return result.rowcount or 0
+
+
 def _pair_key(email: str, address: str) -> str:
     return throttle_key(email, address)
 

@@ -65,6 +65,7 @@ class PublicState(AuthState):
     billing_enabled: bool = False
     billing_error: str = ""
     billing_notice: str = ""
+    account_notice: str = ""
 
     @rx.event
     async def load(self):
@@ -78,12 +79,10 @@ class PublicState(AuthState):
         self.billing_enabled = billing.billing_configured()
         self.billing_error = ""
         query = self.router.url.query_parameters
-        if query.get("checkout") == "cancelled":
-            self.billing_notice = "Checkout was cancelled; nothing was charged."
-        elif query.get("account") == "deleted":
-            self.billing_notice = "Your account has been deleted."
-        else:
-            self.billing_notice = ""
+        cancelled = query.get("checkout") == "cancelled"
+        self.billing_notice = "Checkout was cancelled; nothing was charged." if cancelled else ""
+        deleted = query.get("account") == "deleted"
+        self.account_notice = "Your account has been deleted." if deleted else ""
 
     @rx.event
     def set_billing_period(self, value: str | list[str]):

@@ -126,6 +126,25 @@ def test_password_reset_requests_are_limited_per_address(db_url: str, monkeypatc
         accounts.check_ip_allowance(session=session, action="launch", client_ip=OWNER_IP)
 
 
+def test_stale_counters_are_purged_but_live_locks_stay(db_url: str) -> None:
+    _sign_up(db_url)
+    for _ in range(8):
+        with pytest.raises((InvalidCredentials, TooManyAttempts)):
+            _sign_in(db_url, "guess-guess", ip=ATTACKER_IP)
+    with pytest.raises(InvalidCredentials):
+        _sign_in(db_url, "guess-guess", ip=OWNER_IP, now=T0 + timedelta(minutes=50))
+
+    def purge(now) -> int:
+        with admin_session_scope(db_url) as session:
+            return accounts.purge_stale_throttles(session=session, now=now)
+
+    assert purge(T0 + timedelta(minutes=10)) == 0  # everything is still counting
+    # After an hour the first address's counters are over; the later failure's stay.
+    assert purge(T0 + timedelta(minutes=61)) == 2  # its (email, IP) pair and its IP budget
+    with admin_session_scope(db_url) as session:
+        assert session.execute(sa.text("SELECT count(*) FROM throttles")).scalar_one() == 2
+
+
 def test_the_throttle_stores_no_email_or_address(db_url: str) -> None:
     _sign_up(db_url, ip=OWNER_IP)
     with pytest.raises(InvalidCredentials):
