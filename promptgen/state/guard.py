@@ -99,8 +99,11 @@ def _check_form(name: str, value: object) -> None:
             _check_scalar(name, item, MAX_FORM_VALUE)
 
 
-def check_value(name: str, value: object, hint: Any, *, max_string: int = MAX_STRING) -> None:
-    """Raise Junk unless `value` fits the annotation `hint` (as the browser sends it)."""
+def check_value(
+    name: str, value: object, hint: Any, *, max_string: int = MAX_STRING, forms: bool = True
+) -> None:
+    """Raise Junk unless `value` fits the annotation `hint` (as the browser sends it). With
+    `forms`, a dict must be a flat form; without, any dict (Reflex's own handlers)."""
     if hint is Any or hint is inspect.Parameter.empty:
         return
     origin = typing.get_origin(hint)
@@ -108,7 +111,7 @@ def check_value(name: str, value: object, hint: Any, *, max_string: int = MAX_ST
         problems = []
         for option in typing.get_args(hint):
             try:
-                check_value(name, value, option, max_string=max_string)
+                check_value(name, value, option, max_string=max_string, forms=forms)
                 return
             except Junk as exc:
                 problems.append(str(exc))
@@ -137,7 +140,10 @@ def check_value(name: str, value: object, hint: Any, *, max_string: int = MAX_ST
         if len(value) > max_string:
             raise Junk(f"{name} is too long")
     elif hint is dict or origin is dict:
-        _check_form(name, value)
+        if forms:
+            _check_form(name, value)
+        elif not isinstance(value, dict):
+            raise Junk(f"{name} is not an object")
     elif hint is list or origin is list:
         if not isinstance(value, list):
             raise Junk(f"{name} is not a list")
@@ -145,14 +151,19 @@ def check_value(name: str, value: object, hint: Any, *, max_string: int = MAX_ST
             raise Junk(f"{name} has too many items")
         (item_hint,) = typing.get_args(hint) or (Any,)
         for item in value:
-            check_value(name, item, item_hint, max_string=max_string)
+            check_value(name, item, item_hint, max_string=max_string, forms=forms)
     elif isinstance(hint, type) and not isinstance(value, hint):
         raise Junk(f"{name} has an unexpected type")
     # Anything more exotic is left to the handler (none of ours takes one).
 
 
 def check_event(
-    fn: Callable[..., Any], hints: dict[str, Any], payload: object, *, max_string: int = MAX_STRING
+    fn: Callable[..., Any],
+    hints: dict[str, Any],
+    payload: object,
+    *,
+    max_string: int = MAX_STRING,
+    forms: bool = True,
 ) -> None:
     """Raise Junk unless `payload` is a valid set of arguments for the handler `fn`."""
     if not isinstance(payload, dict):
@@ -168,7 +179,7 @@ def check_event(
             if parameter.default is inspect.Parameter.empty:
                 raise Junk(f"missing argument {name!r}")
             continue
-        check_value(name, payload[name], hints.get(name, Any), max_string=max_string)
+        check_value(name, payload[name], hints.get(name, Any), max_string=max_string, forms=forms)
 
 
 def _short(name: object) -> str:
@@ -217,9 +228,16 @@ class EventGuard(Middleware):
         try:
             if fn.__name__ == "setvar" and _is_ours(registered):
                 raise Junk("setvar is not offered")
-            # Reflex's own handlers (hydration, frontend error reports) take longer text.
-            limit = MAX_STRING if _is_ours(registered) else MAX_FORM_VALUE
-            check_event(fn, _hints(registered), event.payload, max_string=limit)
+            # Reflex's own handlers (hydration, client storage, frontend error reports) take
+            # longer text and free-form objects; ours take ids, short text and flat forms.
+            ours = _is_ours(registered)
+            check_event(
+                fn,
+                _hints(registered),
+                event.payload,
+                max_string=MAX_STRING if ours else MAX_FORM_VALUE,
+                forms=ours,
+            )
         except Junk as exc:
             _refuse(event.name, str(exc), token)
             return StateUpdate()
