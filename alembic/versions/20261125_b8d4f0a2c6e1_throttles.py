@@ -6,8 +6,8 @@ table keys each counter by a scope (sign_in, sign_in_ip, sign_up_ip, password_re
 the SHA-256 of what it counts, so no email or address is stored in the clear. The old
 counters are short-lived (15 minutes) and are not carried over.
 
-Revision ID: e5f6a7b8c9d0
-Revises: d4e5f6a7b8c9
+Revision ID: b8d4f0a2c6e1
+Revises: a7c3e9f1b2d4
 Create Date: 2026-11-25 19:00:00
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 import promptgen.models
 
-revision: str = "e5f6a7b8c9d0"
-down_revision: str | None = "d4e5f6a7b8c9"
+revision: str = "b8d4f0a2c6e1"
+down_revision: str | None = "a7c3e9f1b2d4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
