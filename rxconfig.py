@@ -12,6 +12,9 @@ config = rx.Config(
     frontend_port=settings.port,
     backend_port=settings.port,
     deploy_url=settings.app_url,
+    # Starlette's CORS and the socket.io server accept only the app's own origin, so no other
+    # site can read our responses or open the websocket with a user's cookies.
+    cors_allowed_origins=[settings.app_origin],
     # Our tables and migrations are ours (SQLModel + Alembic in promptgen/db.py); leaving
     # Reflex's own db_url unset keeps `reflex run` from checking a second migration setup.
     db_url=None,

@@ -198,4 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A configuration problem is the operator's to fix: say what, without a traceback.
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from promptgen.logs import configure_logging
+
+    configure_logging()
     return args.func(args)

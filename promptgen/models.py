@@ -107,14 +107,17 @@ class AccountToken(SQLModel, table=True):
     used_at: datetime | None = _ts(nullable=True)
 
 
-class SignInThrottle(SQLModel, table=True):
-    """Failed sign-in attempts per normalised email, whether or not the account exists."""
+class Throttle(SQLModel, table=True):
+    """Counted attempts for one throttle: failed sign-ins per (email, IP) pair or per IP,
+    sign-ups and password-reset requests per IP. Admin-only (no user_id); the key is a
+    SHA-256, so no email or address is stored in the clear."""
 
-    __tablename__ = "sign_in_throttles"
+    __tablename__ = "throttles"
 
-    email: str = Field(max_length=320, primary_key=True)
-    failed_count: int = Field(default=0)
-    first_failed_at: datetime | None = _ts(nullable=True)
+    scope: str = Field(max_length=32, primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    count: int = Field(default=0)
+    window_start: datetime | None = _ts(nullable=True)
     locked_until: datetime | None = _ts(nullable=True)
 
 

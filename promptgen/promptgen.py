@@ -1,11 +1,14 @@
 """The Reflex app: pages, HTTP routes, lifespan tasks. Nothing else lives here."""
 
 import reflex as rx
+from reflex.utils import prerequisites
 
 from promptgen import routes
+from promptgen.api.edge import EdgeConfig, edge_transformer
 from promptgen.api.routes import build_api
 from promptgen.api.session_cookie import hide_session_token
 from promptgen.api.stripe_webhook import subscription_listeners
+from promptgen.logs import configure_logging
 from promptgen.pages.auth import sign_in, sign_up
 from promptgen.pages.dashboard import dashboard
 from promptgen.pages.history import history, history_detail
@@ -16,6 +19,7 @@ from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
 from promptgen.state.base import TabOwner
 from promptgen.state.dashboard import DashboardState
+from promptgen.state.guard import EventGuard, guard_socket, log_backend_exception
 from promptgen.state.history import HistoryDetailState, HistoryState
 from promptgen.state.live import push_plan_update
 from promptgen.state.public import PublicState
@@ -24,13 +28,26 @@ from promptgen.state.settings import SettingsState
 from promptgen.tasks import retention_schedule, sweep_abandoned_generations
 
 get_settings().check_production_secrets()
+configure_logging()
 
+# Our routes are mounted around Reflex's app, then everything (pages, routes, the websocket,
+# uploads) is wrapped by the edge middleware: security headers, origin and size checks.
+edge = EdgeConfig(
+    app_url=get_settings().app_url,
+    html_root=prerequisites.get_web_dir() / rx.constants.Dirs.STATIC,
+)
 app = rx.App(
-    # The HTTP routes, then the middleware that keeps the session token out of Reflex.
-    api_transformer=[build_api(), hide_session_token],
+    # The HTTP routes, the edge middleware (headers, origins, upload limits), and innermost
+    # the one that keeps the session token out of Reflex.
+    api_transformer=[build_api(), hide_session_token, edge_transformer(edge)],
+    backend_exception_handler=log_backend_exception,
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description", content="Build prompts worth keeping.")],
 )
+
+# Every event's arguments are checked against its handler's annotations before it runs.
+app.add_middleware(EventGuard())
+guard_socket(app)
 
 app.add_page(landing, route=routes.LANDING, title="PromptGen", on_load=PublicState.load)
 app.add_page(pricing, route=routes.PRICING, title="Pricing · PromptGen", on_load=PublicState.load)

@@ -8,6 +8,7 @@ message naming the variable.
 from __future__ import annotations
 
 import functools
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 _PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "xxx", "your-")
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, lowercased, default ports dropped."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 class SettingsError(RuntimeError):
@@ -112,6 +127,11 @@ class Settings(BaseSettings):
     # link instead of sending; production refuses to start.
     smtp_url: str | None = None
     mail_from: str | None = None
+    # Per client IP (an IPv6 address counts by its /64), within IP_WINDOW_MINUTES.
+    signin_ip_limit: int = 30
+    signup_ip_limit: int = 10
+    password_reset_ip_limit: int = 10
+    ip_window_minutes: int = 60
 
     gemini_api_key: str | None = None
     gemini_base_url: str | None = None
@@ -151,6 +171,15 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_log_level(cls, value: object) -> object:
+        name = str(value or "INFO").strip().upper()
+        if name not in logging.getLevelNamesMapping():
+            msg = f"unknown log level {value!r} (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+            raise ValueError(msg)
+        return name
+
     @field_validator("purge_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -186,6 +215,11 @@ class Settings(BaseSettings):
             return self.mail_from
         host = urlsplit(self.app_url).hostname or "localhost"
         return f"PromptGen <no-reply@{host}>"
+
+    @property
+    def app_origin(self) -> str:
+        """APP_URL's origin: the only one CORS and the websocket accept."""
+        return origin_of(self.app_url)
 
     @property
     def is_production(self) -> bool:

@@ -9,6 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from promptgen.db import run_in_admin_session
+from promptgen.services.accounts import purge_stale_throttles
 from promptgen.services.generation import abandoned_after, sweep_abandoned
 from promptgen.services.retention import purge_expired
 from promptgen.settings import Settings, get_settings
@@ -18,12 +19,17 @@ SWEEP_INTERVAL_S = 300
 
 
 async def sweep_abandoned_generations() -> None:
-    """Refund generations left pending by a crashed process, at start and every 5 minutes."""
+    """Refund generations left pending by a crashed process, at start and every 5 minutes;
+    drop sign-in and sign-up counters whose window is over on the same beat."""
     while True:
         try:
             await run_in_admin_session(sweep_abandoned, older_than=abandoned_after())
         except Exception:  # a database hiccup must not end the loop
             log.exception("sweeping abandoned generations failed")
+        try:
+            await run_in_admin_session(purge_stale_throttles)
+        except Exception:
+            log.exception("purging stale throttles failed")
         await asyncio.sleep(SWEEP_INTERVAL_S)
 
 

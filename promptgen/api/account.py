@@ -89,6 +89,11 @@ async def start_password_reset(email: str) -> None:
         await mail.send(mail.reset_mail(link))
 
 
+def _allow_reset_request(client_ip: str | None) -> None:
+    with admin_session_scope() as session:
+        accounts.check_ip_allowance(session=session, action="password_reset", client_ip=client_ip)
+
+
 async def forgot_password(request: Request) -> Response:
     if not _same_origin(request):
         return _refused()
@@ -98,6 +103,12 @@ async def forgot_password(request: Request) -> Response:
         accounts.normalize_email(email)
     except accounts.InvalidSignUp:
         return _redirect(routes.FORGOT_PASSWORD, error="email-invalid")
+    try:  # a per-address allowance, so nobody can mail-bomb through this form
+        await run_in_threadpool(
+            _allow_reset_request, request.client.host if request.client else None
+        )
+    except accounts.TooManyRequests:
+        return _redirect(routes.FORGOT_PASSWORD, error="network")
     # The same answer whether or not an account has this email.
     return _redirect(routes.FORGOT_PASSWORD, BackgroundTask(start_password_reset, email), sent="1")
 

@@ -54,9 +54,10 @@ _FIELDS = {
 
 def form_error_message(code: str, retry_seconds: str = "") -> tuple[str, str]:
     """(field or "", message) for a refusal code from the URL; unknown codes say nothing."""
-    if code == "locked":
+    if code in ("locked", "network"):
         seconds = int(retry_seconds) if retry_seconds.isdigit() else 60
-        return "", accounts.TooManyAttempts(min(seconds, 86_400)).message
+        refusal = accounts.TooManyRequests if code == "network" else accounts.TooManyAttempts
+        return "", refusal(min(seconds, 86_400)).message
     message = _MESSAGES.get(code, "")
     return (_FIELDS.get(code, ""), message) if message else ("", "")
 
@@ -127,8 +128,10 @@ async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
             email=email,
             password=form.get("password", ""),
             user_agent=request.headers.get("user-agent", "")[:255],
+            client_ip=request.client.host if request.client else None,
         )
     except accounts.TooManyAttempts as exc:
+        # Locked for this email from here, or this address's allowance is used up.
         return redirect(form_path, error=exc.code, retry=str(exc.retry_after_seconds), **back)
     except accounts.AccountError as exc:
         return redirect(form_path, error=exc.code, **back)

@@ -6,6 +6,7 @@ import reflex as rx
 
 from promptgen import routes
 from promptgen.components.shell import app_shell, page_header
+from promptgen.services.images import MAX_IMAGE_BYTES, MAX_IMAGES
 from promptgen.state.dashboard import (
     MULTI_SEPARATOR,
     UPLOAD_ID,
@@ -219,6 +220,9 @@ def _reference_images() -> rx.Component:
                 ),
                 id=UPLOAD_ID,
                 multiple=True,
+                # Refused in the browser with a message, before the server's caps refuse it.
+                max_files=MAX_IMAGES,
+                max_size=MAX_IMAGE_BYTES,
                 on_drop=DashboardState.add_images(rx.upload_files(upload_id=UPLOAD_ID)),
                 border=f"1px dashed {rx.color('gray', 7)}",
                 border_radius="8px",
@@ -260,7 +264,11 @@ def _result_panel() -> rx.Component:
                         rx.icon("copy", size=16),
                         "Copy",
                         variant="soft",
-                        on_click=DashboardState.copy_result,
+                        # Client-side actions: compiled into the page, so no eval is needed.
+                        on_click=[
+                            rx.set_clipboard(DashboardState.result_output),
+                            rx.toast.success("Copied to clipboard"),
+                        ],
                         id="copy-result",
                     ),
                     width="100%",

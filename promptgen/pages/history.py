@@ -77,7 +77,10 @@ def _history_row(row: HistoryRow) -> rx.Component:
                             rx.button(
                                 "Delete",
                                 color_scheme="red",
-                                on_click=HistoryState.delete(row.id),
+                                on_click=[
+                                    HistoryState.delete(row.id),
+                                    rx.toast.success("Deleted."),
+                                ],
                                 class_name="confirm-delete-row",
                             )
                         ),
@@ -303,7 +306,10 @@ def history_detail() -> rx.Component:
                         rx.icon("copy", size=16),
                         "Copy output",
                         variant="soft",
-                        on_click=HistoryDetailState.copy_output,
+                        on_click=[
+                            rx.set_clipboard(HistoryDetailState.output),
+                            rx.toast.success("Copied to clipboard"),
+                        ],
                     ),
                     width="100%",
                 ),

@@ -57,6 +57,10 @@ def landing() -> rx.Component:
     return public_shell(
         rx.vstack(
             rx.vstack(
+                rx.cond(
+                    PublicState.account_notice != "",
+                    rx.callout(PublicState.account_notice, icon="info", id="account-notice"),
+                ),
                 rx.heading(
                     "Prompts that look designed, because they are.",
                     size=rx.breakpoints(initial="7", md="9"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import routes
+from promptgen.components.forms import post_natively
 from promptgen.components.shell import logo
 from promptgen.state.recovery import RecoveryState
 
@@ -45,11 +46,7 @@ def _post_form(form_id: str, action: str, *children: rx.Component) -> rx.Compone
         action=action,
         method="post",
         id=form_id,
-        # Reflex forms cancel native submission; form.submit() posts without a submit event
-        # (called from the prototype, which a control named "submit" cannot shadow).
-        on_submit=rx.call_script(
-            f"HTMLFormElement.prototype.submit.call(document.getElementById('{form_id}'))"
-        ),
+        on_submit=post_natively(form_id),
         width="100%",
     )
 

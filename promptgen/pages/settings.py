@@ -115,11 +115,7 @@ def _post_form(form_id: str, action: str, *children: rx.Component) -> rx.Compone
         action=action,
         method="post",
         id=form_id,
-        # Reflex forms cancel native submission; form.submit() posts without a submit event
-        # (called from the prototype, which a control named "submit" cannot shadow).
-        on_submit=rx.call_script(
-            f"HTMLFormElement.prototype.submit.call(document.getElementById('{form_id}'))"
-        ),
+        on_submit=post_natively(form_id),
     )
 
 

@@ -9,6 +9,7 @@ import uuid
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from promptgen.audit import audit
 from promptgen.models import PromptAttachment, User, UserPrompt
 from promptgen.services import billing
 from promptgen.services.accounts import confirm_password
@@ -18,12 +19,17 @@ log = logging.getLogger(__name__)
 
 
 def delete_account(
-    *, session: Session, user_id: uuid.UUID, password: str, settings: Settings | None = None
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    password: str,
+    client_ip: str | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """Delete the user for good. Raises InvalidCredentials for a wrong password (or
     TooManyAttempts after repeated ones) and
     billing.BillingError when an active subscription cannot be cancelled (nothing deleted)."""
-    confirm_password(session=session, user_id=user_id, password=password)
+    confirm_password(session=session, user_id=user_id, password=password, client_ip=client_ip)
     # Stop the billing before the account: a deleted user must not be charged again.
     if billing.cancel_subscription(session=session, user_id=user_id, settings=settings):
         log.info("cancelled the Stripe subscription of user %s before deletion", user_id)
@@ -32,4 +38,4 @@ def delete_account(
     session.execute(sa.delete(PromptAttachment).where(PromptAttachment.user_id == user_id))
     session.execute(sa.delete(UserPrompt).where(UserPrompt.user_id == user_id))
     session.execute(sa.delete(User).where(User.id == user_id))
-    log.info("deleted user %s", user_id)
+    audit("account_deleted", user=user_id)

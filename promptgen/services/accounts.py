@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import math
 import secrets
 import time
@@ -23,10 +24,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
+from promptgen.audit import audit
 from promptgen.db import insert_with_on_conflict, owner_engine
 from promptgen.models import (
-    SignInThrottle,
     SubscriptionTier,
+    Throttle,
     User,
     UserProfile,
     UserSession,
@@ -213,85 +215,241 @@ def _start_session(session: Session, *, user_id: uuid.UUID, user_agent: str, now
     return token
 
 
-# --- sign-in throttle (own short transactions, so failures count even on rollback) --
+# --- throttles (own short transactions, so attempts count even on rollback) --------
+#
+# Failed sign-ins are counted per (email, client IP): a burst from one address locks that
+# address out of that account, never the owner signing in from elsewhere. Each client IP
+# also has its own budgets (failed sign-ins across all emails, sign-ups, password-reset
+# requests), so one address cannot spray guesses over many accounts either. An IPv6
+# address counts by its /64, which one subscriber usually holds whole.
+
+SIGN_IN = "sign_in"  # failures per (email, IP)
+SIGN_IN_IP = "sign_in_ip"  # failures per IP, any email
+IP_ACTIONS = ("sign_up", "password_reset")  # attempts per IP, for check_ip_allowance
+
+UNKNOWN_IP = "unknown"
+
+
+class TooManyRequests(TooManyAttempts):
+    """This client address has used up its allowance for an action for a while."""
+
+    code = "network"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(retry_after_seconds)
+        minutes = max(1, math.ceil(self.retry_after_seconds / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        self.message = f"Too many attempts from your network. Try again in {minutes} {unit}."
+        self.args = (self.message,)
 
 
 @dataclass(frozen=True)
 class _ThrottleState:
-    failures: int
+    count: int
     locked_until: datetime | None
 
 
-def _throttle_state(row: SignInThrottle | None, now: datetime) -> _ThrottleState:
+def client_address(client_ip: str | None) -> str:
+    """What a client IP counts as: the address itself, an IPv6 address's /64, or "unknown"."""
+    text = (client_ip or "").strip()
+    if not text:
+        return UNKNOWN_IP
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def throttle_key(*parts: str) -> str:
+    """The stored key of a throttle: the SHA-256 of its parts (no email or IP in the clear)."""
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def _state(row: Throttle | None, now: datetime, window: timedelta) -> _ThrottleState:
     if row is None:
         return _ThrottleState(0, None)
     if row.locked_until is not None:
         locked_until = _aware(row.locked_until)
         if locked_until > now:
-            return _ThrottleState(row.failed_count, locked_until)
+            return _ThrottleState(row.count, locked_until)
         return _ThrottleState(0, None)  # an expired lock starts afresh
-    window = timedelta(minutes=get_settings().signin_window_minutes)
-    if row.first_failed_at is None or _aware(row.first_failed_at) < now - window:
+    if row.window_start is None or _aware(row.window_start) < now - window:
         return _ThrottleState(0, None)
-    return _ThrottleState(row.failed_count, None)
+    return _ThrottleState(row.count, None)
 
 
-def _read_throttle(engine: sa.Engine, email: str) -> SignInThrottle | None:
+def _read(engine: sa.Engine, scope: str, key: str, now: datetime, window: timedelta):
     with Session(engine) as short:
-        return short.get(SignInThrottle, email)
+        row = short.get(Throttle, (scope, key))
+        return row, _state(row, now, window)
 
 
-def _record_failure(engine: sa.Engine, email: str, now: datetime) -> datetime | None:
-    """Count one failure atomically; returns locked_until when this failure locks the email."""
-    settings = get_settings()
-    table = SignInThrottle.__table__
+def _hit(
+    engine: sa.Engine,
+    scope: str,
+    key: str,
+    now: datetime,
+    *,
+    limit: int,
+    window: timedelta,
+    lock_for: timedelta,
+) -> datetime | None:
+    """Count one attempt atomically; returns locked_until when this attempt reaches `limit`
+    (the counter is then locked for `lock_for`)."""
+    table = Throttle.__table__
     c = table.c
     now_value = sa.literal(now, UTCDateTime())
-    lock_value = sa.literal(now + timedelta(minutes=settings.signin_lockout_minutes), UTCDateTime())
-    window_start = now - timedelta(minutes=settings.signin_window_minutes)
+    lock_value = sa.literal(now + lock_for, UTCDateTime())
     stale = sa.or_(
-        c.first_failed_at.is_(None),
-        c.first_failed_at < window_start,
+        c.window_start.is_(None),
+        c.window_start < now - window,
         sa.and_(c.locked_until.is_not(None), c.locked_until <= now),
     )
-    new_count = sa.case((stale, 1), else_=c.failed_count + 1)
-    insert = insert_with_on_conflict(engine)
-    statement = insert(table).values(
-        email=email,
-        failed_count=1,
-        first_failed_at=now,
-        locked_until=(
-            now + timedelta(minutes=settings.signin_lockout_minutes)
-            if settings.signin_lockout_after <= 1
-            else None
-        ),
+    new_count = sa.case((stale, 1), else_=c.count + 1)
+    statement = insert_with_on_conflict(engine)(table).values(
+        scope=scope,
+        key=key,
+        count=1,
+        window_start=now,
+        locked_until=now + lock_for if limit <= 1 else None,
     )
     statement = statement.on_conflict_do_update(
-        index_elements=[c.email],
+        index_elements=[c.scope, c.key],
         set_={
-            "failed_count": new_count,
-            "first_failed_at": sa.case((stale, now_value), else_=c.first_failed_at),
-            "locked_until": sa.case(
-                (new_count >= settings.signin_lockout_after, lock_value), else_=None
-            ),
+            "count": new_count,
+            "window_start": sa.case((stale, now_value), else_=c.window_start),
+            "locked_until": sa.case((new_count >= limit, lock_value), else_=None),
         },
     )
     with Session(engine) as short:
         short.exec(statement)
-        row = short.get(SignInThrottle, email)
+        row = short.get(Throttle, (scope, key))
         locked_until = _aware(row.locked_until) if row and row.locked_until else None
         short.commit()
     return locked_until if locked_until is not None and locked_until > now else None
 
 
-def _clear_throttle(engine: sa.Engine, email: str) -> None:
+def _clear(engine: sa.Engine, scope: str, key: str) -> None:
     with Session(engine) as short:
-        short.exec(delete(SignInThrottle).where(col(SignInThrottle.email) == email))
+        short.exec(delete(Throttle).where(col(Throttle.scope) == scope, col(Throttle.key) == key))
         short.commit()
 
 
 def _retry_after(locked_until: datetime, now: datetime) -> int:
     return max(1, math.ceil((locked_until - now).total_seconds()))
+
+
+def _ip_limit(action: str) -> int:
+    settings = get_settings()
+    return {
+        SIGN_IN_IP: settings.signin_ip_limit,
+        "sign_up": settings.signup_ip_limit,
+        "password_reset": settings.password_reset_ip_limit,
+    }[action]
+
+
+def _check_ip(engine: sa.Engine, action: str, address: str, now: datetime) -> None:
+    """Refuse (TooManyRequests) while this address is over its allowance for `action`."""
+    if address == UNKNOWN_IP:
+        return
+    window = timedelta(minutes=get_settings().ip_window_minutes)
+    _, state = _read(engine, action, throttle_key(address), now, window)
+    if state.locked_until is not None:
+        audit("ip_throttled", action=action, ip=address)
+        raise TooManyRequests(_retry_after(state.locked_until, now))
+
+
+def _count_ip(engine: sa.Engine, action: str, address: str, now: datetime) -> datetime | None:
+    if address == UNKNOWN_IP:
+        return None
+    window = timedelta(minutes=get_settings().ip_window_minutes)
+    locked_until = _hit(
+        engine,
+        action,
+        throttle_key(address),
+        now,
+        limit=_ip_limit(action),
+        window=window,
+        lock_for=window,
+    )
+    if locked_until is not None:
+        audit("ip_limit_reached", action=action, ip=address)
+    return locked_until
+
+
+def check_ip_allowance(
+    *, session: Session, action: str, client_ip: str | None, now: datetime | None = None
+) -> None:
+    """Count one `action` ("sign_up" or "password_reset") from this client address, and
+    raise TooManyRequests when the address is over its allowance (SIGNUP_IP_LIMIT,
+    PASSWORD_RESET_IP_LIMIT per IP_WINDOW_MINUTES). An unknown address is not limited.
+    Counts in its own transaction, so a refusal later in the caller still counts."""
+    if action not in IP_ACTIONS:
+        raise ValueError(f"unknown throttled action {action!r}")
+    now = _aware(now) if now else _utcnow()
+    engine = owner_engine(session)
+    address = client_address(client_ip)
+    _check_ip(engine, action, address, now)
+    # The attempt that reaches the limit goes ahead; the next one is refused above.
+    _count_ip(engine, action, address, now)
+
+
+def purge_stale_throttles(*, session: Session, now: datetime | None = None) -> int:
+    """Delete counters whose window and lock are both over; returns how many went."""
+    now = _aware(now) if now else _utcnow()
+    settings = get_settings()
+    longest = max(
+        settings.signin_window_minutes, settings.ip_window_minutes, settings.signin_lockout_minutes
+    )
+    result = session.exec(
+        delete(Throttle).where(
+            col(Throttle.window_start) < now - timedelta(minutes=longest),
+            sa.or_(col(Throttle.locked_until).is_(None), col(Throttle.locked_until) < now),
+        )
+    )
+    session.flush()
+    return result.rowcount or 0
+
+
+def _pair_key(email: str, address: str) -> str:
+    return throttle_key(email, address)
+
+
+def _sign_in_window() -> timedelta:
+    return timedelta(minutes=get_settings().signin_window_minutes)
+
+
+def _record_failure(engine: sa.Engine, email: str, address: str, now: datetime) -> datetime | None:
+    """Count one failed sign-in for (email, address) and for the address alone; returns
+    locked_until when this failure locks the pair."""
+    settings = get_settings()
+    locked_until = _hit(
+        engine,
+        SIGN_IN,
+        _pair_key(email, address),
+        now,
+        limit=settings.signin_lockout_after,
+        window=_sign_in_window(),
+        lock_for=timedelta(minutes=settings.signin_lockout_minutes),
+    )
+    _count_ip(engine, SIGN_IN_IP, address, now)
+    audit("sign_in_failed", email=email, ip=address)
+    if locked_until is not None:
+        audit("sign_in_locked", email=email, ip=address, until=locked_until.isoformat())
+    return locked_until
+
+
+def _check_pair(engine: sa.Engine, email: str, address: str, now: datetime):
+    row, state = _read(engine, SIGN_IN, _pair_key(email, address), now, _sign_in_window())
+    if state.locked_until is not None:
+        audit("sign_in_refused_locked", email=email, ip=address)
+        raise TooManyAttempts(_retry_after(state.locked_until, now))
+    return row, state
 
 
 # --- public API -------------------------------------------------------------------
@@ -303,10 +461,14 @@ def sign_up(
     email: str,
     password: str,
     user_agent: str = "",
+    client_ip: str | None = None,
     now: datetime | None = None,
 ) -> SignedIn:
-    """Create an account on the Free tier and sign it in."""
+    """Create an account on the Free tier and sign it in (SIGNUP_IP_LIMIT per client IP).
+    The attempt is counted in its own short transaction: call it in a unit of work that has
+    not written yet (SQLite allows one writer)."""
     now = _aware(now) if now else _utcnow()
+    check_ip_allowance(session=session, action="sign_up", client_ip=client_ip, now=now)
     email = normalize_email(email)
     _check_new_password(password)
     tier = free_tier(session)
@@ -348,6 +510,7 @@ def sign_up(
     )
     session.flush()
     token = _start_session(session, user_id=user_id, user_agent=user_agent, now=now)
+    audit("signed_up", user=user_id, ip=client_address(client_ip))
     return SignedIn(user_id=user_id, email=email, token=token)
 
 
@@ -357,30 +520,34 @@ def sign_in(
     email: str,
     password: str,
     user_agent: str = "",
+    client_ip: str | None = None,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SignedIn:
-    """Check email and password (throttled per email) and start a session.
+    """Check email and password and start a session. Throttled per (email, client IP):
+    slowed after SIGNIN_SLOWDOWN_AFTER failures, locked after SIGNIN_LOCKOUT_AFTER; and per
+    client IP over all emails (SIGNIN_IP_LIMIT failures). Pass the client's IP: without one
+    every caller shares a single "unknown" address.
 
     Failed attempts are recorded in their own short transactions on the same database,
     so they count even though the caller's transaction rolls back on the exception.
     Call it in a unit of work that has not written yet (SQLite allows one writer).
     """
     now = _aware(now) if now else _utcnow()
+    address = client_address(client_ip)
+    engine = owner_engine(session)
+    _check_ip(engine, SIGN_IN_IP, address, now)
     try:
         email = normalize_email(email)
     except InvalidSignUp:
+        _count_ip(engine, SIGN_IN_IP, address, now)
         raise InvalidCredentials() from None
     settings = get_settings()
-    engine = owner_engine(session)
-    throttle_row = _read_throttle(engine, email)
-    state = _throttle_state(throttle_row, now)
-    if state.locked_until is not None:
-        raise TooManyAttempts(_retry_after(state.locked_until, now))
+    throttle_row, state = _check_pair(engine, email, address, now)
     if not password:
         raise InvalidCredentials()
-    if state.failures >= settings.signin_slowdown_after:
-        steps = state.failures - settings.signin_slowdown_after + 1
+    if state.count >= settings.signin_slowdown_after:
+        steps = state.count - settings.signin_slowdown_after + 1
         sleep(min(SLOWDOWN_STEP_SECONDS * steps, SLOWDOWN_CAP_SECONDS))
     user = session.exec(select(User).where(User.email == email)).first()
     acceptable = len(password) <= MAX_PASSWORD_LENGTH
@@ -390,19 +557,20 @@ def sign_in(
     else:
         verified = _verify(user.password_hash, password)
     if not verified:
-        locked_until = _record_failure(engine, email, now)
+        locked_until = _record_failure(engine, email, address, now)
         if locked_until is not None:
             raise TooManyAttempts(_retry_after(locked_until, now))
         raise InvalidCredentials()
     assert user is not None
     if throttle_row is not None:
-        _clear_throttle(engine, email)
+        _clear(engine, SIGN_IN, _pair_key(email, address))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_sign_in_at = now
     session.add(user)
     session.flush()
     token = _start_session(session, user_id=user.id, user_agent=user_agent, now=now)
+    audit("sign_in_succeeded", user=user.id, ip=address)
     return SignedIn(user_id=user.id, email=user.email, token=token)
 
 
@@ -468,21 +636,25 @@ def verify_password(*, session: Session, user_id: uuid.UUID, password: str) -> b
 
 
 def confirm_password(
-    *, session: Session, user_id: uuid.UUID, password: str, now: datetime | None = None
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    password: str,
+    client_ip: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Re-check a signed-in user's password before a sensitive action, under the same
-    per-email throttle as sign-in, so a stolen session cannot guess the password."""
+    (email, client IP) throttle as sign-in, so a stolen session cannot guess the password."""
     now = _aware(now) if now else _utcnow()
     user = session.get(User, user_id)
     if user is None:
         raise InvalidCredentials("That password is incorrect.", field="password")
     engine = owner_engine(session)
-    state = _throttle_state(_read_throttle(engine, user.email), now)
-    if state.locked_until is not None:
-        raise TooManyAttempts(_retry_after(state.locked_until, now))
+    address = client_address(client_ip)
+    _check_pair(engine, user.email, address, now)
     if verify_password(session=session, user_id=user_id, password=password):
         return
-    locked_until = _record_failure(engine, user.email, now)
+    locked_until = _record_failure(engine, user.email, address, now)
     if locked_until is not None:
         raise TooManyAttempts(_retry_after(locked_until, now))
     raise InvalidCredentials("That password is incorrect.", field="password")

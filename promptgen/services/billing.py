@@ -25,6 +25,7 @@ from typing import Any
 import stripe
 from sqlmodel import Session, select
 
+from promptgen.audit import audit
 from promptgen.db import insert_with_on_conflict
 from promptgen.models import StripeEvent, SubscriptionTier, User, UserSubscription
 from promptgen.services.accounts import free_tier, normalize_email
@@ -442,6 +443,31 @@ def _snapshot(row: UserSubscription) -> dict[str, Any]:
     return {name: getattr(row, name) for name in _TRACKED}
 
 
+def _plan_of(row: UserSubscription) -> tuple[object, str, str]:
+    return (row.tier_id, row.status, row.billing_interval)
+
+
+def _audit_plan_change(
+    session: Session, row: UserSubscription, before: tuple[object, str, str], source: str
+) -> None:
+    """One audit line when the tier, status or interval of a subscription changed."""
+    after = _plan_of(row)
+    if after == before:
+        return
+    old_tier = session.get(SubscriptionTier, before[0]) if before[0] is not None else None
+    new_tier = session.get(SubscriptionTier, after[0]) if after[0] is not None else None
+    audit(
+        "plan_changed",
+        user=row.user_id,
+        tier_from=old_tier.slug if old_tier else None,
+        tier_to=new_tier.slug if new_tier else None,
+        status_from=before[1],
+        status_to=after[1],
+        interval=after[2],
+        source=source,
+    )
+
+
 def _drop_to_free(session: Session, row: UserSubscription) -> None:
     row.tier_id = free_tier(session).id
     row.status = "active"
@@ -557,6 +583,7 @@ def apply_event(
             row = _subscription_row(session, _find_user(session, client, refs), lock=True)
         user_id = row.user_id
         before = _snapshot(row)
+        plan_before = _plan_of(row)
         fetched = [retrieve_subscription(client, refs.subscription_id)]
         current = row.stripe_subscription_id
         if (
@@ -570,6 +597,7 @@ def apply_event(
     chosen = _governing(row, fetched)
     if chosen is not None:
         _apply_subscription(session, row, chosen, now=now)
+        _audit_plan_change(session, row, plan_before, event_type)
     if row.stripe_customer_id is None and refs.customer_id:
         row.stripe_customer_id = refs.customer_id
     changed = _snapshot(row) != before

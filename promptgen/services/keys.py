@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from promptgen import vault
+from promptgen.audit import audit
 from promptgen.db import run_in_user_session
 from promptgen.models import UserApiKey
 from promptgen.providers import ProviderConfig, ProviderError, get_provider
@@ -89,6 +90,7 @@ def save_key(*, session: Session, user_id: uuid.UUID, provider: str, api_key: st
     row.last_used_at = None
     session.add(row)
     session.flush()
+    audit("key_saved", user=user_id, provider=provider)
     return _view(row)
 
 
@@ -109,6 +111,7 @@ def delete_key(*, session: Session, user_id: uuid.UUID, provider: str) -> bool:
         return False
     session.delete(row)
     session.flush()
+    audit("key_deleted", user=user_id, provider=provider)
     return True
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from promptgen.audit import audit
 from promptgen.models import AccountToken, User, UserSession
 from promptgen.services.accounts import (
     MAX_PASSWORD_LENGTH,
@@ -47,6 +48,7 @@ MESSAGES: dict[str, str] = {
     "email-invalid": "Enter a valid email address.",
     "wrong-password": "That password is incorrect.",
     "locked": "Too many failed attempts. Try again in a few minutes.",
+    "network": "Too many requests from your network. Try again later.",
     "password-short": f"Use at least {MIN_PASSWORD_LENGTH} characters for your password.",
     "password-long": f"Use at most {MAX_PASSWORD_LENGTH} characters for your password.",
     "email-same": "That is already your email address.",
@@ -276,7 +278,8 @@ def reset_password(
         user.email_verified_at = now  # the link reached this mailbox: that is verification
     session.add(user)
     _forget_links(session, user.id, RESET_PASSWORD)
-    sign_out_everywhere(session=session, user_id=user.id)
+    ended = sign_out_everywhere(session=session, user_id=user.id)
+    audit("password_reset", user=user.id, sessions_ended=ended)
     return user
 
 
@@ -303,9 +306,10 @@ def change_password(
     others = sa.delete(UserSession).where(col(UserSession.user_id) == user_id)
     if keep_session_id is not None:
         others = others.where(col(UserSession.id) != keep_session_id)
-    session.execute(others)
+    ended = session.execute(others).rowcount or 0
     _forget_links(session, user_id, RESET_PASSWORD)
     session.flush()
+    audit("password_changed", user=user_id, sessions_ended=ended)
     return user.email
 
 
@@ -341,6 +345,7 @@ def change_email(
     user.email_verified_at = None
     session.add(user)
     session.flush()
+    audit("email_changed", user=user_id)
     _forget_links(session, user_id, RESET_PASSWORD, VERIFY_EMAIL)
     link = _issue(session, user=user, purpose=VERIFY_EMAIL, now=now)
     return EmailChanged(old_email=old_email, verification=link)

@@ -363,7 +363,3 @@ class DashboardState(AuthState):
         task = _RUNNING.get(self.router.session.client_token)
         if task is not None:
             task.cancel()
-
-    @rx.event
-    def copy_result(self):
-        return [rx.set_clipboard(self.result_output), rx.toast.success("Copied to clipboard")]

@@ -147,9 +147,9 @@ class HistoryState(AuthState):
         user_id, redirect = await self._user_or_redirect()
         if redirect:
             return redirect
-        deleted = await run_service(history.delete_prompt, user_id=user_id, prompt_id=prompt_id)
+        await run_service(history.delete_prompt, user_id=user_id, prompt_id=prompt_id)
         await self._reload(user_id)
-        return rx.toast.success("Deleted.") if deleted else None
+        return None
 
     @rx.event
     async def export(self, fmt: str):
@@ -217,7 +217,3 @@ class HistoryDetailState(AuthState):
         if self.detail is None:
             return None
         return rx.redirect(routes.retry(self.detail.id))
-
-    @rx.event
-    def copy_output(self):
-        return [rx.set_clipboard(self.output), rx.toast.success("Copied to clipboard")]

@@ -66,6 +66,7 @@ class PublicState(AuthState):
     billing_enabled: bool = False
     billing_error: str = ""
     billing_notice: str = ""
+    account_notice: str = ""
 
     @rx.event
     async def load(self):
@@ -78,8 +79,11 @@ class PublicState(AuthState):
         self.plans = [plan_card(t) for t in tiers]
         self.billing_enabled = billing.billing_configured()
         self.billing_error = ""
-        cancelled = self.router.url.query_parameters.get("checkout") == "cancelled"
+        query = self.router.url.query_parameters
+        cancelled = query.get("checkout") == "cancelled"
         self.billing_notice = "Checkout was cancelled; nothing was charged." if cancelled else ""
+        deleted = query.get("account") == "deleted"
+        self.account_notice = "Your account has been deleted." if deleted else ""
 
     @rx.event
     def set_billing_period(self, value: str | list[str]):

@@ -130,6 +130,7 @@ class SettingsState(AuthState):
                 account_deletion.delete_account,
                 user_id=user.user_id,
                 password=str(form_data.get("password", "")),
+                client_ip=self.router.session.client_ip,
             )
         except accounts.AccountError as exc:  # wrong password, or too many tries
             self.delete_error = exc.message
@@ -138,4 +139,4 @@ class SettingsState(AuthState):
             self.delete_error = f"{exc.message} Your account was not deleted."
             return None
         await self._reset_tab("")
-        return [rx.redirect(routes.LANDING), rx.toast.success("Your account has been deleted.")]
+        return rx.redirect(routes.LANDING + "?account=deleted")

@@ -19,7 +19,8 @@ def test_delete_account_after_reentering_the_password(page: Page, app_server: Ap
 
     page.fill("#delete-password", PASSWORD)
     page.click("#delete-account")
-    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page).to_have_url(re.compile(r"/\?account=deleted$"))
+    expect(page.locator("#account-notice")).to_have_text("Your account has been deleted.")
 
     page.goto(app_server.url + "/sign-in")
     page.fill("#email", email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -82,7 +83,8 @@ def _rows(url: str, user_id) -> dict[str, int]:
         return counts
 
 
-def test_deletes_every_row_after_cancelling_stripe(member, fake_stripe: FakeStripe) -> None:
+def test_deletes_every_row_after_cancelling_stripe(member, fake_stripe: FakeStripe, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="promptgen.audit")
     assert all(_rows(member["db"], member["user"]).values())
     with user_session_scope(member["user"], member["db"]) as session:
         delete_account(session=session, user_id=member["user"], password=DEFAULT_PASSWORD)
@@ -90,6 +92,8 @@ def test_deletes_every_row_after_cancelling_stripe(member, fake_stripe: FakeStri
     assert fake_stripe.subscriptions["sub_del"]["status"] == "canceled"
     assert not any(_rows(member["db"], member["user"]).values())
     assert all(_rows(member["db"], member["other"])[t] for t in ("users", "user_subscriptions"))
+    deleted = [r.getMessage() for r in caplog.records if "event=account_deleted" in r.getMessage()]
+    assert deleted == [f"audit event=account_deleted user={member['user']}"]
 
 
 def test_a_wrong_password_deletes_nothing(member, fake_stripe: FakeStripe) -> None:

@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from promptgen.db import admin_session_scope
 from promptgen.models import (
-    SignInThrottle,
     SubscriptionTier,
+    Throttle,
     User,
     UserProfile,
     UserSession,
@@ -44,7 +44,7 @@ class RecordingSleep:
         self.calls.append(seconds)
 
 
-def _sign_in(url: str, password: str, *, email: str = EMAIL, now=T0, sleep=None):
+def _sign_in(url: str, password: str, *, email: str = EMAIL, now=T0, sleep=None, ip=None):
     with admin_session_scope(url) as session:
         return accounts.sign_in(
             session=session,
@@ -52,6 +52,7 @@ def _sign_in(url: str, password: str, *, email: str = EMAIL, now=T0, sleep=None)
             password=password,
             now=now,
             sleep=sleep or RecordingSleep(),
+            client_ip=ip,
         )
 
 
@@ -66,9 +67,11 @@ def _resolve(url: str, token: str | None, now=T0):
         return accounts.resolve_session(session=session, token=token, now=now)
 
 
-def _throttle(url: str, email: str = EMAIL) -> SignInThrottle | None:
+def _throttle(url: str, email: str = EMAIL, ip: str | None = None) -> Throttle | None:
+    """The (email, IP) sign-in counter; without an IP, the shared "unknown" address's."""
+    key = accounts.throttle_key(email, accounts.client_address(ip))
     with admin_session_scope(url) as session:
-        return session.get(SignInThrottle, email)
+        return session.get(Throttle, (accounts.SIGN_IN, key))
 
 
 # --- sign-up ----------------------------------------------------------------------
@@ -277,8 +280,8 @@ def test_wrong_password_and_unknown_email_look_the_same_and_both_count(db_url: s
         _sign_in(db_url, "not the password", email="nobody@example.com")
     assert wrong.value.message == unknown.value.message == "Email or password is incorrect."
     assert wrong.value.field is unknown.value.field is None
-    assert _throttle(db_url).failed_count == 1
-    assert _throttle(db_url, "nobody@example.com").failed_count == 1
+    assert _throttle(db_url).count == 1
+    assert _throttle(db_url, "nobody@example.com").count == 1
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "", "a@b"])
@@ -326,7 +329,7 @@ def test_unknown_email_is_locked_out_the_same_way(sqlite_url: str) -> None:
             _sign_in(sqlite_url, "whatever123", email="ghost@example.com")
     with pytest.raises(TooManyAttempts):
         _sign_in(sqlite_url, "whatever123", email="ghost@example.com")
-    assert _throttle(sqlite_url, "ghost@example.com").failed_count == 8
+    assert _throttle(sqlite_url, "ghost@example.com").count == 8
 
 
 def test_slowdown_caps_at_three_seconds(sqlite_url: str, monkeypatch) -> None:
@@ -352,7 +355,7 @@ def test_an_old_failure_window_resets_the_count(db_url: str) -> None:
         _sign_in(db_url, "wrong password", now=later, sleep=sleep)
     assert sleep.calls == []  # the fourth failure is the first of a new window
     row = _throttle(db_url)
-    assert (row.failed_count, row.first_failed_at) == (1, later)
+    assert (row.count, row.window_start) == (1, later)
 
 
 def test_a_failure_counts_even_when_the_callers_transaction_rolls_back(db_url: str) -> None:
@@ -363,7 +366,7 @@ def test_a_failure_counts_even_when_the_callers_transaction_rolls_back(db_url: s
         with pytest.raises(InvalidCredentials):
             accounts.sign_in(session=session, email=EMAIL, password="wrong password", now=T0)
         raise ValueError("the caller fails afterwards")
-    assert _throttle(db_url).failed_count == 2
+    assert _throttle(db_url).count == 2
 
 
 def test_too_many_attempts_message_rounds_up_to_minutes() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -22,7 +24,8 @@ def client(db_url: str, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     return TestClient(build_api(), base_url="http://app.test", follow_redirects=False)
 
 
-def test_saves_the_key_for_the_signed_in_user(client: TestClient, db_url: str) -> None:
+def test_saves_the_key_for_the_signed_in_user(client: TestClient, db_url: str, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="promptgen.audit")
     with admin_session_scope(db_url) as session:
         user = make_user(session)
     client.cookies.set("promptgen_session", user.token)
@@ -37,6 +40,14 @@ def test_saves_the_key_for_the_signed_in_user(client: TestClient, db_url: str) -
     with admin_session_scope(db_url) as session:
         [view] = keys.list_keys(session=session, user_id=user.user_id)
     assert view.provider == "openai" and view.last_four == "ABCD"
+    with admin_session_scope(db_url) as session:
+        keys.delete_key(session=session, user_id=user.user_id, provider="openai")
+    lines = [r.getMessage() for r in caplog.records if "event=key_" in r.getMessage()]
+    assert lines == [
+        f"audit event=key_saved user={user.user_id} provider=openai",
+        f"audit event=key_deleted user={user.user_id} provider=openai",
+    ]
+    assert not any(KEY in line or KEY[-8:] in line for line in lines)
 
 
 def test_refuses_cross_site_posts_signed_out_users_and_bad_keys(

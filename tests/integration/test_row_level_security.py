@@ -28,8 +28,8 @@ from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
 from tests.support.factories import make_user
 
-# Tables no user session may touch: Stripe's events and the sign-in throttle.
-ADMIN_ONLY = {"stripe_events", "sign_in_throttles"}
+# Tables no user session may touch: Stripe's events and the throttles.
+ADMIN_ONLY = {"stripe_events", "throttles"}
 CATALOG = CATALOG_TABLES
 
 

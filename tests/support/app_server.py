@@ -37,6 +37,10 @@ def app_environment(database_url: str, port: int, **extra: str) -> dict[str, str
         REFLEX_USE_SYSTEM_BUN="1",
         REFLEX_CHECK_LATEST_VERSION="0",
         PYTHONUNBUFFERED="1",
+        # Every test user signs up and in from 127.0.0.1; the per-address limits are tested
+        # at the service level (tests/integration/test_throttles.py).
+        SIGNUP_IP_LIMIT="100000",
+        SIGNIN_IP_LIMIT="100000",
     )
     env.update(extra)
     return env
