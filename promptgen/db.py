@@ -15,7 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from promptgen.db_security import ADMIN_FLAG, USER_ID_SETTING, derive_user_url
+from promptgen.db_security import (
+    ADMIN_FLAG,
+    USER_ID_SETTING,
+    USER_SCOPE_SECRET_NAME,
+    USER_SIG_SETTING,
+    derive_user_url,
+    user_scope_signature,
+)
 from promptgen.settings import get_settings
 
 T = TypeVar("T")
@@ -73,6 +80,7 @@ def dispose_engines() -> None:
         engine.dispose()
     _engines.clear()
     _owner_url_of.clear()
+    _user_scope_secrets.clear()
 
 
 @contextlib.contextmanager
@@ -132,6 +140,22 @@ def user_database_url(url: str | None = None) -> str:
 
 
 _owner_url_of: dict[sa.Engine, str] = {}
+_user_scope_secrets: dict[str, str] = {}
+
+
+def _user_scope_secret(owner_url: str) -> str:
+    """The secret that signs user ids for the database (db_security), read once by the owner
+    (the user role cannot read it)."""
+    if owner_url not in _user_scope_secrets:
+        with get_engine(owner_url).connect() as conn:
+            value = conn.execute(
+                sa.text("SELECT value FROM database_secrets WHERE name = :name"),
+                {"name": USER_SCOPE_SECRET_NAME},
+            ).scalar_one_or_none()
+        if value is None:
+            raise RuntimeError("the database is not migrated: run python -m promptgen migrate")
+        _user_scope_secrets[owner_url] = value
+    return _user_scope_secrets[owner_url]
 
 
 def owner_engine(session: Session) -> sa.Engine:
@@ -157,9 +181,15 @@ def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[S
     _owner_url_of[get_engine(target)] = owner_url
     with session_scope(target) as session:
         if _is_postgres(session):
-            session.execute(
-                sa.text(f"SELECT set_config('{USER_ID_SETTING}', :user_id, true)"),
-                {"user_id": str(user_id)},
+            # One round trip. RESET ALL first: a pooled connection must not carry settings
+            # an earlier request left on it (a search_path, another app.user_id). The id is
+            # a UUID, so it can be written into the text; several statements need the simple
+            # query protocol, which only a statement without parameters uses.
+            user = str(uuid.UUID(str(user_id)))
+            signature = user_scope_signature(_user_scope_secret(owner_url), user)
+            session.connection().connection.driver_connection.execute(
+                f"RESET ALL; SELECT set_config('{USER_ID_SETTING}', '{user}', true), "
+                f"set_config('{USER_SIG_SETTING}', '{signature}', true)"
             )
         yield session
 

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -32,7 +33,11 @@ from promptgen.models import CATALOG_TABLES, owned_tables
 
 ADMIN_FLAG = "app.admin"
 USER_ID_SETTING = "app.user_id"
-CURRENT_USER_ID = f"nullif(current_setting('{USER_ID_SETTING}', true), '')::uuid"
+USER_SIG_SETTING = "app.user_sig"
+USER_SCOPE_SECRET_NAME = "user_scope"  # noqa: S105 - a row name, not a secret
+# The transaction's user, trusted only with a valid signature (promptgen_current_user_id):
+# SQL run in Alice's session that sets app.user_id to Bob's id gets nobody.
+CURRENT_USER_ID = "public.promptgen_current_user_id()"
 ADMIN_SCOPE = f"current_setting('{ADMIN_FLAG}', true) = 'on'"
 
 # What the user role may do, table by table. Columns missing from an INSERT or UPDATE list
@@ -49,8 +54,7 @@ USER_GRANTS: dict[str, str] = {
         "signature_name, model_name, parameters, compiled_prompt, output, input_tokens, "
         "output_tokens, key_source, status, error_message, latency_ms, is_favorite, "
         "created_at, completed_at), "
-        "UPDATE (output, input_tokens, output_tokens, status, error_message, latency_ms, "
-        "is_favorite, completed_at)"
+        "UPDATE (is_favorite)"
     ),
     "prompt_attachments": "SELECT, INSERT, DELETE",
     "upload_drafts": "SELECT, INSERT, DELETE",
@@ -65,6 +69,25 @@ USER_GRANTS: dict[str, str] = {
 USER_WRITE_CHECKS: dict[str, str] = {
     "user_prompts": "NOT (quota_reserved AND status = 'pending')",
 }
+
+
+_IDENTITY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION promptgen_current_user_id() RETURNS uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    SELECT nullif(current_setting('{USER_ID_SETTING}', true), '')::uuid
+      FROM public.database_secrets s
+     WHERE s.name = '{USER_SCOPE_SECRET_NAME}'
+       AND current_setting('{USER_SIG_SETTING}', true) = encode(
+               sha256(convert_to(s.value || ':' || current_setting('{USER_ID_SETTING}', true),
+                                 'UTF8')),
+               'hex')
+$$;
+"""
+
+
+def user_scope_signature(secret: str, user_id: str) -> str:
+    """What promptgen_current_user_id checks: SHA-256 of the secret, ':' and the user id."""
+    return hashlib.sha256(f"{secret}:{user_id}".encode()).hexdigest()
 
 
 def _quota_functions(grace_days: int) -> str:
@@ -92,7 +115,7 @@ $$;
 CREATE OR REPLACE FUNCTION promptgen_reserve_quota(
     p_user_id uuid, p_prompt_id uuid DEFAULT NULL, p_now timestamptz DEFAULT NULL
 ) RETURNS TABLE (used integer, period_start timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_admin text := current_setting('{ADMIN_FLAG}', true);
     v_now timestamptz := now();
@@ -110,19 +133,19 @@ BEGIN
         v_now := p_now;  -- the owner (tests, CLI) may pass a clock
     END IF;
     PERFORM set_config('{ADMIN_FLAG}', 'on', true);
-    SELECT promptgen_quota_period_start(s.quota_anchor, v_now)
-      INTO v_period FROM user_subscriptions s WHERE s.user_id = p_user_id;
+    SELECT public.promptgen_quota_period_start(s.quota_anchor, v_now)
+      INTO v_period FROM public.user_subscriptions s WHERE s.user_id = p_user_id;
     -- The limit follows the status (services/subscriptions.is_entitled): the plan's quota
     -- while active, trialing, or past due within the grace period; else the Free quota.
     SELECT coalesce(
-               (SELECT monthly_quota FROM subscription_tiers WHERE slug = 'free'),
-               (SELECT monthly_quota FROM subscription_tiers WHERE is_active
+               (SELECT monthly_quota FROM public.subscription_tiers WHERE slug = 'free'),
+               (SELECT monthly_quota FROM public.subscription_tiers WHERE is_active
                  ORDER BY sort_order, id LIMIT 1),
                0)
       INTO v_free_quota;
     -- One conditional UPDATE: concurrent reservations re-check the latest row, so they can
     -- never overshoot. A stale count restarts at 1, which a zero quota must still refuse.
-    UPDATE user_subscriptions s
+    UPDATE public.user_subscriptions s
        SET usage_count = CASE WHEN stale THEN 1 ELSE s.usage_count + 1 END,
            usage_period_start = CASE WHEN stale THEN v_period ELSE s.usage_period_start END,
            updated_at = v_now
@@ -133,13 +156,14 @@ BEGIN
                               AND coalesce(s2.past_due_since, v_now)
                                   > v_now - make_interval(days => {int(grace_days)}))
                         THEN t.monthly_quota ELSE v_free_quota END AS quota
-              FROM user_subscriptions s2 JOIN subscription_tiers t ON t.id = s2.tier_id
+              FROM public.user_subscriptions s2
+              JOIN public.subscription_tiers t ON t.id = s2.tier_id
              WHERE s2.user_id = p_user_id) AS c
      WHERE s.user_id = c.user_id
        AND ((c.stale AND c.quota > 0) OR s.usage_count < c.quota)
     RETURNING s.usage_count INTO v_used;
     IF v_used IS NOT NULL AND p_prompt_id IS NOT NULL THEN
-        UPDATE user_prompts SET quota_reserved = true, key_source = 'platform'
+        UPDATE public.user_prompts SET quota_reserved = true, key_source = 'platform'
          WHERE id = p_prompt_id AND user_id = p_user_id AND status = 'pending'
            AND NOT quota_reserved;
         IF NOT FOUND THEN
@@ -158,7 +182,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION promptgen_refund_reservation(p_prompt_id uuid)
 RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_admin text := current_setting('{ADMIN_FLAG}', true);
     v_user uuid;
@@ -167,7 +191,7 @@ DECLARE
 BEGIN
     PERFORM set_config('{ADMIN_FLAG}', 'on', true);
     -- Only a generation still pending gives its unit back, once.
-    UPDATE user_prompts SET quota_reserved = false
+    UPDATE public.user_prompts SET quota_reserved = false
      WHERE id = p_prompt_id AND quota_reserved AND status = 'pending'
        AND (session_user = current_user OR user_id = {CURRENT_USER_ID})
     RETURNING user_id, created_at INTO v_user, v_created;
@@ -175,7 +199,7 @@ BEGIN
     IF v_refunded THEN
         -- The unit belongs to the period the row was created in; once a new period began
         -- the count was reset and there is nothing to give back.
-        UPDATE user_subscriptions
+        UPDATE public.user_subscriptions
            SET usage_count = usage_count - 1
          WHERE user_id = v_user AND usage_count > 0
            AND usage_period_start IS NOT NULL AND v_created >= usage_period_start;
@@ -184,14 +208,63 @@ BEGIN
     RETURN v_refunded;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION promptgen_finish_generation(
+    p_prompt_id uuid, p_status text, p_output text, p_error text,
+    p_latency_ms integer, p_input_tokens integer, p_output_tokens integer
+) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    v_admin text := current_setting('{ADMIN_FLAG}', true);
+    v_row public.user_prompts%ROWTYPE;
+    v_delivered boolean := p_status = 'succeeded' OR btrim(coalesce(p_output, '')) <> '';
+    v_reserved boolean;
+BEGIN
+    IF p_status NOT IN ('succeeded', 'failed', 'cancelled') THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'not a final status: ' || p_status;
+    END IF;
+    PERFORM set_config('{ADMIN_FLAG}', 'on', true);
+    SELECT * INTO v_row FROM public.user_prompts
+     WHERE id = p_prompt_id AND (session_user = current_user OR user_id = {CURRENT_USER_ID})
+       FOR UPDATE;
+    IF FOUND THEN
+        v_reserved := v_row.quota_reserved;
+        IF v_reserved AND NOT v_delivered AND v_row.status = 'pending' THEN
+            -- Nothing reached the user: the unit goes back, once.
+            UPDATE public.user_subscriptions SET usage_count = usage_count - 1
+             WHERE user_id = v_row.user_id AND usage_count > 0
+               AND usage_period_start IS NOT NULL AND v_row.created_at >= usage_period_start;
+            v_reserved := false;
+        ELSIF NOT v_reserved AND v_delivered AND v_row.key_source = 'platform' THEN
+            -- Output delivered is output paid, even if its unit was given back meanwhile.
+            UPDATE public.user_subscriptions SET usage_count = usage_count + 1
+             WHERE user_id = v_row.user_id
+               AND usage_period_start IS NOT NULL AND v_row.created_at >= usage_period_start;
+            v_reserved := true;
+        END IF;
+        UPDATE public.user_prompts
+           SET status = p_status, output = coalesce(p_output, ''), error_message = p_error,
+               latency_ms = p_latency_ms, input_tokens = p_input_tokens,
+               output_tokens = p_output_tokens, completed_at = now(),
+               quota_reserved = v_reserved
+         WHERE id = p_prompt_id;
+    END IF;
+    PERFORM set_config('{ADMIN_FLAG}', coalesce(v_admin, ''), true);
+END
+$$;
 """
 
 
-_FUNCTION_SIGNATURES = (
+# Functions the user role may call. The plain refund is the owner's (the crash sweep): from a
+# user session a unit goes back only through promptgen_finish_generation, which knows whether
+# output was delivered.
+_USER_FUNCTIONS = (
+    "promptgen_current_user_id()",
     "promptgen_quota_period_start(timestamptz, timestamptz)",
     "promptgen_reserve_quota(uuid, uuid, timestamptz)",
-    "promptgen_refund_reservation(uuid)",
+    "promptgen_finish_generation(uuid, text, text, text, integer, integer, integer)",
 )
+_OWNER_FUNCTIONS = ("promptgen_refund_reservation(uuid)",)
 
 
 class DatabasePrivilegeError(RuntimeError):
@@ -221,8 +294,12 @@ def _quote_literal(value: str) -> str:
 
 def user_role_for(database: str) -> str:
     """The user role's name for a database: per database, so staging and production on one
-    cluster each have their own and cannot read each other."""
-    return f"{database[:58]}_user"
+    cluster each have their own and cannot read each other. Names fit PostgreSQL's 63 bytes;
+    a long one keeps a digest of the whole name, so two long names never share a role."""
+    if len(database.encode()) <= 58:
+        return f"{database}_user"
+    digest = hashlib.sha256(database.encode()).hexdigest()[:10]
+    return f"{database.encode()[:47].decode(errors='ignore')}_{digest}_user"
 
 
 def derived_user_password(owner_password: str, role: str) -> str:
@@ -332,7 +409,7 @@ def ensure_user_role(conn: sa.Connection, owner_url: str, user_url: str | None) 
                 f"{me!r} may not create roles (no CREATEROLE).",
                 statement=_create_role_statement(login),
             )
-        conn.execute(sa.text(_create_role_statement(login)))
+        conn.exec_driver_sql(_create_role_statement(login))
         return login
     superuser, bypassrls, can_login = attributes
     if superuser or bypassrls:
@@ -356,7 +433,7 @@ def ensure_user_role(conn: sa.Connection, owner_url: str, user_url: str | None) 
         )
         with conn.begin_nested() as savepoint:
             try:
-                conn.execute(sa.text(f"ALTER ROLE {quote_ident(login.role)} LOGIN{password}"))
+                conn.exec_driver_sql(f"ALTER ROLE {quote_ident(login.role)} LOGIN{password}")
             except sa.exc.ProgrammingError:
                 savepoint.rollback()
                 if not can_login:
@@ -372,8 +449,24 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
     role = quote_ident(user_role)
     database = _scalar(conn, "SELECT current_database()")
     conn.execute(sa.text(f"GRANT CONNECT ON DATABASE {quote_ident(str(database))} TO {role}"))
+    # No temporary tables: one could shadow a table inside a SECURITY DEFINER function, or
+    # outlive its request on a pooled connection. (pg_temp also comes last in the functions.)
+    conn.execute(
+        sa.text(f"REVOKE TEMPORARY ON DATABASE {quote_ident(str(database))} FROM PUBLIC, {role}")
+    )
+    # PostgreSQL 14 and older let anyone create objects in public.
+    conn.execute(sa.text(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}"))
     if not _scalar(conn, "SELECT has_schema_privilege(:r, 'public', 'USAGE')", r=user_role):
         conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+    # The signing secret, made once per database; then the identity function the policies use.
+    conn.execute(
+        sa.text(
+            "INSERT INTO database_secrets (name, value) VALUES (:name, :value) "
+            "ON CONFLICT (name) DO NOTHING"
+        ),
+        {"name": USER_SCOPE_SECRET_NAME, "value": secrets.token_hex(32)},
+    )
+    conn.connection.driver_connection.execute(_IDENTITY_FUNCTION)
     owned = owned_tables()
     missing = set(owned) - set(USER_GRANTS)
     if missing:
@@ -410,7 +503,9 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
                 f"USING ({own_rows}) WITH CHECK ({write_check})"
             )
         )
-    conn.exec_driver_sql(_quota_functions(grace_days))
-    for signature in _FUNCTION_SIGNATURES:
-        conn.execute(sa.text(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC"))
+    # Straight to the driver: no parameters, so nothing parses "%" (plpgsql's %ROWTYPE).
+    conn.connection.driver_connection.execute(_quota_functions(grace_days))
+    for signature in (*_USER_FUNCTIONS, *_OWNER_FUNCTIONS):
+        conn.execute(sa.text(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC, {role}"))
+    for signature in _USER_FUNCTIONS:
         conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {signature} TO {role}"))

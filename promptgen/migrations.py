@@ -13,14 +13,21 @@ from alembic import command
 from alembic.config import Config
 
 from promptgen.db import get_engine, normalize_url, user_database_url
-from promptgen.db_security import DatabasePrivilegeError, apply_row_security, ensure_user_role
+from promptgen.db_security import (
+    DatabasePrivilegeError,
+    apply_row_security,
+    ensure_user_role,
+    quote_ident,
+)
 from promptgen.settings import PROJECT_ROOT, get_settings
 
 
 def alembic_config(url: str | None = None) -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
-    config.set_main_option("sqlalchemy.url", normalize_url(url or get_settings().database_url))
+    # ConfigParser reads "%" as interpolation: a percent-encoded password must be escaped.
+    url = normalize_url(url or get_settings().database_url)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logging"] = False
     return config
 
@@ -43,9 +50,13 @@ def upgrade_database(url: str | None = None) -> None:
     postgres = url.startswith("postgresql")
     try:
         with get_engine(url).begin() as connection:
-            login = (
-                ensure_user_role(connection, url, _configured_user_url(url)) if postgres else None
-            )
+            login = None
+            if postgres:
+                # One migrate at a time: several instances starting together would race on
+                # the same grants ("tuple concurrently updated").
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+                check_table_owners(connection)
+                login = ensure_user_role(connection, url, _configured_user_url(url))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             if login is not None:
@@ -55,12 +66,42 @@ def upgrade_database(url: str | None = None) -> None:
     except sa.exc.DBAPIError as exc:
         if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
             raise DatabasePrivilegeError(
-                f"The database refused a migration step: {str(exc.orig).splitlines()[0]}",
-                statement=(exc.statement or "").strip() + ";",
+                f"The database refused a migration step: {str(exc.orig).splitlines()[0]}. "
+                f"The refused statement was:\n\n{(exc.statement or '').strip()};\n\n"
+                "The role in DATABASE_URL must own the database and its tables."
             ) from None
         raise
     if postgres:
         check_user_login(url)
+
+
+_LOCK = 0x70726F6D7074  # pg_advisory_xact_lock key for migrations ("prompt")
+
+
+def check_table_owners(conn: sa.Connection) -> None:
+    """Every table and sequence in public must belong to the migrating role (a database
+    moved from a superuser to an ordinary owner keeps the old owner on its tables)."""
+    foreign = conn.execute(
+        sa.text(
+            "SELECT c.relkind, c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S') "
+            "AND NOT pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY c.relname"
+        )
+    ).all()
+    if not foreign:
+        return
+    me = conn.execute(sa.text("SELECT current_user")).scalar_one()
+    statements = "\n".join(
+        f"ALTER {'SEQUENCE' if kind == 'S' else 'TABLE'} public.{quote_ident(name)} "
+        f"OWNER TO {quote_ident(me)};"
+        for kind, name in foreign
+    )
+    raise DatabasePrivilegeError(
+        f"{len(foreign)} tables or sequences in this database belong to another role, so "
+        f"{me!r} cannot migrate them.",
+        statement=statements,
+    )
 
 
 def check_user_login(url: str) -> None:

@@ -234,6 +234,17 @@ class UserSubscription(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+class DatabaseSecret(SQLModel, table=True):
+    """Secrets the database itself checks against: `user_scope` signs the user id a user
+    session sets (db_security), so SQL in one user's session cannot claim another's id.
+    Admin-only: the user role has no grant on it."""
+
+    __tablename__ = "database_secrets"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=128)
+
+
 class StripeEvent(SQLModel, table=True):
     __tablename__ = "stripe_events"
 

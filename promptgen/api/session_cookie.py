@@ -12,7 +12,8 @@ from __future__ import annotations
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-from promptgen.services.accounts import SESSION_COOKIE, hash_token
+from promptgen.services.accounts import MAX_TOKEN_LENGTH, SESSION_COOKIE, hash_token
+from promptgen.settings import get_settings
 
 SESSION_HASH_COOKIE = "promptgen_session_hash"
 EVENT_PATH = "/_event"  # Reflex's websocket endpoint (reflex.constants.Endpoint.EVENT)
@@ -43,13 +44,50 @@ def _rewrite(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return kept
 
 
+def _renewed_cookie(token: str) -> bytes:
+    settings = get_settings()
+    cookie = (
+        f"{SESSION_COOKIE}={token}; Max-Age={settings.session_idle_days * 86_400}; Path=/; "
+        "HttpOnly; SameSite=lax"
+    )
+    return (cookie + ("; Secure" if settings.app_url.startswith("https://") else "")).encode()
+
+
+def _with_renewed_cookie(message: dict, token: str) -> dict:
+    headers = list(message.get("headers", []))
+    html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+    if not html or any(k.lower() == b"set-cookie" for k, _ in headers):
+        return message
+    return {**message, "headers": [*headers, (b"set-cookie", _renewed_cookie(token))]}
+
+
 def hide_session_token(app: Any) -> Any:
     """ASGI middleware: the websocket handshake carries the token's hash, never the token
-    (and no other cookie: Reflex reads none from headers)."""
+    (and no other cookie: Reflex reads none from headers). A page load also renews the
+    cookie, so an active session lasts as the server's sliding expiry says (a session
+    unused for SESSION_IDLE_DAYS ends), not a fixed time after sign-in."""
 
     async def middleware(scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] in ("websocket", "http") and scope.get("path", "").startswith(EVENT_PATH):
+        path = scope.get("path", "")
+        if scope["type"] in ("websocket", "http") and path.startswith(EVENT_PATH):
             scope = {**scope, "headers": _rewrite(list(scope.get("headers", [])))}
-        await app(scope, receive, send)
+            await app(scope, receive, send)
+            return
+        token = ""
+        if scope["type"] == "http" and scope.get("method") == "GET":
+            header = "; ".join(
+                v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"cookie"
+            )
+            token = _cookies(header).get(SESSION_COOKIE, "")
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            await app(scope, receive, send)
+            return
+
+        async def renewing_send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = _with_renewed_cookie(message, token)
+            await send(message)
+
+        await app(scope, receive, renewing_send)
 
     return middleware

@@ -580,7 +580,18 @@ def apply_event(
     try:
         row = _lock_by_customer(session, refs.customer_id)
         if row is None:
-            row = _subscription_row(session, _find_user(session, client, refs), lock=True)
+            try:
+                user_id = _find_user(session, client, refs)
+            except EventNotApplied:
+                # Nobody matches. If Stripe says the subscription has ended (an account
+                # deleted after its cancellation, say), there is nothing to apply, ever:
+                # recorded, and answered 200 so Stripe stops retrying. Otherwise retry.
+                subscription = retrieve_subscription(client, refs.subscription_id)
+                if subscription.get("status") in ENDED_STATUSES:
+                    log.info("stripe event %s: ended subscription of no user", event_id)
+                    return AppliedEvent(event_id, None, False, "ignored")
+                raise
+            row = _subscription_row(session, user_id, lock=True)
         user_id = row.user_id
         before = _snapshot(row)
         plan_before = _plan_of(row)

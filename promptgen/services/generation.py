@@ -292,6 +292,37 @@ def _route_key(
     )
 
 
+def _finish_on_postgres(
+    session: Session,
+    *,
+    prompt_id: uuid.UUID,
+    status: str,
+    output: str,
+    error: str | None,
+    latency_ms: int | None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+) -> None:
+    """One call: the SECURITY DEFINER function records the outcome and settles the unit
+    (given back only when nothing was delivered; db_security), which the user role may not
+    do by hand."""
+    session.execute(
+        sa.text(
+            "SELECT promptgen_finish_generation(:id, :status, :output, :error, :latency, "
+            ":input_tokens, :output_tokens)"
+        ),
+        {
+            "id": prompt_id,
+            "status": status,
+            "output": output,
+            "error": error,
+            "latency": latency_ms,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+        },
+    )
+
+
 def finish_success(
     *,
     session: Session,
@@ -302,10 +333,22 @@ def finish_success(
     output_tokens: int | None,
     latency_ms: int,
 ) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        _finish_on_postgres(
+            session,
+            prompt_id=prompt_id,
+            status="succeeded",
+            output=output,
+            error=None,
+            latency_ms=latency_ms,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
+        return
     # One UPDATE, scoped to the owner: this runs once per generation, on the hot path.
     session.execute(
         sa.update(UserPrompt)
-        .where(UserPrompt.id == prompt_id, UserPrompt.user_id == user_id)
+        .where(col(UserPrompt.id) == prompt_id, col(UserPrompt.user_id) == user_id)
         .values(
             output=output,
             input_tokens=input_tokens,
@@ -328,7 +371,19 @@ def finish_failure(
     latency_ms: int | None = None,
     refund: bool = True,
 ) -> None:
-    """Record the failure, and give back the unit of quota it reserved when `refund`."""
+    """Record the failure, and give back the unit of quota it reserved when `refund` (only
+    when no output reached the user: output delivered is output paid)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The function refunds exactly when nothing was delivered (an empty output).
+        _finish_on_postgres(
+            session,
+            prompt_id=prompt_id,
+            status=status,
+            output=output if not refund else "",
+            error=message,
+            latency_ms=latency_ms,
+        )
+        return
     if refund:
         # The refund first: only a row that is still pending can give its unit back.
         refund_reservation(session=session, prompt_id=prompt_id)

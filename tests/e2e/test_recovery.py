@@ -19,7 +19,7 @@ def sign_in(page: Page, server: AppServer, email: str, password: str) -> None:
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("#submit")
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
     expect(page.locator("#user-email")).to_have_text(email)
 
 

@@ -183,3 +183,34 @@ async def test_the_middleware_rewrites_only_the_event_endpoint() -> None:
         await wrapped({"type": "websocket", "path": path, "headers": headers}, None, None)
     assert b"secret-token" not in b"".join(v for _, v in seen["/_event/"])
     assert seen["/api/keys"] == headers  # the HTTP routes still read the real cookie
+
+
+async def test_a_page_load_renews_the_session_cookie() -> None:
+    """An active user stays signed in past SESSION_IDLE_DAYS after sign-in: every page
+    load renews the cookie (the server slides its own expiry the same way)."""
+    sent: list[dict] = []
+
+    async def page(scope, receive, send):
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/html; charset=utf-8")],
+            }
+        )
+
+    async def collect(message):
+        sent.append(message)
+
+    wrapped = hide_session_token(page)
+    cookie = [(b"cookie", f"{accounts.SESSION_COOKIE}=tok-123".encode())]
+    await wrapped(
+        {"type": "http", "method": "GET", "path": "/history", "headers": cookie}, None, collect
+    )
+    [renewed] = [v for k, v in sent[0]["headers"] if k == b"set-cookie"]
+    assert renewed.startswith(b"promptgen_session=tok-123; Max-Age=") and b"HttpOnly" in renewed
+    sent.clear()
+    await wrapped(
+        {"type": "http", "method": "GET", "path": "/history", "headers": []}, None, collect
+    )
+    assert not [v for k, v in sent[0]["headers"] if k == b"set-cookie"]

@@ -638,3 +638,17 @@ def test_stripe_sync_applies_what_stripe_has_and_prints_what_changed(world, caps
 
     assert main(["stripe", "sync", "--user", "nobody@example.com"]) == 2
     assert "no user with the email 'nobody@example.com'" in capsys.readouterr().err
+
+
+def test_events_about_a_deleted_account_are_recorded_not_retried_forever(world) -> None:
+    from promptgen.services.account_deletion import delete_account
+    from tests.support.factories import DEFAULT_PASSWORD
+
+    subscription = _at_stripe(world)
+    assert _post(world, _snapshot_event("created", subscription)).status_code == 200
+    with admin_session_scope(world["db"]) as session:
+        delete_account(session=session, user_id=world["user"].user_id, password=DEFAULT_PASSWORD)
+    canceled = world["stripe"].subscriptions["sub_1"]
+    assert canceled["status"] == "canceled"
+    answer = _post(world, _snapshot_event("deleted", canceled))
+    assert answer.status_code == 200 and answer.json()["outcome"] == "ignored"

@@ -269,3 +269,53 @@ def test_the_whole_path_runs_as_an_ordinary_role_without_createrole(
     with admin_session_scope() as session:
         assert session.get(User, user.user_id) is None
         assert session.exec(select(UserPrompt)).all() == []
+
+
+def _with_password(postgres_server: PostgresServer, url: str, password: str) -> str:
+    owner = sa.engine.make_url(url).username
+    postgres_server.run_as_dba(f"ALTER ROLE \"{owner}\" PASSWORD '{password}'")
+    return sa.engine.make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("password", ["s3cret-owner-password", "p%40ss:w/rd"])
+def test_an_owner_with_a_password_migrates_and_sets_the_user_roles(
+    fresh_database, postgres_server: PostgresServer, password: str
+) -> None:
+    """Managed services log in with passwords: the derived user password is sent as a SCRAM
+    verifier (whose ':' and the URL's '%' must not be read as placeholders)."""
+    url = _with_password(postgres_server, fresh_database(createrole=True), password)
+    for _ in range(2):  # creating the role, then keeping its password in step
+        migrated = _cli(url, "migrate")
+        assert migrated.returncode == 0, migrated.stderr
+    assert "Traceback" not in migrated.stderr
+
+
+def test_tables_left_to_another_owner_get_the_exact_alter_statements(
+    fresh_database, postgres_server: PostgresServer
+) -> None:
+    url = fresh_database(createrole=True)
+    assert _cli(url, "migrate").returncode == 0
+    database = sa.engine.make_url(url).database
+    postgres_server.run_as_dba("ALTER TABLE users OWNER TO promptgen_ci", database=database)
+    refused = _cli(url, "migrate")
+    owner = sa.engine.make_url(url).username
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f'ALTER TABLE public."users" OWNER TO "{owner}";' in refused.stderr
+
+
+def test_instances_migrating_at_once_all_succeed(fresh_database) -> None:
+    url = fresh_database(createrole=True)
+    assert _cli(url, "migrate").returncode == 0
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "promptgen", "migrate"],
+            env={**os.environ, "DATABASE_URL": url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr

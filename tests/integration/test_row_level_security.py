@@ -29,7 +29,7 @@ from promptgen.vault import new_master_key_text
 from tests.support.factories import make_user
 
 # Tables no user session may touch: Stripe's events and the throttles.
-ADMIN_ONLY = {"stripe_events", "throttles"}
+ADMIN_ONLY = {"stripe_events", "throttles", "database_secrets"}
 CATALOG = CATALOG_TABLES
 
 
@@ -143,21 +143,52 @@ def test_the_catalog_is_readable_but_not_writable(pg_url: str, people, table: st
 
 
 def test_no_user_set_reads_nothing_even_on_a_reused_connection(pg_url: str, people) -> None:
-    # One pooled connection of the user role: a transaction as Alice, then one with no user.
+    # One pooled connection of the user role: a transaction as Alice (signed, as the app
+    # does it), one that claims Bob's id without the signature, one with no user at all.
+    from promptgen.db import _user_scope_secret
+    from promptgen.db_security import user_scope_signature
+
+    alice, bob = str(people["alice"]["user"]), str(people["bob"]["user"])
+    signature = user_scope_signature(_user_scope_secret(pg_url), alice)
     engine = sa.create_engine(user_database_url(pg_url), pool_size=1, max_overflow=0)
     try:
         with engine.begin() as conn:
             conn.execute(
-                sa.text("SELECT set_config('app.user_id', :u, true)"),
-                {"u": str(people["alice"]["user"])},
+                sa.text(
+                    "SELECT set_config('app.user_id', :u, true), "
+                    "set_config('app.user_sig', :s, true)"
+                ),
+                {"u": alice, "s": signature},
             )
             assert conn.execute(sa.text("SELECT count(*) FROM user_prompts")).scalar_one() == 1
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT set_config('app.user_id', :u, true), "
+                    "set_config('app.user_sig', :s, true)"
+                ),
+                {"u": bob, "s": signature},
+            )
+            for table in owned_tables():
+                count = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+                assert count == 0, table
         with engine.begin() as conn:
             for table in owned_tables():
                 count = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
                 assert count == 0, table
     finally:
         engine.dispose()
+
+
+def test_sql_in_a_user_session_cannot_claim_another_users_id(pg_url: str, people) -> None:
+    alice, bob = people["alice"]["user"], people["bob"]["user"]
+    with user_session_scope(alice, pg_url) as session:
+        session.execute(sa.text("SELECT set_config('app.user_id', :u, true)"), {"u": str(bob)})
+        for table in owned_tables():
+            count = session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            assert count == 0, table
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            session.execute(sa.text("SELECT * FROM database_secrets"))
 
 
 def test_the_owner_sees_user_rows_only_in_an_explicit_admin_session(pg_url: str, people) -> None:
@@ -307,11 +338,16 @@ def test_a_user_session_cannot_mark_a_prompt_quota_reserved(pg_url: str, people)
             sa.text("UPDATE user_prompts SET quota_reserved = true WHERE id = :id"),
             {"id": alice["prompt"]},
         )
-    with (
-        pytest.raises(sa.exc.ProgrammingError, match="row-level security"),
-        user_session_scope(alice["user"], pg_url) as session,
+    for statement in (
+        "UPDATE user_prompts SET status = 'pending'",
+        "UPDATE user_prompts SET output = ''",
+        f"SELECT promptgen_refund_reservation('{alice['prompt']}')",
     ):
-        session.execute(sa.text("UPDATE user_prompts SET status = 'pending'"))
+        with (
+            pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+            user_session_scope(alice["user"], pg_url) as session,
+        ):
+            session.execute(sa.text(statement))
 
 
 def test_quota_moves_only_through_the_functions_for_the_signed_in_user(pg_url: str, people) -> None:
@@ -388,3 +424,73 @@ def test_services_scope_by_owner_on_sqlite(sqlite_url: str, monkeypatch) -> None
         ]
     with admin_session_scope(sqlite_url) as session:
         assert len(session.exec(select(UserPrompt)).all()) == 2
+
+
+def test_no_temporary_table_can_shadow_a_table_inside_the_functions(pg_url: str, people) -> None:
+    alice = people["alice"]["user"]
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+        user_session_scope(alice, pg_url) as session,
+    ):
+        session.execute(
+            sa.text("CREATE TEMP TABLE subscription_tiers AS SELECT * FROM subscription_tiers")
+        )
+    with session_scope(pg_url) as session:
+        definitions = session.execute(
+            sa.text(
+                "SELECT proname, proconfig FROM pg_proc WHERE proname LIKE 'promptgen_%' "
+                "AND prosecdef"
+            )
+        ).all()
+    assert definitions
+    for name, config in definitions:  # pg_temp searched last, if at all
+        assert "search_path=pg_catalog, public, pg_temp" in config, name
+
+
+def test_a_pooled_user_connection_forgets_what_the_last_request_set(pg_url: str, people) -> None:
+    alice, bob = people["alice"]["user"], people["bob"]["user"]
+    engine_url = user_database_url(pg_url)
+    from promptgen.db import get_engine
+
+    get_engine(engine_url).dispose()
+    with user_session_scope(alice, pg_url) as session:
+        session.execute(sa.text("SELECT set_config('search_path', 'pg_catalog', false)"))
+        session.execute(sa.text("SELECT set_config('app.user_id', :u, false)"), {"u": str(bob)})
+    with user_session_scope(alice, pg_url) as session:
+        path = session.execute(sa.text("SELECT current_setting('search_path')")).scalar_one()
+        owners = session.execute(sa.text("SELECT user_id FROM user_prompts")).scalars().all()
+    assert "public" in path and set(owners) == {alice}
+
+
+def test_a_delivered_answer_costs_its_unit_even_if_refunded_mid_stream(pg_url, people) -> None:
+    """The user role cannot refund by hand, and finishing a generation that delivered output
+    charges its unit even if it was given back meanwhile."""
+    from promptgen.services import generation
+    from promptgen.services.quota import refund_reservation, reserve_quota
+
+    alice = people["alice"]["user"]
+    with admin_session_scope(pg_url) as session:
+        prompt = UserPrompt(user_id=alice, status="pending")
+        session.add(prompt)
+        session.flush()
+        assert reserve_quota(session=session, user_id=alice, prompt_id=prompt.id)
+        refund_reservation(session=session, prompt_id=prompt.id)  # as a refund would
+        used = session.execute(
+            sa.text("SELECT usage_count FROM user_subscriptions WHERE user_id = :u"), {"u": alice}
+        ).scalar_one()
+    with user_session_scope(alice, pg_url) as session:
+        generation.finish_success(
+            session=session,
+            user_id=alice,
+            prompt_id=prompt.id,
+            output="the whole answer",
+            input_tokens=1,
+            output_tokens=2,
+            latency_ms=5,
+        )
+    with admin_session_scope(pg_url) as session:
+        after = session.execute(
+            sa.text("SELECT usage_count FROM user_subscriptions WHERE user_id = :u"), {"u": alice}
+        ).scalar_one()
+        row = session.get(UserPrompt, prompt.id)
+    assert after == used + 1 and row.status == "succeeded" and row.quota_reserved

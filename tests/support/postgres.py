@@ -27,12 +27,14 @@ import psycopg
 import sqlalchemy as sa
 
 CI_ROLE = "promptgen_ci"
-# The same statement .ci/run runs: a role that creates databases and roles, nothing more.
+# The same statements .ci/run runs: a role that creates databases and roles, and may end a
+# test database's leftover connections when dropping it (pg_signal_backend), nothing more.
 CI_ROLE_SQL = f"""DO $$ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{CI_ROLE}') THEN
         CREATE ROLE {CI_ROLE} LOGIN CREATEDB CREATEROLE NOSUPERUSER NOBYPASSRLS;
     END IF;
-END $$"""
+END $$;
+GRANT pg_signal_backend TO {CI_ROLE}"""
 
 
 def _free_port() -> int:
