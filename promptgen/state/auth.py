@@ -30,7 +30,10 @@ class AuthFormState(AuthState):
         self.form_error = message if not field else ""
         self.email_error = message if field == "email" else ""
         self.password_error = message if field == "password" else ""
-        self.email_value = str(query.get("email", ""))[:320]
+        if "error" in query:
+            # Only after a refusal: a new value remounts the email box (its key), which
+            # would wipe what someone is already typing on a fresh visit.
+            self.email_value = str(query.get("email", ""))[:320]
         return None
 
 
