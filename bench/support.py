@@ -38,17 +38,7 @@ def postgres_database(
     try:
         upgrade_database(url)
         if previous_design is not None:
-            # The previous design's user sessions SET ROLE promptgen_user: give that name
-            # this database's user-role rights (policies apply to members too).
-            user_role = sa.engine.make_url(url).database + "_user"
-            server.run_as_superuser(
-                f"""DO $$ BEGIN
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'promptgen_user') THEN
-                        CREATE ROLE promptgen_user NOLOGIN;
-                    END IF;
-                END $$;
-                GRANT "{user_role}" TO promptgen_user;"""
-            )
+            _legacy_user_role(server, url)
         yield url
     finally:
         dispose_engines()
@@ -60,6 +50,32 @@ def postgres_database(
         reset_settings_cache()
         server.drop_database(url)
         server.stop()
+
+
+def _legacy_user_role(server, url: str) -> None:
+    """What the previous design's RLS migration set up: user sessions SET ROLE promptgen_user
+    and set app.user_id (unsigned), with full rights on the owned tables. Rebuilt on today's
+    schema so the previous design can be measured beside the current one."""
+    from promptgen.models import CATALOG_TABLES, owned_tables
+
+    database = sa.engine.make_url(url).database
+    statements = [
+        """DO $$ BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'promptgen_user') THEN
+                CREATE ROLE promptgen_user NOLOGIN NOBYPASSRLS;
+            END IF;
+        END $$""",
+        "GRANT USAGE ON SCHEMA public TO promptgen_user",
+    ]
+    statements += [f"GRANT SELECT ON {table} TO promptgen_user" for table in CATALOG_TABLES]
+    for table, owner in owned_tables().items():
+        statements += [
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO promptgen_user",
+            f"DROP POLICY IF EXISTS legacy_user_rows ON {table}",
+            f"CREATE POLICY legacy_user_rows ON {table} TO promptgen_user USING "
+            f"({owner} = nullif(current_setting('app.user_id', true), '')::uuid)",
+        ]
+    server.run_as_superuser(";\n".join(statements), database=database)
 
 
 def percentile(values: list[float], pct: float) -> float:

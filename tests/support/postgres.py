@@ -91,9 +91,12 @@ class PostgresServer:
         superuser = sa.engine.make_url(self.base_url).set(username="postgres", password=None)
         return superuser.set(database=name).render_as_string(hide_password=False)
 
-    def run_as_superuser(self, sql: str) -> None:
+    def run_as_superuser(self, sql: str, database: str | None = None) -> None:
         """For the benchmarks' previous-design set-up only (see create_superuser_database)."""
-        with psycopg.connect(self._superuser_conninfo(), autocommit=True) as conn:
+        conninfo = self._superuser_conninfo()
+        if database:
+            conninfo = sa.engine.make_url(conninfo).set(database=database).render_as_string(False)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(sql)
 
     def run_as_dba(self, sql: str, database: str | None = None) -> None:
