@@ -4,6 +4,7 @@ import reflex as rx
 from reflex.utils import prerequisites
 
 from promptgen import routes
+from promptgen.api.auth import session_ended_listeners
 from promptgen.api.edge import EdgeConfig, edge_transformer
 from promptgen.api.routes import build_api
 from promptgen.api.session_cookie import hide_session_token
@@ -97,6 +98,9 @@ app.add_page(
 
 # Before any event, a tab whose session changed forgets the previous user.
 app.add_middleware(TabOwner(), index=0)
+
+# A sign-out clears the user's other open tabs at once (they would at their next event).
+session_ended_listeners.append(lambda user_id: push_plan_update(app, user_id))
 
 # Signed Stripe webhooks update every open tab of the user they concern.
 subscription_listeners.append(lambda user_id: push_plan_update(app, user_id))

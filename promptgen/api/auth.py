@@ -10,6 +10,8 @@ password never comes back.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -155,17 +157,34 @@ async def sign_up(request: Request) -> Response:
     return await _sign_in_or_up(request, accounts.sign_up, routes.SIGN_UP)
 
 
-def _end(token: str) -> None:
+# Called with the user id after a sign-out; the app registers a push that makes the user's
+# other open tabs forget them at once (instead of at their next event).
+SessionEndedListener = Callable[[uuid.UUID], Awaitable[object]]
+session_ended_listeners: list[SessionEndedListener] = []
+
+
+def _end(token: str) -> uuid.UUID | None:
     with admin_session_scope() as session:
+        user = accounts.resolve_session(session=session, token=token)
         accounts.sign_out(session=session, token=token)
+        return user.user_id if user else None
+
+
+async def _tell_other_tabs(user_id: uuid.UUID) -> None:
+    for listener in session_ended_listeners:
+        try:
+            await listener(user_id)
+        except Exception:  # signed out already; a failed push must not undo it
+            log.exception("could not clear the other tabs of user %s", user_id)
 
 
 async def sign_out(request: Request) -> Response:
     if not same_origin(request):
         return Response("Cross-site request refused.", status_code=403)
     token = request.cookies.get(accounts.SESSION_COOKIE, "")
-    if token:
-        await run_in_threadpool(_end, token)
+    user_id = await run_in_threadpool(_end, token) if token else None
     response = RedirectResponse(routes.LANDING, status_code=303)
     clear_session_cookie(response)
+    if user_id is not None:
+        response.background = BackgroundTask(_tell_other_tabs, user_id)
     return response

@@ -145,3 +145,18 @@ def test_a_shared_tab_keeps_nothing_of_the_previous_user(
     page.get_by_role("link", name="History").first.click()
     expect(page.locator(".history-row")).to_have_count(1)
     expect(page.locator(".history-row")).to_contain_text(ALICE_PRODUCT[:20])
+
+
+def test_signing_out_clears_the_users_other_open_tabs(page: Page, app_server: AppServer):
+    sign_up(page, app_server)
+    _pick(page, "Gemini 2.5 Flash", ALICE_PRODUCT)
+    page.click("#generate")
+    expect(page.locator("#result-output")).to_contain_text(ALICE_PRODUCT)
+    other = page.context.new_page()  # a second tab of the same browser
+    other.goto(app_server.url + "/settings")
+    expect(other.get_by_role("heading", name="Your API keys")).to_be_visible()
+    other.click("#sign-out")
+    expect(other).to_have_url(re.compile(r"/$"))
+    # The first tab forgets the user without anyone touching it.
+    expect(page.locator("#result-output")).to_have_count(0)
+    expect(page.locator("#user-email")).not_to_contain_text("@")
