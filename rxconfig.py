@@ -15,6 +15,8 @@ config = rx.Config(
     # Starlette's CORS and the socket.io server accept only the app's own origin, so no other
     # site can read our responses or open the websocket with a user's cookies.
     cors_allowed_origins=[settings.app_origin],
+    # The websocket resolves the client's address with the same rule as our HTTP routes.
+    trusted_proxy_hops=settings.trusted_proxy_hops,
     # Our tables and migrations are ours (SQLModel + Alembic in promptgen/db.py); leaving
     # Reflex's own db_url unset keeps `reflex run` from checking a second migration setup.
     db_url=None,

@@ -4,10 +4,10 @@ import reflex as rx
 from reflex.utils import prerequisites
 
 from promptgen import routes
-from promptgen.api.auth import session_ended_listeners
 from promptgen.api.edge import EdgeConfig, edge_transformer
 from promptgen.api.routes import build_api
 from promptgen.api.session_cookie import hide_session_token
+from promptgen.api.session_events import session_ended_listeners
 from promptgen.api.stripe_webhook import subscription_listeners
 from promptgen.logs import configure_logging
 from promptgen.pages.auth import sign_in, sign_up
@@ -99,7 +99,8 @@ app.add_page(
 # Before any event, a tab whose session changed forgets the previous user.
 app.add_middleware(TabOwner(), index=0)
 
-# A sign-out clears the user's other open tabs at once (they would at their next event).
+# Sessions ended by a form post (sign-out, password change or reset, someone else signing in)
+# clear the user's open tabs at once (they would at their next event).
 session_ended_listeners.append(lambda user_id: push_plan_update(app, user_id))
 
 # Signed Stripe webhooks update every open tab of the user they concern.

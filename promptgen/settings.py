@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     signup_ip_limit: int = 10
     password_reset_ip_limit: int = 10
     ip_window_minutes: int = 60
+    # Reverse proxies in front of the app whose X-Forwarded-For entries are trusted (0: none).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
 
     gemini_api_key: str | None = None
     gemini_base_url: str | None = None

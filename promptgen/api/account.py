@@ -16,13 +16,15 @@ import uuid
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from promptgen import mail, routes
+from promptgen.api.forms import client_ip as request_address
 from promptgen.api.forms import same_origin as _same_origin
+from promptgen.api.session_events import tell_open_tabs
 from promptgen.db import admin_session_scope, user_session_scope
 from promptgen.services import accounts, recovery
 from promptgen.settings import get_settings
@@ -104,9 +106,7 @@ async def forgot_password(request: Request) -> Response:
     except accounts.InvalidSignUp:
         return _redirect(routes.FORGOT_PASSWORD, error="email-invalid")
     try:  # a per-address allowance, so nobody can mail-bomb through this form
-        await run_in_threadpool(
-            _allow_reset_request, request.client.host if request.client else None
-        )
+        await run_in_threadpool(_allow_reset_request, request_address(request))
     except accounts.TooManyRequests:
         return _redirect(routes.FORGOT_PASSWORD, error="network")
     # The same answer whether or not an account has this email.
@@ -161,11 +161,10 @@ async def reset_password(request: Request) -> Response:
     except accounts.AccountError as exc:
         return _redirect(routes.NEW_PASSWORD, error=recovery.error_code(exc))
     log.info("password reset through an emailed link; every session ended (user %s)", user_id)
-    response = _redirect(
-        routes.NEW_PASSWORD,
-        BackgroundTask(mail.send_all, mail.password_changed_mail(email)),
-        done="1",
-    )
+    after = BackgroundTasks()
+    after.add_task(mail.send_all, mail.password_changed_mail(email))
+    after.add_task(tell_open_tabs, user_id)  # every session ended: every open tab forgets
+    response = _redirect(routes.NEW_PASSWORD, after, done="1")
     response.delete_cookie(RESET_COOKIE, path=routes.API_RESET_PASSWORD)
     response.delete_cookie(accounts.SESSION_COOKIE, path="/")  # that session has ended
     return response
@@ -230,7 +229,11 @@ def _change_email(request: Request, password: str, new_email: str) -> recovery.E
     # user role may not write email or email_verified_at (db_security.USER_GRANTS).
     with admin_session_scope() as session:
         return recovery.change_email(
-            session=session, user_id=user.user_id, current_password=password, new_email=new_email
+            session=session,
+            user_id=user.user_id,
+            current_password=password,
+            new_email=new_email,
+            client_ip=request_address(request),
         )
 
 
@@ -271,6 +274,7 @@ def _change_password(request: Request, current: str, new: str) -> accounts.Curre
             current_password=current,
             new_password=new,
             keep_session_id=user.session_id,
+            client_ip=request_address(request),
         )
     return user
 
@@ -291,7 +295,7 @@ async def change_password(request: Request) -> Response:
     if user is None:
         return _signed_out()
     log.info("password changed from Settings; other sessions ended (user %s)", user.user_id)
-    return _settings(
-        BackgroundTask(mail.send_all, mail.password_changed_mail(user.email)),
-        account="password-changed",
-    )
+    after = BackgroundTasks()
+    after.add_task(mail.send_all, mail.password_changed_mail(user.email))
+    after.add_task(tell_open_tabs, user.user_id)  # tabs of the ended sessions forget the user
+    return _settings(after, account="password-changed")

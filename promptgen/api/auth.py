@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from promptgen import mail, routes
 from promptgen.api import account
-from promptgen.api.forms import redirect, same_origin
+from promptgen.api.forms import client_ip, redirect, same_origin
+from promptgen.api.session_events import tell_open_tabs
 from promptgen.db import admin_session_scope
 from promptgen.services import accounts
 from promptgen.services.generation import database_unreachable
@@ -95,14 +95,17 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def _enter(service, *, previous_token: str, **kwargs) -> accounts.SignedIn:
+def _enter(service, *, previous_token: str, **kwargs) -> tuple[accounts.SignedIn, uuid.UUID | None]:
     """Sign in or up in one admin transaction; the browser's previous session (another
-    user's, on a shared computer) ends with it."""
+    user's, on a shared computer) ends with it. Returns the previous session's user."""
     with admin_session_scope() as session:
         signed_in = service(session=session, **kwargs)
+        previous = None
         if previous_token:
+            found = accounts.resolve_session(session=session, token=previous_token)
+            previous = found.user_id if found else None
             accounts.sign_out(session=session, token=previous_token)
-        return signed_in
+        return signed_in, previous
 
 
 async def _send_verification(user_id) -> None:
@@ -123,14 +126,14 @@ async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
     if not same_origin(request):
         return redirect(form_path, error=CROSS_SITE, **back)
     try:
-        signed_in = await run_in_threadpool(
+        signed_in, previous_user = await run_in_threadpool(
             _enter,
             service,
             previous_token=request.cookies.get(accounts.SESSION_COOKIE, ""),
             email=email,
             password=form.get("password", ""),
             user_agent=request.headers.get("user-agent", "")[:255],
-            client_ip=request.client.host if request.client else None,
+            client_ip=client_ip(request),
         )
     except accounts.TooManyAttempts as exc:
         # Locked for this email from here, or this address's allowance is used up.
@@ -144,8 +147,12 @@ async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
         return redirect(form_path, error=UNAVAILABLE, **back)
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, signed_in.token)
+    after = BackgroundTasks()
     if service is accounts.sign_up:
-        response.background = BackgroundTask(_send_verification, signed_in.user_id)
+        after.add_task(_send_verification, signed_in.user_id)
+    if previous_user is not None and previous_user != signed_in.user_id:
+        after.add_task(tell_open_tabs, previous_user)  # their other tabs forget them too
+    response.background = after
     return response
 
 
@@ -157,25 +164,11 @@ async def sign_up(request: Request) -> Response:
     return await _sign_in_or_up(request, accounts.sign_up, routes.SIGN_UP)
 
 
-# Called with the user id after a sign-out; the app registers a push that makes the user's
-# other open tabs forget them at once (instead of at their next event).
-SessionEndedListener = Callable[[uuid.UUID], Awaitable[object]]
-session_ended_listeners: list[SessionEndedListener] = []
-
-
 def _end(token: str) -> uuid.UUID | None:
     with admin_session_scope() as session:
         user = accounts.resolve_session(session=session, token=token)
         accounts.sign_out(session=session, token=token)
         return user.user_id if user else None
-
-
-async def _tell_other_tabs(user_id: uuid.UUID) -> None:
-    for listener in session_ended_listeners:
-        try:
-            await listener(user_id)
-        except Exception:  # signed out already; a failed push must not undo it
-            log.exception("could not clear the other tabs of user %s", user_id)
 
 
 async def sign_out(request: Request) -> Response:
@@ -186,5 +179,5 @@ async def sign_out(request: Request) -> Response:
     response = RedirectResponse(routes.LANDING, status_code=303)
     clear_session_cookie(response)
     if user_id is not None:
-        response.background = BackgroundTask(_tell_other_tabs, user_id)
+        response.background = BackgroundTask(tell_open_tabs, user_id)
     return response

@@ -231,9 +231,17 @@ class EdgeMiddleware:
                 return  # we already answered; whatever the app says now goes nowhere
             if message["type"] == "http.response.start":
                 started = True
-                ours = {name for name, _ in security}
+                # A route's own Referrer-Policy is stricter than ours (the emailed links send
+                # none at all): keep it. Every other security header is ours.
+                theirs = {k.lower() for k, _ in message.get("headers", [])}
+                added = [
+                    (k, v)
+                    for k, v in security
+                    if not (k == b"referrer-policy" and b"referrer-policy" in theirs)
+                ]
+                ours = {name for name, _ in added}
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
-                message = {**message, "headers": kept + security}
+                message = {**message, "headers": kept + added}
             await send(message)
 
         headers = Headers(scope=scope)

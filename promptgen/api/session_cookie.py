@@ -9,8 +9,9 @@ browser's HttpOnly cookie and the HTTP routes that read it.
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
+
+from starlette.requests import cookie_parser
 
 from promptgen.services.accounts import MAX_TOKEN_LENGTH, SESSION_COOKIE, hash_token
 from promptgen.settings import get_settings
@@ -25,12 +26,9 @@ def session_hash_from_cookie_header(header: str) -> str:
 
 
 def _cookies(header: str) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except CookieError:
-        return {}
-    return {key: morsel.value for key, morsel in jar.items()}
+    # Starlette's lenient parser, as the HTTP routes use: one odd cookie from another app
+    # (a space, JSON) must not hide the session.
+    return cookie_parser(header)
 
 
 def _rewrite(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

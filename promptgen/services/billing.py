@@ -156,10 +156,14 @@ def ensure_customer(
     return customer.id
 
 
-def _checkout_key(user_id: uuid.UUID, price_id: str, expired: list[str]) -> str:
-    # Same user, price and earlier sessions: the same key, so double clicks (two tabs, a
-    # retried request) get one session from Stripe even if they were not serialised here.
-    seed = f"{user_id}|{price_id}|{','.join(sorted(expired))}"
+def _checkout_key(
+    user_id: uuid.UUID, price_id: str, expired: list[str], subscriptions: list[str]
+) -> str:
+    # Same user, price, earlier sessions and subscriptions: the same key, so double clicks
+    # (two tabs, a retried request) get one session from Stripe even if they were not
+    # serialised here. The subscriptions count too: after a checkout completed and its
+    # subscription ended, a new upgrade must not replay the completed session.
+    seed = f"{user_id}|{price_id}|{','.join(sorted(expired))}|{','.join(sorted(subscriptions))}"
     return "promptgen-checkout-" + hashlib.sha256(seed.encode()).hexdigest()[:40]
 
 
@@ -195,9 +199,8 @@ def start_checkout(
         raise BillingError(f"{tier.name} cannot be bought {interval}ly on this server yet.")
     customer = ensure_customer(session=session, user_id=user_id, email=email, settings=settings)
     try:
-        live = [
-            s["id"] for s in list_subscriptions(client, customer) if s["status"] in BILLING_STATUSES
-        ]
+        every = list_subscriptions(client, customer)
+        live = [s["id"] for s in every if s["status"] in BILLING_STATUSES]
         if len(live) > 1:
             log.error("user %s has %d live subscriptions: %s", user_id, len(live), live)
         if live:
@@ -222,7 +225,11 @@ def start_checkout(
                 "success_url": f"{settings.app_url}/settings?checkout=success",
                 "cancel_url": f"{settings.app_url}/pricing?checkout=cancelled",
             },
-            options={"idempotency_key": _checkout_key(user_id, price_id, expired)},
+            options={
+                "idempotency_key": _checkout_key(
+                    user_id, price_id, expired, [s["id"] for s in every]
+                )
+            },
         )
     except stripe.StripeError as exc:
         raise _stripe_failure(exc) from None

@@ -140,9 +140,14 @@ def _recently_issued(session: Session, user_id: uuid.UUID, purpose: str, now: da
     )
 
 
-def _issue(session: Session, *, user: User, purpose: str, now: datetime) -> IssuedLink:
-    """A new link of `purpose` for the user's current email; older ones stop working."""
-    _forget_links(session, user.id, purpose)
+def _issue(
+    session: Session, *, user: User, purpose: str, now: datetime, keep_older: bool = False
+) -> IssuedLink:
+    """A new link of `purpose` for the user's current email; older ones stop working unless
+    `keep_older` (a reset requested by anyone who knows the email must not kill the link
+    the owner is about to use)."""
+    if not keep_older:
+        _forget_links(session, user.id, purpose)
     token = secrets.token_urlsafe(32)
     expires_at = now + _lifetime(purpose)
     session.add(
@@ -250,7 +255,7 @@ def request_password_reset(
     user = session.exec(select(User).where(col(User.email) == email)).first()
     if user is None or _recently_issued(session, user.id, RESET_PASSWORD, now):
         return None
-    return _issue(session, user=user, purpose=RESET_PASSWORD, now=now)
+    return _issue(session, user=user, purpose=RESET_PASSWORD, now=now, keep_older=True)
 
 
 def check_reset_link(*, session: Session, token: str, now: datetime | None = None) -> bool:
@@ -293,11 +298,18 @@ def change_password(
     current_password: str,
     new_password: str,
     keep_session_id: uuid.UUID | None = None,
+    client_ip: str | None = None,
     now: datetime | None = None,
 ) -> str:
     """Replace the password after checking the current one (under the sign-in throttle);
     every other session and any pending reset link are ended. Returns the user's email."""
-    confirm_password(session=session, user_id=user_id, password=current_password, now=_now(now))
+    confirm_password(
+        session=session,
+        user_id=user_id,
+        password=current_password,
+        client_ip=client_ip,
+        now=_now(now),
+    )
     _check_new_password(new_password)
     user = session.get(User, user_id)
     assert user is not None  # confirm_password refuses an unknown user
@@ -319,6 +331,7 @@ def change_email(
     user_id: uuid.UUID,
     current_password: str,
     new_email: str,
+    client_ip: str | None = None,
     now: datetime | None = None,
 ) -> EmailChanged:
     """Move the account to a new address after checking the password (under the sign-in
@@ -329,7 +342,13 @@ def change_email(
     is a question about other accounts.
     """
     now = _now(now)
-    confirm_password(session=session, user_id=user_id, password=current_password, now=now)
+    confirm_password(
+        session=session,
+        user_id=user_id,
+        password=current_password,
+        client_ip=client_ip,
+        now=now,
+    )
     email = normalize_email(new_email)
     user = session.get(User, user_id)
     assert user is not None  # confirm_password refuses an unknown user

@@ -652,3 +652,16 @@ def test_events_about_a_deleted_account_are_recorded_not_retried_forever(world) 
     assert canceled["status"] == "canceled"
     answer = _post(world, _snapshot_event("deleted", canceled))
     assert answer.status_code == 200 and answer.json()["outcome"] == "ignored"
+
+
+def test_resubscribing_after_a_cancel_gets_a_new_checkout(world) -> None:
+    fake = world["stripe"]
+    first = _checkout(world)
+    sub = fake.complete_checkout(first.rsplit("/", 1)[1])  # paid
+    fake._cancel_subscription(sub["id"])  # then cancelled (immediately) at Stripe
+    # Same day, the user upgrades again to the same plan:
+    again = _checkout(world)
+    # A new idempotency key, so a new session: not Stripe's replay of the completed one.
+    assert again and again != first
+    keys = {r.headers["idempotency-key"] for r in fake.requests_to("POST", "/v1/checkout/sessions")}
+    assert len(keys) == 2 and len(fake.checkout_sessions) == 2
