@@ -112,7 +112,8 @@ def insert_with_on_conflict(bind: sa.Engine | sa.Connection | Session) -> Any:
     raise RuntimeError(f"unsupported database dialect: {name}")
 
 
-def _is_postgres(session: Session) -> bool:
+def is_postgres(session: Session) -> bool:
+    """Whether `session` talks to PostgreSQL (RLS, roles and the quota functions apply)."""
     return session.get_bind().dialect.name == "postgresql"
 
 
@@ -124,7 +125,7 @@ def admin_session_scope(url: str | None = None) -> Iterator[Session]:
     role's policies honour that; a plain `session_scope` that forgot its scope sees nothing.
     """
     with session_scope(url) as session:
-        if _is_postgres(session):
+        if is_postgres(session):
             session.execute(sa.text(f"SELECT set_config('{ADMIN_FLAG}', 'on', true)"))
         yield session
 
@@ -180,7 +181,7 @@ def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[S
     target = owner_url if owner_url.startswith("sqlite") else user_database_url(owner_url)
     _owner_url_of[get_engine(target)] = owner_url
     with session_scope(target) as session:
-        if _is_postgres(session):
+        if is_postgres(session):
             # One round trip. RESET ALL first: a pooled connection must not carry settings
             # an earlier request left on it (a search_path, another app.user_id). The id is
             # a UUID, so it can be written into the text; several statements need the simple

@@ -20,6 +20,7 @@ new user-owned table cannot ship without its policies.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -344,6 +345,7 @@ def user_login(owner_url: str, user_url: str | None) -> UserLogin:
     return UserLogin(role=role, password=password)
 
 
+@functools.lru_cache(maxsize=64)  # every user transaction asks; the answer never changes
 def derive_user_url(owner_url: str) -> str:
     """DATABASE_URL with the user role's name and derived password."""
     url = sa.engine.make_url(owner_url)

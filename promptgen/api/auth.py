@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from promptgen import mail, routes
 from promptgen.api import account
 from promptgen.api.forms import client_ip, redirect, same_origin
+from promptgen.api.session_cookie import session_cookie_header
 from promptgen.api.session_events import tell_open_tabs
 from promptgen.db import admin_session_scope
 from promptgen.services import accounts
@@ -65,16 +66,7 @@ def form_error_message(code: str, retry_seconds: str = "") -> tuple[str, str]:
 
 
 def set_session_cookie(response: Response, token: str) -> None:
-    settings = get_settings()
-    response.set_cookie(
-        accounts.SESSION_COOKIE,
-        token,
-        max_age=settings.session_idle_days * 86_400,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.app_url.startswith("https://"),
-    )
+    response.raw_headers.append((b"set-cookie", session_cookie_header(token)))
 
 
 def clear_session_cookie(response: Response) -> None:

@@ -42,7 +42,9 @@ def _rewrite(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return kept
 
 
-def _renewed_cookie(token: str) -> bytes:
+def session_cookie_header(token: str) -> bytes:
+    """The Set-Cookie value for the session: HttpOnly, SameSite=Lax, Secure on https, as
+    long as a session may stay idle. Sign-in sets it; every page load renews it."""
     settings = get_settings()
     cookie = (
         f"{SESSION_COOKIE}={token}; Max-Age={settings.session_idle_days * 86_400}; Path=/; "
@@ -56,7 +58,7 @@ def _with_renewed_cookie(message: dict, token: str) -> dict:
     html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
     if not html or any(k.lower() == b"set-cookie" for k, _ in headers):
         return message
-    return {**message, "headers": [*headers, (b"set-cookie", _renewed_cookie(token))]}
+    return {**message, "headers": [*headers, (b"set-cookie", session_cookie_header(token))]}
 
 
 def hide_session_token(app: Any) -> Any:

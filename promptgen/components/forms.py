@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 from reflex.vars.function import FunctionVar
 
@@ -16,4 +18,17 @@ def post_natively(form_id: str) -> rx.event.EventSpec:
         rx.Var(
             f"() => HTMLFormElement.prototype.submit.call(document.getElementById('{form_id}'))"
         ).to(FunctionVar)
+    )
+
+
+def post_form(form_id: str, action: str, *children: rx.Component, **props: Any) -> rx.Component:
+    """A plain HTML form posting to an HTTP route: what is typed into it (passwords, keys)
+    never passes through Reflex state or the websocket; no input is bound to a state var."""
+    return rx.el.form(
+        *children,
+        action=action,
+        method="post",
+        id=form_id,
+        on_submit=post_natively(form_id),
+        **props,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import routes
-from promptgen.components.forms import post_natively
+from promptgen.components.forms import post_form
 from promptgen.components.shell import logo
 from promptgen.state.auth import AuthFormState
 
@@ -33,7 +33,9 @@ def _auth_card(
         rx.card(
             # A plain HTML form posting to an HTTP route, which sets the HttpOnly session
             # cookie: the password and the token never pass through Reflex state.
-            rx.el.form(
+            post_form(
+                form_id,
+                action,
                 rx.vstack(
                     logo(),
                     rx.heading(title, size="6"),
@@ -99,11 +101,6 @@ def _auth_card(
                     spacing="4",
                     width="100%",
                 ),
-                action=action,
-                method="post",
-                id=form_id,
-                # Reflex forms cancel native submission; form.submit() posts the form.
-                on_submit=post_natively(form_id),
             ),
             width="100%",
             max_width="420px",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import routes
-from promptgen.components.forms import post_natively
+from promptgen.components.forms import post_form
 from promptgen.components.shell import logo
 from promptgen.state.recovery import RecoveryState
 
@@ -41,14 +41,7 @@ def _error() -> rx.Component:
 
 
 def _post_form(form_id: str, action: str, *children: rx.Component) -> rx.Component:
-    return rx.el.form(
-        rx.vstack(*children, spacing="3", width="100%"),
-        action=action,
-        method="post",
-        id=form_id,
-        on_submit=post_natively(form_id),
-        width="100%",
-    )
+    return post_form(form_id, action, rx.vstack(*children, spacing="3", width="100%"), width="100%")
 
 
 def _labelled(label: str, field: rx.Component, html_for: str) -> rx.Component:

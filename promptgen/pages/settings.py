@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import routes
-from promptgen.components.forms import post_natively
+from promptgen.components.forms import post_form
 from promptgen.components.shell import app_shell, page_header
 from promptgen.state.settings import KeyRow, SettingsState
 
@@ -26,7 +26,7 @@ def _plan_card() -> rx.Component:
                         ),
                         rx.cond(
                             ~SettingsState.email_verified,
-                            _post_form(
+                            post_form(
                                 "resend-verification-form",
                                 routes.API_RESEND_VERIFICATION,
                                 rx.button(
@@ -107,18 +107,6 @@ def _plan_card() -> rx.Component:
     )
 
 
-def _post_form(form_id: str, action: str, *children: rx.Component) -> rx.Component:
-    """A plain HTML form posting to an HTTP route: what is typed into it (passwords, keys)
-    never passes through Reflex state or the websocket; no input is bound to a state var."""
-    return rx.el.form(
-        *children,
-        action=action,
-        method="post",
-        id=form_id,
-        on_submit=post_natively(form_id),
-    )
-
-
 def _password_input(name: str, input_id: str, placeholder: str, complete: str) -> rx.Component:
     return rx.input(
         type="password",
@@ -160,7 +148,7 @@ def _sign_in_card() -> rx.Component:
             ),
         ),
         rx.vstack(
-            _post_form(
+            post_form(
                 "change-email-form",
                 routes.API_CHANGE_EMAIL,
                 rx.flex(
@@ -182,7 +170,7 @@ def _sign_in_card() -> rx.Component:
                     width="100%",
                 ),
             ),
-            _post_form(
+            post_form(
                 "change-password-form",
                 routes.API_CHANGE_PASSWORD,
                 rx.flex(
@@ -273,7 +261,9 @@ def _key_row(row: KeyRow) -> rx.Component:
 def _key_form() -> rx.Component:
     # A plain HTML form posting to /api/keys: the key never passes through Reflex state
     # or the websocket, and the input is not bound to any state var.
-    return rx.el.form(
+    return post_form(
+        "key-form",
+        "/api/keys",
         rx.flex(
             rx.el.select(
                 rx.el.option("OpenAI", value="openai"),
@@ -296,11 +286,6 @@ def _key_form() -> rx.Component:
             wrap="wrap",
             width="100%",
         ),
-        action="/api/keys",
-        method="post",
-        id="key-form",
-        # Reflex forms cancel native submission; form.submit() posts without a submit event.
-        on_submit=post_natively("key-form"),
         width="100%",
     )
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from promptgen.blueprints import SchemaError, coerce_and_validate, compile_prompt
-from promptgen.db import run_in_user_session
+from promptgen.db import is_postgres, run_in_user_session
 from promptgen.models import PromptAttachment, UserPrompt
 from promptgen.providers import (
     Completed,
@@ -333,7 +333,7 @@ def finish_success(
     output_tokens: int | None,
     latency_ms: int,
 ) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         _finish_on_postgres(
             session,
             prompt_id=prompt_id,
@@ -373,7 +373,7 @@ def finish_failure(
 ) -> None:
     """Record the failure, and give back the unit of quota it reserved when `refund` (only
     when no output reached the user: output delivered is output paid)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         # The function refunds exactly when nothing was delivered (an empty output).
         _finish_on_postgres(
             session,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from promptgen.db import is_postgres
 from promptgen.models import SubscriptionTier, UserPrompt, UserSubscription
 from promptgen.periods import quota_period_start
 from promptgen.services.accounts import free_tier
@@ -39,10 +40,6 @@ class Reservation:
     user_id: uuid.UUID
     period_start: datetime
     used: int
-
-
-def _postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _anchor(*, session: Session, user_id: uuid.UUID) -> datetime | None:
@@ -92,7 +89,7 @@ def reserve_quota(
     One conditional UPDATE: the database re-checks the condition against the latest
     row under concurrent updates, so parallel requests can never overshoot.
     """
-    if _postgres(session):
+    if is_postgres(session):
         row = session.execute(
             sa.text(
                 "SELECT used, period_start FROM promptgen_reserve_quota(:user_id, :prompt_id, :now)"
@@ -135,7 +132,7 @@ def reserve_quota(
 def refund_reservation(*, session: Session, prompt_id: uuid.UUID) -> bool:
     """Give back the unit a still-pending history row holds, once. The unit belongs to the
     period the row was created in: once a new period began, there is nothing to give back."""
-    if _postgres(session):
+    if is_postgres(session):
         return bool(
             session.execute(
                 sa.text("SELECT promptgen_refund_reservation(:prompt_id)"),
