@@ -30,9 +30,9 @@ import httpx
 from sqlmodel import select
 
 from bench.support import postgres_database, save, summary_ms
-from promptgen.catalog import default_catalog, import_catalog, seed_catalog
 from promptgen.db import admin_session_scope
 from promptgen.models import SubscriptionTier, UserSubscription
+from promptgen.services.catalog_import import default_catalog, import_catalog, seed_catalog
 from tests.support.api_server import serve_api
 from tests.support.factories import make_user
 from tests.support.fake_stripe import DEFAULT_KEY, FakeStripe, customer_object, subscription_object

@@ -19,9 +19,9 @@ import openai
 from sqlmodel import select
 
 from bench.support import postgres_database, save, summary_ms
-from promptgen.catalog import seed_catalog
 from promptgen.db import admin_session_scope
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate
+from promptgen.services.catalog_import import seed_catalog
 from promptgen.services.generation import GenerationRequest, run_generation
 from promptgen.settings import Settings
 from tests.support.factories import make_user

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bench.support import percentile, postgres_database, save
-from promptgen.catalog import seed_catalog
 from promptgen.db import admin_session_scope, get_engine
 from promptgen.models import UserSubscription
+from promptgen.services.catalog_import import seed_catalog
 from promptgen.services.retention import purge_expired
 from tests.support.factories import make_user
 

@@ -40,8 +40,8 @@ def _cmd_db_bootstrap_sql(_args: argparse.Namespace) -> int:
 
 
 def _cmd_seed(_args: argparse.Namespace) -> int:
-    from promptgen.catalog import seed_catalog
     from promptgen.db import session_scope
+    from promptgen.services.catalog_import import seed_catalog
 
     with session_scope() as session:
         report = seed_catalog(session=session)
@@ -52,8 +52,13 @@ def _cmd_seed(_args: argparse.Namespace) -> int:
 def _cmd_catalog_import(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from promptgen.catalog import CatalogError, CatalogFileError, import_catalog, read_catalog_file
     from promptgen.db import session_scope
+    from promptgen.services.catalog_import import (
+        CatalogError,
+        CatalogFileError,
+        import_catalog,
+        read_catalog_file,
+    )
 
     try:
         data = read_catalog_file(Path(args.file))

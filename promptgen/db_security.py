@@ -136,7 +136,7 @@ BEGIN
     PERFORM set_config('{ADMIN_FLAG}', 'on', true);
     SELECT public.promptgen_quota_period_start(s.quota_anchor, v_now)
       INTO v_period FROM public.user_subscriptions s WHERE s.user_id = p_user_id;
-    -- The limit follows the status (services/subscriptions.is_entitled): the plan's quota
+    -- The limit follows the status (services/plans.is_entitled): the plan's quota
     -- while active, trialing, or past due within the grace period; else the Free quota.
     SELECT coalesce(
                (SELECT monthly_quota FROM public.subscription_tiers WHERE slug = 'free'),

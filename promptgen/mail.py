@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlencode
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.services.recovery import IssuedLink
 from promptgen.settings import Settings, get_settings
 
@@ -47,7 +47,7 @@ def _link(path: str, token: str, settings: Settings) -> str:
 
 def verification_mail(link: IssuedLink, settings: Settings | None = None) -> Mail:
     settings = settings or get_settings()
-    url = _link(routes.VERIFY_EMAIL_LINK, link.token, settings)
+    url = _link(urls.VERIFY_EMAIL_LINK, link.token, settings)
     hours = settings.email_verification_hours
     return Mail(
         to=link.email,
@@ -64,7 +64,7 @@ def verification_mail(link: IssuedLink, settings: Settings | None = None) -> Mai
 
 def reset_mail(link: IssuedLink, settings: Settings | None = None) -> Mail:
     settings = settings or get_settings()
-    url = _link(routes.RESET_PASSWORD_LINK, link.token, settings)
+    url = _link(urls.RESET_PASSWORD_LINK, link.token, settings)
     minutes = settings.password_reset_minutes
     return Mail(
         to=link.email,
@@ -88,7 +88,7 @@ def password_changed_mail(email: str, settings: Settings | None = None) -> Mail:
         body=(
             "The password of your PromptGen account was just changed, and other devices were "
             "signed out.\n\nIf this was not you, reset your password at once: "
-            f"{settings.app_url.rstrip('/')}{routes.FORGOT_PASSWORD}\n"
+            f"{settings.app_url.rstrip('/')}{urls.FORGOT_PASSWORD}\n"
         ),
     )
 

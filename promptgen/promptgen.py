@@ -3,9 +3,9 @@
 import reflex as rx
 from reflex.utils import prerequisites
 
-from promptgen import routes
+from promptgen import urls
+from promptgen.api.app import build_api
 from promptgen.api.edge import EdgeConfig, edge_transformer
-from promptgen.api.routes import build_api
 from promptgen.api.session_cookie import hide_session_token
 from promptgen.api.session_events import session_ended_listeners
 from promptgen.api.stripe_webhook import subscription_listeners
@@ -50,50 +50,50 @@ app = rx.App(
 app.add_middleware(EventGuard())
 guard_socket(app)
 
-app.add_page(landing, route=routes.LANDING, title="PromptGen", on_load=PublicState.load)
-app.add_page(pricing, route=routes.PRICING, title="Pricing · PromptGen", on_load=PublicState.load)
+app.add_page(landing, route=urls.LANDING, title="PromptGen", on_load=PublicState.load)
+app.add_page(pricing, route=urls.PRICING, title="Pricing · PromptGen", on_load=PublicState.load)
 app.add_page(
     sign_in,
-    route=routes.SIGN_IN,
+    route=urls.SIGN_IN,
     title="Sign in · PromptGen",
     on_load=SignInState.load,
 )
 app.add_page(
     sign_up,
-    route=routes.SIGN_UP,
+    route=urls.SIGN_UP,
     title="Sign up · PromptGen",
     on_load=SignUpState.load,
 )
 app.add_page(
     forgot_password,
-    route=routes.FORGOT_PASSWORD,
+    route=urls.FORGOT_PASSWORD,
     title="Forgot password · PromptGen",
     on_load=RecoveryState.load_forgot_password,
 )
 app.add_page(
     new_password,
-    route=routes.NEW_PASSWORD,
+    route=urls.NEW_PASSWORD,
     title="New password · PromptGen",
     on_load=RecoveryState.load_new_password,
 )
 app.add_page(
     email_verified,
-    route=routes.EMAIL_VERIFIED,
+    route=urls.EMAIL_VERIFIED,
     title="Email verification · PromptGen",
     on_load=RecoveryState.load_email_verified,
 )
 app.add_page(
-    dashboard, route=routes.DASHBOARD, title="Dashboard · PromptGen", on_load=DashboardState.load
+    dashboard, route=urls.DASHBOARD, title="Dashboard · PromptGen", on_load=DashboardState.load
 )
-app.add_page(history, route=routes.HISTORY, title="History · PromptGen", on_load=HistoryState.load)
+app.add_page(history, route=urls.HISTORY, title="History · PromptGen", on_load=HistoryState.load)
 app.add_page(
     history_detail,
-    route=routes.HISTORY_DETAIL,
+    route=urls.HISTORY_DETAIL,
     title="Generation · PromptGen",
     on_load=HistoryDetailState.load,
 )
 app.add_page(
-    settings, route=routes.SETTINGS, title="Settings · PromptGen", on_load=SettingsState.load
+    settings, route=urls.SETTINGS, title="Settings · PromptGen", on_load=SettingsState.load
 )
 
 # Before any event, a tab whose session changed forgets the previous user.

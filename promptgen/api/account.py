@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from promptgen import mail, routes
+from promptgen import mail, urls
 from promptgen.api.forms import client_ip as request_address
 from promptgen.api.forms import same_origin as _same_origin
 from promptgen.api.session_events import tell_open_tabs
@@ -104,13 +104,13 @@ async def forgot_password(request: Request) -> Response:
     try:
         accounts.normalize_email(email)
     except accounts.InvalidSignUp:
-        return _redirect(routes.FORGOT_PASSWORD, error="email-invalid")
+        return _redirect(urls.FORGOT_PASSWORD, error="email-invalid")
     try:  # a per-address allowance, so nobody can mail-bomb through this form
         await run_in_threadpool(_allow_reset_request, request_address(request))
     except accounts.TooManyRequests:
-        return _redirect(routes.FORGOT_PASSWORD, error="network")
+        return _redirect(urls.FORGOT_PASSWORD, error="network")
     # The same answer whether or not an account has this email.
-    return _redirect(routes.FORGOT_PASSWORD, BackgroundTask(start_password_reset, email), sent="1")
+    return _redirect(urls.FORGOT_PASSWORD, BackgroundTask(start_password_reset, email), sent="1")
 
 
 # --- reset password -----------------------------------------------------------------
@@ -125,15 +125,15 @@ async def open_reset_link(request: Request) -> Response:
     """GET /reset-password?token=...: keep the token in a cookie, then show the form."""
     token = request.query_params.get("token", "")[: accounts.MAX_TOKEN_LENGTH + 1]
     if not await run_in_threadpool(_check_reset, token):
-        response = _redirect(routes.NEW_PASSWORD, link="invalid")
-        response.delete_cookie(RESET_COOKIE, path=routes.API_RESET_PASSWORD)
+        response = _redirect(urls.NEW_PASSWORD, link="invalid")
+        response.delete_cookie(RESET_COOKIE, path=urls.API_RESET_PASSWORD)
         return response
-    response = _redirect(routes.NEW_PASSWORD)
+    response = _redirect(urls.NEW_PASSWORD)
     response.set_cookie(
         RESET_COOKIE,
         token,
         max_age=get_settings().password_reset_minutes * 60,
-        path=routes.API_RESET_PASSWORD,
+        path=urls.API_RESET_PASSWORD,
         httponly=True,
         samesite="strict",
         secure=_secure_cookies(),
@@ -155,17 +155,17 @@ async def reset_password(request: Request) -> Response:
     try:
         email, user_id = await run_in_threadpool(_reset, token, _field(form, "password"))
     except recovery.InvalidLink:
-        response = _redirect(routes.NEW_PASSWORD, link="invalid")
-        response.delete_cookie(RESET_COOKIE, path=routes.API_RESET_PASSWORD)
+        response = _redirect(urls.NEW_PASSWORD, link="invalid")
+        response.delete_cookie(RESET_COOKIE, path=urls.API_RESET_PASSWORD)
         return response
     except accounts.AccountError as exc:
-        return _redirect(routes.NEW_PASSWORD, error=recovery.error_code(exc))
+        return _redirect(urls.NEW_PASSWORD, error=recovery.error_code(exc))
     log.info("password reset through an emailed link; every session ended (user %s)", user_id)
     after = BackgroundTasks()
     after.add_task(mail.send_all, mail.password_changed_mail(email))
     after.add_task(tell_open_tabs, user_id)  # every session ended: every open tab forgets
-    response = _redirect(routes.NEW_PASSWORD, after, done="1")
-    response.delete_cookie(RESET_COOKIE, path=routes.API_RESET_PASSWORD)
+    response = _redirect(urls.NEW_PASSWORD, after, done="1")
+    response.delete_cookie(RESET_COOKIE, path=urls.API_RESET_PASSWORD)
     response.delete_cookie(accounts.SESSION_COOKIE, path="/")  # that session has ended
     return response
 
@@ -182,18 +182,18 @@ async def open_verification_link(request: Request) -> Response:
     """GET /verify-email?token=...: mark the address verified."""
     token = request.query_params.get("token", "")[: accounts.MAX_TOKEN_LENGTH + 1]
     verified = await run_in_threadpool(_verify, token)
-    return _redirect(routes.EMAIL_VERIFIED, status="ok" if verified else "invalid")
+    return _redirect(urls.EMAIL_VERIFIED, status="ok" if verified else "invalid")
 
 
 # --- from Settings, signed in -------------------------------------------------------
 
 
 def _settings(background: BackgroundTask | None = None, **query: str) -> Response:
-    return _redirect(routes.SETTINGS, background, **query)
+    return _redirect(urls.SETTINGS, background, **query)
 
 
 def _signed_out() -> Response:
-    return RedirectResponse(routes.sign_in_then(routes.SETTINGS), status_code=303)
+    return RedirectResponse(urls.sign_in_then(urls.SETTINGS), status_code=303)
 
 
 def _resend(request: Request) -> recovery.IssuedLink | str:

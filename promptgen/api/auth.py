@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from promptgen import mail, routes
+from promptgen import mail, urls
 from promptgen.api import account
 from promptgen.api.forms import client_ip, redirect, same_origin
 from promptgen.api.session_cookie import session_cookie_header
@@ -113,7 +113,7 @@ async def _send_verification(user_id) -> None:
 async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
     form = await _form(request)
     email = form.get("email", "")[: accounts.MAX_EMAIL_LENGTH]
-    next_path = routes.safe_next(form.get("next"))
+    next_path = urls.safe_next(form.get("next"))
     back = {"email": email, "next": form.get("next", "")[:500]}
     if not same_origin(request):
         return redirect(form_path, error=CROSS_SITE, **back)
@@ -149,11 +149,11 @@ async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
 
 
 async def sign_in(request: Request) -> Response:
-    return await _sign_in_or_up(request, accounts.sign_in, routes.SIGN_IN)
+    return await _sign_in_or_up(request, accounts.sign_in, urls.SIGN_IN)
 
 
 async def sign_up(request: Request) -> Response:
-    return await _sign_in_or_up(request, accounts.sign_up, routes.SIGN_UP)
+    return await _sign_in_or_up(request, accounts.sign_up, urls.SIGN_UP)
 
 
 def _end(token: str) -> uuid.UUID | None:
@@ -168,7 +168,7 @@ async def sign_out(request: Request) -> Response:
         return Response("Cross-site request refused.", status_code=403)
     token = request.cookies.get(accounts.SESSION_COOKIE, "")
     user_id = await run_in_threadpool(_end, token) if token else None
-    response = RedirectResponse(routes.LANDING, status_code=303)
+    response = RedirectResponse(urls.LANDING, status_code=303)
     clear_session_cookie(response)
     if user_id is not None:
         response.background = BackgroundTask(tell_open_tabs, user_id)

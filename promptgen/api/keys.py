@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.api.forms import same_origin
 from promptgen.db import admin_session_scope, user_session_scope
 from promptgen.services import accounts, keys
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def _back(**query: str) -> RedirectResponse:
-    return RedirectResponse(f"{routes.SETTINGS}?{urlencode(query)}", status_code=303)
+    return RedirectResponse(f"{urls.SETTINGS}?{urlencode(query)}", status_code=303)
 
 
 def _save(token: str, provider: str, api_key: str) -> str | None:
@@ -50,7 +50,7 @@ async def save_key(request: Request) -> Response:
     token = request.cookies.get(accounts.SESSION_COOKIE, "")
     problem = await run_in_threadpool(_save, token, provider, api_key)
     if problem == "signed-out":
-        return RedirectResponse(routes.sign_in_then(routes.SETTINGS), status_code=303)
+        return RedirectResponse(urls.sign_in_then(urls.SETTINGS), status_code=303)
     if problem:
         return _back(key_error=problem, provider=provider)
     log.info("user key saved for provider %s", provider)

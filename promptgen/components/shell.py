@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.components.forms import post_natively
 from promptgen.state.base import AuthState
 
 NAV_LINKS = (
-    ("Dashboard", routes.DASHBOARD, "layout-dashboard"),
-    ("History", routes.HISTORY, "history"),
-    ("Settings", routes.SETTINGS, "settings"),
-    ("Pricing", routes.PRICING, "credit-card"),
+    ("Dashboard", urls.DASHBOARD, "layout-dashboard"),
+    ("History", urls.HISTORY, "history"),
+    ("Settings", urls.SETTINGS, "settings"),
+    ("Pricing", urls.PRICING, "credit-card"),
 )
 
 
@@ -24,7 +24,7 @@ def logo() -> rx.Component:
             align="center",
             spacing="2",
         ),
-        href=routes.LANDING,
+        href=urls.LANDING,
         underline="none",
         color="inherit",
     )
@@ -178,13 +178,13 @@ def public_navbar() -> rx.Component:
         rx.hstack(
             logo(),
             rx.spacer(),
-            rx.link("Pricing", href=routes.PRICING, color="inherit", underline="none"),
+            rx.link("Pricing", href=urls.PRICING, color="inherit", underline="none"),
             rx.cond(
                 AuthState.signed_in,
-                rx.link(rx.button("Open dashboard"), href=routes.DASHBOARD),
+                rx.link(rx.button("Open dashboard"), href=urls.DASHBOARD),
                 rx.hstack(
-                    rx.link(rx.button("Sign in", variant="soft"), href=routes.SIGN_IN),
-                    rx.link(rx.button("Get started"), href=routes.SIGN_UP),
+                    rx.link(rx.button("Sign in", variant="soft"), href=urls.SIGN_IN),
+                    rx.link(rx.button("Get started"), href=urls.SIGN_UP),
                     spacing="2",
                 ),
             ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.components.forms import post_form
 from promptgen.components.shell import logo
 from promptgen.state.auth import AuthFormState
@@ -121,10 +121,10 @@ def sign_in() -> rx.Component:
         password_hint="",
         switch_text="New to PromptGen?",
         switch_label="Create an account",
-        switch_href=routes.SIGN_UP,
+        switch_href=urls.SIGN_UP,
         form_id="sign-in-form",
         below_password=rx.link(
-            "Forgot password?", href=routes.FORGOT_PASSWORD, size="2", id="forgot-password"
+            "Forgot password?", href=urls.FORGOT_PASSWORD, size="2", id="forgot-password"
         ),
     )
 
@@ -139,6 +139,6 @@ def sign_up() -> rx.Component:
         password_hint="At least 10 characters.",  # noqa: S106 - help text, not a secret
         switch_text="Already have an account?",
         switch_label="Sign in",
-        switch_href=routes.SIGN_IN,
+        switch_href=urls.SIGN_IN,
         form_id="sign-up-form",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.components.shell import app_shell, page_header
 from promptgen.services.images import MAX_IMAGE_BYTES, MAX_IMAGES
 from promptgen.state.dashboard import (
@@ -347,7 +347,7 @@ def _generator() -> rx.Component:
                                 DashboardState.error_needs_key,
                                 rx.link(
                                     " Open Settings →",
-                                    href=routes.SETTINGS,
+                                    href=urls.SETTINGS,
                                     id="add-key-link",
                                     weight="bold",
                                 ),

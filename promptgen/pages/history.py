@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.components.shell import app_shell, page_header
 from promptgen.state.history import (
     AttachmentRow,
@@ -43,7 +43,7 @@ def _history_row(row: HistoryRow) -> rx.Component:
                     align="start",
                     width="100%",
                 ),
-                href=routes.HISTORY + "/" + row.id,
+                href=urls.HISTORY + "/" + row.id,
                 underline="none",
                 color="inherit",
                 flex="1",
@@ -235,7 +235,7 @@ def history_detail() -> rx.Component:
     detail = HistoryDetailState.detail
     return app_shell(
         rx.link(
-            rx.hstack(rx.icon("arrow-left", size=16), rx.text("All history")), href=routes.HISTORY
+            rx.hstack(rx.icon("arrow-left", size=16), rx.text("All history")), href=urls.HISTORY
         ),
         rx.cond(
             HistoryDetailState.loaded & ~HistoryDetailState.found,

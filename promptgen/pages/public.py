@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.components.plans import billing_messages, billing_switch, plan_grid
 from promptgen.components.shell import page_header, public_shell
 from promptgen.state.public import PublicState, ShowcaseItem
@@ -76,8 +76,8 @@ def landing() -> rx.Component:
                     max_width="720px",
                 ),
                 rx.hstack(
-                    rx.link(rx.button("Start free", size="3"), href=routes.SIGN_UP),
-                    rx.link(rx.button("Sign in", size="3", variant="soft"), href=routes.SIGN_IN),
+                    rx.link(rx.button("Start free", size="3"), href=urls.SIGN_UP),
+                    rx.link(rx.button("Sign in", size="3", variant="soft"), href=urls.SIGN_IN),
                     spacing="3",
                 ),
                 align="center",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.components.forms import post_form
 from promptgen.components.shell import logo
 from promptgen.state.recovery import RecoveryState
@@ -76,7 +76,7 @@ def forgot_password() -> rx.Component:
         _error(),
         _post_form(
             "forgot-form",
-            routes.API_FORGOT_PASSWORD,
+            urls.API_FORGOT_PASSWORD,
             _labelled(
                 "Email",
                 rx.input(
@@ -93,7 +93,7 @@ def forgot_password() -> rx.Component:
             ),
             rx.button("Send reset link", type="submit", width="100%", size="3", id="send-reset"),
         ),
-        rx.text(rx.link("Back to sign in", href=routes.SIGN_IN), size="2"),
+        rx.text(rx.link("Back to sign in", href=urls.SIGN_IN), size="2"),
     )
 
 
@@ -111,7 +111,7 @@ def new_password() -> rx.Component:
                     width="100%",
                     id="reset-done",
                 ),
-                rx.link(rx.button("Sign in", size="3"), href=routes.SIGN_IN),
+                rx.link(rx.button("Sign in", size="3"), href=urls.SIGN_IN),
                 width="100%",
             ),
             rx.cond(
@@ -124,14 +124,14 @@ def new_password() -> rx.Component:
                         width="100%",
                         id="link-invalid",
                     ),
-                    rx.link("Request a new link", href=routes.FORGOT_PASSWORD),
+                    rx.link("Request a new link", href=urls.FORGOT_PASSWORD),
                     width="100%",
                 ),
                 rx.vstack(
                     _error(),
                     _post_form(
                         "new-password-form",
-                        routes.API_RESET_PASSWORD,
+                        urls.API_RESET_PASSWORD,
                         _labelled(
                             "New password",
                             rx.input(
@@ -181,5 +181,5 @@ def email_verified() -> rx.Component:
                 id="verification-invalid",
             ),
         ),
-        rx.link(rx.button("Continue", size="3"), href=routes.SETTINGS),
+        rx.link(rx.button("Continue", size="3"), href=urls.SETTINGS),
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.components.forms import post_form
 from promptgen.components.shell import app_shell, page_header
 from promptgen.state.settings import KeyRow, SettingsState
 
 
-def _plan_card() -> rx.Component:
+def _current_plan_panel() -> rx.Component:
     return rx.card(
         rx.heading("Account", size="4", margin_bottom="0.5em"),
         rx.data_list.root(
@@ -28,7 +28,7 @@ def _plan_card() -> rx.Component:
                             ~SettingsState.email_verified,
                             post_form(
                                 "resend-verification-form",
-                                routes.API_RESEND_VERIFICATION,
+                                urls.API_RESEND_VERIFICATION,
                                 rx.button(
                                     "Resend verification email",
                                     type="submit",
@@ -91,7 +91,7 @@ def _plan_card() -> rx.Component:
             ),
         ),
         rx.hstack(
-            rx.link(rx.button("See plans", variant="soft"), href=routes.PRICING),
+            rx.link(rx.button("See plans", variant="soft"), href=urls.PRICING),
             rx.cond(
                 SettingsState.plan_name != "Free",
                 rx.button(
@@ -150,7 +150,7 @@ def _sign_in_card() -> rx.Component:
         rx.vstack(
             post_form(
                 "change-email-form",
-                routes.API_CHANGE_EMAIL,
+                urls.API_CHANGE_EMAIL,
                 rx.flex(
                     rx.input(
                         type="email",
@@ -172,7 +172,7 @@ def _sign_in_card() -> rx.Component:
             ),
             post_form(
                 "change-password-form",
-                routes.API_CHANGE_PASSWORD,
+                urls.API_CHANGE_PASSWORD,
                 rx.flex(
                     _password_input(
                         "current_password",
@@ -386,7 +386,7 @@ def settings() -> rx.Component:
     return app_shell(
         page_header("Settings", "Your account, plan and API keys."),
         rx.vstack(
-            _plan_card(),
+            _current_plan_panel(),
             _sign_in_card(),
             _keys_card(),
             _delete_card(),

@@ -27,7 +27,6 @@ from sqlmodel import Session, col, delete, select
 from promptgen.audit import audit
 from promptgen.db import insert_with_on_conflict, owner_engine
 from promptgen.models import (
-    SubscriptionTier,
     Throttle,
     User,
     UserProfile,
@@ -36,6 +35,7 @@ from promptgen.models import (
     UTCDateTime,
 )
 from promptgen.periods import calendar_month_start
+from promptgen.services.plans import free_tier
 from promptgen.settings import get_settings
 
 MIN_PASSWORD_LENGTH = 10
@@ -184,20 +184,6 @@ def _verify(password_hash: str, password: str) -> bool:
 def _dummy() -> str:
     """A hash of a random secret, verified against for unknown emails (same work, no match)."""
     return _hasher.hash(secrets.token_urlsafe(32))
-
-
-def free_tier(session: Session) -> SubscriptionTier:
-    """The plan every new account starts on, and every ended subscription returns to."""
-    tier = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == "free")).first()
-    if tier is None:
-        tier = session.exec(
-            select(SubscriptionTier)
-            .where(col(SubscriptionTier.is_active).is_(True))
-            .order_by(col(SubscriptionTier.sort_order), col(SubscriptionTier.id))
-        ).first()
-    if tier is None:
-        raise RuntimeError("catalog not seeded: run python -m promptgen seed")
-    return tier
 
 
 def _start_session(session: Session, *, user_id: uuid.UUID, user_agent: str, now: datetime) -> str:

@@ -28,7 +28,8 @@ from sqlmodel import Session, select
 from promptgen.audit import audit
 from promptgen.db import insert_with_on_conflict
 from promptgen.models import StripeEvent, SubscriptionTier, User, UserSubscription
-from promptgen.services.accounts import free_tier, normalize_email
+from promptgen.services.accounts import normalize_email
+from promptgen.services.plans import free_tier
 from promptgen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -40,8 +40,8 @@ from promptgen.providers import (
 from promptgen.providers.base import PROVIDER_NAMES, timed_out
 from promptgen.services import catalog, keys
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
+from promptgen.services.plans import get_plan_summary
 from promptgen.services.quota import refund_reservation, reserve_quota
-from promptgen.services.subscriptions import get_plan_summary
 from promptgen.settings import Settings, get_settings
 from promptgen.vault import VaultError
 
@@ -175,7 +175,7 @@ def prepare(
         raise GenerationError("That model is no longer available. Pick another one.")
     if model.allowed_tiers:  # most models are open to every plan: skip the lookup
         plan = get_plan_summary(session=session, user_id=user_id)
-        # The plan's models while its status entitles it (see services/subscriptions).
+        # The plan's models while its status entitles it (see services/plans).
         if not model.allowed_for(plan.entitled_slug if plan else None):
             raise GenerationError(f"{model.display_name} is not included in your plan.")
 

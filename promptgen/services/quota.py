@@ -26,8 +26,7 @@ from sqlmodel import Session, select
 from promptgen.db import is_postgres
 from promptgen.models import SubscriptionTier, UserPrompt, UserSubscription
 from promptgen.periods import quota_period_start
-from promptgen.services.accounts import free_tier
-from promptgen.services.subscriptions import ENTITLED_STATUSES
+from promptgen.services.plans import ENTITLED_STATUSES, free_tier
 from promptgen.settings import get_settings
 
 _subs = UserSubscription.__table__

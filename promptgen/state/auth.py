@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.api.auth import form_error_message
 from promptgen.state.base import AuthState
 
@@ -21,7 +21,7 @@ class AuthFormState(AuthState):
     async def load(self):
         """Signed in already: go on. Otherwise show what the last attempt was refused for."""
         query = self.router.url.query_parameters
-        self.next_path = routes.safe_next(str(query.get("next", "")))
+        self.next_path = urls.safe_next(str(query.get("next", "")))
         if await self._refresh_user() is not None:
             return rx.redirect(self.next_path)
         field, message = form_error_message(

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.api.session_cookie import session_hash_from_cookie_header
 from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
-from promptgen.live import tab_registry
 from promptgen.services import accounts, billing
-from promptgen.services.subscriptions import PlanSummary, get_plan_summary
+from promptgen.services.plans import PlanSummary, get_plan_summary
+from promptgen.services.realtime import tab_registry
 
 T = TypeVar("T")
 
@@ -136,7 +136,7 @@ class AuthState(rx.State):
     async def require_user(self):
         """On protected pages: a signed-out visitor goes to sign-in and comes back after."""
         if await self._refresh_user() is None:
-            return rx.redirect(routes.sign_in_then(self.router.url.path or routes.DASHBOARD))
+            return rx.redirect(urls.sign_in_then(self.router.url.path or urls.DASHBOARD))
         return None
 
     @rx.event
@@ -144,7 +144,7 @@ class AuthState(rx.State):
         """To Stripe's Customer Portal (update the payment method, change or cancel)."""
         user = await self._current_user()
         if user is None:
-            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         try:
             url = await run_in_admin_session(billing.open_portal, user_id=user.user_id)
         except billing.BillingError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 import reflex as rx
 
-from promptgen import blueprints, routes
+from promptgen import blueprints, urls
 from promptgen.services import catalog, generation, history, uploads
 from promptgen.services.images import MAX_IMAGES, ImageRejected
 from promptgen.state.base import AuthState, run_service
@@ -147,7 +147,7 @@ class DashboardState(AuthState):
         """Read the catalog fresh, so rows added to the database show on the next load."""
         user_id = await self._refresh_user()
         if user_id is None:
-            return rx.redirect(routes.sign_in_then(routes.DASHBOARD))
+            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
         blueprint_views = await run_service(catalog.list_blueprints)
         signature_views = await run_service(catalog.list_signatures)
         model_views = await run_service(catalog.list_models, tier_slug=self._tier_slug or None)
@@ -244,7 +244,7 @@ class DashboardState(AuthState):
         """Keep reference images in the database, checked by content, until Generate."""
         user = await self._current_user()
         if user is None:
-            return rx.redirect(routes.sign_in_then(routes.DASHBOARD))
+            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
         received = []
         for upload in files[: MAX_IMAGES + 1]:
             name = getattr(upload, "filename", None) or getattr(upload, "name", "") or "image"
@@ -282,7 +282,7 @@ class DashboardState(AuthState):
                 return
             user = await self._current_user()
             if user is None:
-                yield rx.redirect(routes.sign_in_then(routes.DASHBOARD))
+                yield rx.redirect(urls.sign_in_then(urls.DASHBOARD))
                 return
             if not self.selected_blueprint_id:
                 self.error = "Pick a blueprint first."

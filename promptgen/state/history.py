@@ -8,7 +8,7 @@ import json
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.services import history
 from promptgen.state.base import AuthState, run_service
 
@@ -89,14 +89,14 @@ class HistoryState(AuthState):
     async def _user_or_redirect(self):
         user = await self._current_user()
         if user is None:
-            return None, rx.redirect(routes.sign_in_then(routes.HISTORY))
+            return None, rx.redirect(urls.sign_in_then(urls.HISTORY))
         return user.user_id, None
 
     @rx.event
     async def load(self):
         user_id = await self._refresh_user()
         if user_id is None:
-            return rx.redirect(routes.sign_in_then(routes.HISTORY))
+            return rx.redirect(urls.sign_in_then(urls.HISTORY))
         filters = await run_service(history.history_filters, user_id=user_id)
         self.blueprint_options = [ALL, *filters.blueprints]
         self.model_options = [ALL, *filters.models]
@@ -180,7 +180,7 @@ class HistoryDetailState(AuthState):
         path = self.router.url.path
         user_id = await self._refresh_user()
         if user_id is None:
-            return rx.redirect(routes.sign_in_then(path))
+            return rx.redirect(urls.sign_in_then(path))
         prompt_id = path.rstrip("/").rsplit("/", 1)[-1]
         found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
         self.loaded = True
@@ -216,4 +216,4 @@ class HistoryDetailState(AuthState):
         """Back to the dashboard with this generation's inputs filled in."""
         if self.detail is None:
             return None
-        return rx.redirect(routes.retry(self.detail.id))
+        return rx.redirect(urls.retry(self.detail.id))

@@ -7,7 +7,7 @@ import uuid
 
 import reflex as rx
 
-from promptgen.live import tab_registry
+from promptgen.services.realtime import tab_registry
 from promptgen.state.base import AuthState
 
 log = logging.getLogger(__name__)

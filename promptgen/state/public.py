@@ -6,7 +6,7 @@ import dataclasses
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.db import run_in_admin_session
 from promptgen.services import billing, catalog
 from promptgen.state.base import AuthState, run_service
@@ -39,7 +39,7 @@ def _money(cents: int, currency: str) -> str:
     return f"{symbol}{amount:,.0f}" if cents % 100 == 0 else f"{symbol}{amount:,.2f}"
 
 
-def plan_card(tier: catalog.TierView) -> PlanCard:
+def to_plan_card(tier: catalog.TierView) -> PlanCard:
     saving = ""
     full_year = tier.price_monthly_cents * 12
     if tier.price_yearly_cents and full_year > tier.price_yearly_cents:
@@ -76,7 +76,7 @@ class PublicState(AuthState):
         tiers = await run_service(catalog.list_tiers)
         self.blueprints = [ShowcaseItem(b.name, b.category, b.description) for b in blueprint_views]
         self.signatures = [ShowcaseItem(s.name, "", s.description) for s in signature_views]
-        self.plans = [plan_card(t) for t in tiers]
+        self.plans = [to_plan_card(t) for t in tiers]
         self.billing_enabled = billing.billing_configured()
         self.billing_error = ""
         query = self.router.url.query_parameters
@@ -98,7 +98,7 @@ class PublicState(AuthState):
         """
         user = await self._current_user()
         if user is None:
-            return rx.redirect(routes.sign_in_then(routes.PRICING))
+            return rx.redirect(urls.sign_in_then(urls.PRICING))
         try:
             if with_email:
                 kwargs["email"] = user.email

@@ -6,7 +6,7 @@ import dataclasses
 
 import reflex as rx
 
-from promptgen import routes
+from promptgen import urls
 from promptgen.services import account_deletion, accounts, billing, keys, recovery
 from promptgen.state.base import AuthState, run_service
 
@@ -63,7 +63,7 @@ class SettingsState(AuthState):
     async def load(self):
         user_id = await self._refresh_user()
         if user_id is None:
-            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         query = self.router.url.query_parameters
         saved = query.get("key_saved", "")
         self.key_notice = (
@@ -101,7 +101,7 @@ class SettingsState(AuthState):
     async def delete_key(self, provider: str):
         user = await self._current_user()
         if user is None:
-            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         if await run_service(keys.delete_key, user_id=user.user_id, provider=provider):
             self.key_notice = f"Your {keys.PROVIDER_NAMES.get(provider, provider)} key is deleted."
             self.key_error = ""
@@ -112,7 +112,7 @@ class SettingsState(AuthState):
     async def manage_billing(self):
         user = await self._current_user()
         if user is None:
-            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         try:
             url = await run_service(billing.open_portal, user_id=user.user_id)
         except billing.BillingError as exc:
@@ -124,7 +124,7 @@ class SettingsState(AuthState):
     async def delete_account(self, form_data: dict):
         user = await self._current_user()
         if user is None:
-            return rx.redirect(routes.sign_in_then(routes.SETTINGS))
+            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         try:
             await run_service(
                 account_deletion.delete_account,
@@ -139,4 +139,4 @@ class SettingsState(AuthState):
             self.delete_error = f"{exc.message} Your account was not deleted."
             return None
         await self._reset_tab("")
-        return rx.redirect(routes.LANDING + "?account=deleted")
+        return rx.redirect(urls.LANDING + "?account=deleted")

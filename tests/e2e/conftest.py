@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from promptgen.catalog import default_catalog
+from promptgen.services.catalog_import import default_catalog
 from promptgen.vault import new_master_key_text
 from tests.support.app_server import ARTIFACTS, AppServer, run_cli, start_app
 from tests.support.fake_providers import DEFAULT_KEY, FakeGemini, FakeOpenAI

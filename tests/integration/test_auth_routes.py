@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from promptgen.api.app import build_api
 from promptgen.api.auth import form_error_message
-from promptgen.api.routes import build_api
 from promptgen.api.session_cookie import (
     SESSION_HASH_COOKIE,
     _rewrite,

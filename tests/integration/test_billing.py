@@ -24,13 +24,13 @@ import sqlalchemy as sa
 from sqlmodel import select
 from starlette.testclient import TestClient
 
-from promptgen.api.routes import build_api
-from promptgen.catalog import default_catalog, import_catalog, seed_catalog
+from promptgen.api.app import build_api
 from promptgen.db import admin_session_scope, dispose_engines
 from promptgen.models import StripeEvent, SubscriptionTier, UserSubscription
 from promptgen.periods import add_months
 from promptgen.services import billing, quota
-from promptgen.services.subscriptions import get_plan_summary
+from promptgen.services.catalog_import import default_catalog, import_catalog, seed_catalog
+from promptgen.services.plans import get_plan_summary
 from promptgen.settings import reset_settings_cache
 from tests.support.api_server import serve_api
 from tests.support.factories import make_user

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from promptgen.catalog import (
+from promptgen.db import admin_session_scope
+from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
+from promptgen.services import catalog as catalog_service
+from promptgen.services.catalog_import import (
     INT32_MAX,
     MAX_CATALOG_BYTES,
     CatalogError,
@@ -19,9 +22,6 @@ from promptgen.catalog import (
     import_catalog,
     seed_catalog,
 )
-from promptgen.db import admin_session_scope
-from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
-from promptgen.services import catalog as catalog_service
 
 NEW_BLUEPRINT = {
     "slug": "haiku",

@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 from starlette.testclient import TestClient
 
-from promptgen.api.routes import build_api
-from promptgen.catalog import default_catalog, import_catalog
+from promptgen.api.app import build_api
 from promptgen.db import (
     admin_session_scope,
     dispose_engines,
@@ -36,6 +35,7 @@ from promptgen.models import (
 )
 from promptgen.services import accounts, generation, history, keys
 from promptgen.services.account_deletion import delete_account
+from promptgen.services.catalog_import import default_catalog, import_catalog
 from promptgen.services.quota import reserve_quota
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text

@@ -11,6 +11,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from promptgen.api.app import build_api
 from promptgen.api.edge import (
     MAX_UPLOAD_FILE_BYTES,
     MAX_UPLOAD_REQUEST_BYTES,
@@ -18,7 +19,6 @@ from promptgen.api.edge import (
     EdgeMiddleware,
     inline_script_hashes,
 )
-from promptgen.api.routes import build_api
 from promptgen.db import admin_session_scope
 from tests.support.factories import make_user
 

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from promptgen.catalog import seed_catalog
 from promptgen.db import admin_session_scope
 from promptgen.models import (
     PromptAttachment,
@@ -24,6 +23,7 @@ from promptgen.models import (
     UserSubscription,
 )
 from promptgen.services import generation, keys
+from promptgen.services.catalog_import import seed_catalog
 from promptgen.services.generation import GenerationError, GenerationRequest, ImageUpload
 from promptgen.settings import Settings, reset_settings_cache
 from promptgen.vault import new_master_key_text

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from promptgen.api.routes import _redact, build_api
+from promptgen.api.app import build_api
+from promptgen.api.health import _redact
 from promptgen.db import dispose_engines
 from promptgen.settings import reset_settings_cache
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from starlette.testclient import TestClient
 
-from promptgen.api.routes import build_api
+from promptgen.api.app import build_api
 from promptgen.db import admin_session_scope
 from promptgen.services import keys
 from promptgen.settings import reset_settings_cache

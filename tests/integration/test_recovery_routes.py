@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from promptgen import mail
-from promptgen.api.routes import build_api
+from promptgen.api.app import build_api
 from promptgen.db import admin_session_scope
 from promptgen.services import accounts, recovery
 from promptgen.settings import Settings, reset_settings_cache

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from promptgen.catalog import seed_catalog
 from promptgen.db import admin_session_scope, get_engine
 from promptgen.models import PromptAttachment, SubscriptionTier, UserPrompt, UserSubscription
+from promptgen.services.catalog_import import seed_catalog
 from promptgen.services.retention import ADVISORY_LOCK_KEY, purge_expired
 from tests.support.factories import make_user
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from promptgen.api.app import build_api
 from promptgen.api.edge import EdgeConfig, EdgeMiddleware
-from promptgen.api.routes import build_api
 from promptgen.api.session_cookie import (
     hide_session_token,
     session_hash_from_cookie_header,

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
-from promptgen.catalog import seed_catalog
 from promptgen.db import admin_session_scope, session_scope, user_database_url, user_session_scope
 from promptgen.models import (
     CATALOG_TABLES,
@@ -24,6 +23,7 @@ from promptgen.models import (
 )
 from promptgen.periods import quota_period_start
 from promptgen.services import history, keys, recovery
+from promptgen.services.catalog_import import seed_catalog
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
 from tests.support.factories import make_user

@@ -20,7 +20,7 @@ from tests.support.app_server import free_port
 def serve_api(
     env: dict[str, str], *, workers: int = 1, pythonpath: str | None = None
 ) -> Iterator[str]:
-    """`promptgen.api.routes:build_api` on a free port; yields its base URL.
+    """`promptgen.api.app:build_api` on a free port; yields its base URL.
 
     `pythonpath` puts another copy of the `promptgen` package first (the benchmark runs the
     previous design from a checkout of an earlier commit).
@@ -43,7 +43,7 @@ def serve_api(
             str(port),
             "--log-level",
             "warning",
-            "promptgen.api.routes:build_api",
+            "promptgen.api.app:build_api",
         ],
         env=full_env,
         cwd=pythonpath or None,

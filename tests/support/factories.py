@@ -9,7 +9,7 @@ from promptgen.services.accounts import SignedIn, sign_up
 
 DEFAULT_PASSWORD = "correct horse battery"
 
-# A minimal tier set for tests (the real catalog lives in promptgen.catalog).
+# A minimal tier set for tests (the real catalog lives in promptgen.services.catalog_import).
 _TIERS = (
     {"slug": "free", "name": "Free", "monthly_quota": 10, "retention_days": 30, "sort_order": 0},
     {

@@ -23,7 +23,7 @@ from promptgen.blueprints import (
     validate_parameter_schema,
     validate_prompt_template,
 )
-from promptgen.catalog import default_catalog
+from promptgen.services.catalog_import import default_catalog
 
 SCHEMA = {
     "type": "object",

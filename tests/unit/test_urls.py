@@ -2,7 +2,7 @@
 
 import pytest
 
-from promptgen import routes
+from promptgen import urls
 
 
 @pytest.mark.parametrize(
@@ -22,9 +22,9 @@ from promptgen import routes
     ],
 )
 def test_anything_off_site_or_looping_goes_to_the_dashboard(next_path) -> None:
-    assert routes.safe_next(next_path) == routes.DASHBOARD
+    assert urls.safe_next(next_path) == urls.DASHBOARD
 
 
 @pytest.mark.parametrize("next_path", ["/settings", "/history?q=lamp", "/history/abc"])
 def test_pages_on_this_site_are_kept(next_path: str) -> None:
-    assert routes.safe_next(next_path) == next_path
+    assert urls.safe_next(next_path) == next_path

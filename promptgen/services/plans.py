@@ -16,12 +16,26 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from promptgen.models import SubscriptionTier, UserSubscription
 from promptgen.periods import add_months, quota_period_start
-from promptgen.services.accounts import free_tier
 from promptgen.settings import get_settings
+
+
+def free_tier(session: Session) -> SubscriptionTier:
+    """The plan every new account starts on, and every ended subscription returns to."""
+    tier = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == "free")).first()
+    if tier is None:
+        tier = session.exec(
+            select(SubscriptionTier)
+            .where(col(SubscriptionTier.is_active).is_(True))
+            .order_by(col(SubscriptionTier.sort_order), col(SubscriptionTier.id))
+        ).first()
+    if tier is None:
+        raise RuntimeError("catalog not seeded: run python -m promptgen seed")
+    return tier
+
 
 ENTITLED_STATUSES = frozenset({"active", "trialing"})
 # Statuses where the plan is kept but the payment needs the user: shown with a portal link.
