@@ -10,8 +10,9 @@ from typing import Any
 import reflex as rx
 
 from promptgen import blueprints, urls
-from promptgen.services import catalog, generation, history, uploads
+from promptgen.services import catalog, drafts, generation, history, uploads
 from promptgen.services.images import MAX_IMAGES, ImageRejected
+from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -33,13 +34,6 @@ class BlueprintCard:
 class BlueprintGroup:
     category: str
     cards: list[BlueprintCard]
-
-
-@dataclasses.dataclass
-class SignatureCard:
-    id: int
-    name: str
-    description: str
 
 
 @dataclasses.dataclass
@@ -117,7 +111,6 @@ def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> 
 
 class DashboardState(AuthState):
     blueprint_groups: list[BlueprintGroup] = []
-    signatures: list[SignatureCard] = []
     models: list[ModelOption] = []
 
     selected_blueprint_id: int = 0
@@ -126,7 +119,8 @@ class DashboardState(AuthState):
     fields: list[FormField] = []
     field_errors: dict[str, str] = {}
     form_version: int = 0
-    selected_signature_id: int = 0
+    # Only such blueprints show the signature picker (state/signature_picker.py).
+    selected_blueprint_takes_signature: bool = False
     selected_model_id: str = ""
 
     generating: bool = False
@@ -156,21 +150,35 @@ class DashboardState(AuthState):
         for b in blueprint_views:
             groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
-        self.signatures = [SignatureCard(s.id, s.name, s.description) for s in signature_views]
+        await (await self._picker())._load_cards(signature_views, user_id)
         self.models = [
             ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
             for m in model_views
         ]
         if self.selected_model_id not in {m.id for m in self.models}:
             self.selected_model_id = self.models[0].id if self.models else ""
-        if self.selected_signature_id not in {s.id for s in self.signatures}:
-            self.selected_signature_id = 0
         retry_id = self.router.url.query_parameters.get("retry")
         if retry_id:
             await self._load_retry(user_id, str(retry_id))
-        elif self.selected_blueprint_id:
-            await self._select_blueprint(self.selected_blueprint_id, keep_values=True)
+        else:
+            # Back from another page, a reload or a new tab: the form as the user left it
+            # (their draft), on the blueprint they were on or else their latest draft.
+            drafted = await run_service(drafts.drafted_blueprint_ids, user_id=user_id)
+            blueprint_id = self.selected_blueprint_id or (drafted[0] if drafted else 0)
+            if blueprint_id:
+                await self._select_blueprint(blueprint_id)
         return None
+
+    async def _picker(self):
+        from promptgen.state.signature_picker import SignaturePickerState
+
+        return await self.get_state(SignaturePickerState)
+
+    async def _draft_for(self, blueprint_id: int) -> drafts.Draft | None:
+        user = await self._current_user()
+        if user is None:
+            return None
+        return await run_service(drafts.load_draft, user_id=user.user_id, blueprint_id=blueprint_id)
 
     async def _load_retry(self, user_id, prompt_id: str) -> None:
         """Fill the form from one of the user's earlier generations (Retry in history)."""
@@ -182,8 +190,8 @@ class DashboardState(AuthState):
         if not self.selected_blueprint_id:
             self.error = "That generation cannot be retried: its blueprint is no longer offered."
             return
-        if found.signature_id in {s.id for s in self.signatures}:
-            self.selected_signature_id = found.signature_id
+        if found.signature_id and self.selected_blueprint_takes_signature:
+            (await self._picker())._set_picks([SignatureChoice(found.signature_id)])
         if str(found.model_id) in {m.id for m in self.models}:
             self.selected_model_id = str(found.model_id)
         drafts = await run_service(
@@ -197,16 +205,25 @@ class DashboardState(AuthState):
         self, blueprint_id: int, *, values: dict[str, Any] | None = None, keep_values: bool = False
     ) -> None:
         view = await run_service(catalog.get_blueprint, blueprint_id=blueprint_id)
+        picker = await self._picker()
         if view is None:
             self.selected_blueprint_id = 0
+            self.selected_blueprint_takes_signature = False
             self.fields = []
+            picker._set_picks([])
             return
         if keep_values and self.selected_blueprint_id == blueprint_id and self.fields:
             return
+        # Signatures belong to one blueprint's form: a switch never carries them over.
+        picks: tuple[SignatureChoice, ...] = ()
+        if values is None and (draft := await self._draft_for(view.id)) is not None:
+            values, picks = draft.values, draft.signatures
+        picker._set_picks(picks if view.takes_signature else ())
         defaults = blueprints.default_values(view.parameter_schema)
         if values:
             defaults.update(values)
         self.selected_blueprint_id = view.id
+        self.selected_blueprint_takes_signature = view.takes_signature
         self.selected_blueprint_name = view.name
         self.selected_blueprint_description = view.description
         self.fields = [
@@ -223,17 +240,14 @@ class DashboardState(AuthState):
         await self._select_blueprint(int(blueprint_id), keep_values=True)
 
     @rx.event
-    def choose_signature(self, signature_id: int):
-        # Choosing the selected signature again clears it (a signature is optional).
-        signature_id = int(signature_id)
-        self.selected_signature_id = (
-            0 if signature_id == self.selected_signature_id else signature_id
-        )
-
-    @rx.event
     def choose_model(self, model_id: str):
         if model_id in {m.id for m in self.models}:
             self.selected_model_id = model_id
+
+    async def _drafts(self):
+        from promptgen.state.form_drafts import FormDraftState
+
+        return await self.get_state(FormDraftState)
 
     @rx.var
     def model_accepts_images(self) -> bool:
@@ -301,7 +315,11 @@ class DashboardState(AuthState):
             draft_ids = list(self._draft_ids) if self.model_accepts_images else []
             owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
-            blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
+            blueprint_id = self.selected_blueprint_id
+            picker = await self._picker()
+            choices = picker._choices() if self.selected_blueprint_takes_signature else ()
+            # Kept until it succeeds: the no-key error's link to Settings loses nothing.
+            await (await self._drafts())._save(user.user_id, parameters, choices)
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
         _RUNNING[tab] = asyncio.current_task()
@@ -318,7 +336,7 @@ class DashboardState(AuthState):
             request = generation.GenerationRequest(
                 blueprint_id=blueprint_id,
                 model_id=model_id,
-                signature_id=signature_id or None,
+                signatures=choices,
                 parameters=parameters,
                 images=tuple(generation.ImageUpload(name, data) for name, data in images),
             )
