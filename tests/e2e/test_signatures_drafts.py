@@ -3,14 +3,16 @@ weighted mixes in the result, and a form that survives reloads, switches and Set
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_foundation import sign_up
 from tests.e2e.test_generation import LIMIT, _use_up_quota
-from tests.support.app_server import AppServer
+from tests.support.app_server import AppServer, run_cli
 from tests.support.postgres import admin_connect
 
 
@@ -167,3 +169,54 @@ def test_a_draft_survives_reload_blueprint_switches_and_settings(
     page.reload()
     _blueprint(page, "Portrait")
     expect(page.locator("#field-subject")).to_have_value("")
+
+
+def test_search_and_favourites_appear_past_twelve_signatures(
+    page: Page, app_server: AppServer, tmp_path: Path
+) -> None:
+    sign_up(page, app_server)
+    _blueprint(page, "Product photo")
+    expect(page.get_by_label("Search signatures")).to_have_count(0)  # 8 need no search
+
+    # An operator adds five more (palette swatches, no images): 13 in all.
+    extra = [
+        {
+            "slug": f"extra-{n}",
+            "name": f"Extra Style {n}",
+            "description": "An imported signature.",
+            "style_prompt": f"extra style number {n}",
+            "palette": ["#223344", "#aabbcc"],
+        }
+        for n in range(1, 6)
+    ]
+    catalog_file = tmp_path / "more.json"
+    catalog_file.write_text(json.dumps({"signatures": extra}))
+    result = run_cli(app_server.env, "catalog", "import", str(catalog_file))
+    assert result.returncode == 0, result.stderr
+    page.reload()
+
+    cards = page.locator(".signature-card")
+    expect(cards).to_have_count(13)
+    expect(page.get_by_role("img", name="Extra Style 3 colour palette")).to_be_visible()
+    search = page.get_by_label("Search signatures")
+    search.fill("noir")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Cinematic Noir")
+    search.press("Enter")  # searching never submits the form
+    expect(page.locator("#result-output")).to_have_count(0)
+    search.fill("")
+    expect(cards).to_have_count(13)
+
+    star = page.get_by_role("button", name="Favourite Watercolor Dream")
+    expect(star).to_have_attribute("aria-pressed", "false")
+    star.click()
+    expect(star).to_have_attribute("aria-pressed", "true")
+    expect(cards.first).to_contain_text("Watercolor Dream")  # favourites first
+    page.reload()
+    expect(page.get_by_role("button", name="Favourite Watercolor Dream")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.get_by_label("Favourites only").click()
+    expect(page.get_by_label("Favourites only")).to_be_checked()
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Watercolor Dream")
