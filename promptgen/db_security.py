@@ -51,13 +51,19 @@ USER_GRANTS: dict[str, str] = {
     "user_api_keys": "SELECT, INSERT, UPDATE, DELETE",
     "user_prompts": (
         "SELECT, DELETE, "
-        "INSERT (id, user_id, template_id, signature_id, model_id, template_name, "
+        "INSERT (id, user_id, template_id, signature_id, model_id, blueprint_version_id, "
+        "template_name, "
         "signature_name, model_name, parameters, compiled_prompt, output, input_tokens, "
         "output_tokens, key_source, status, error_message, latency_ms, is_favorite, "
         "created_at, completed_at), "
         "UPDATE (is_favorite)"
     ),
     "prompt_attachments": "SELECT, INSERT, DELETE",
+    # Versions are immutable: no UPDATE; they go with their blueprint (ON DELETE CASCADE).
+    "user_blueprints": (
+        "SELECT, INSERT, UPDATE (name, category, description, current_version, updated_at), DELETE"
+    ),
+    "user_blueprint_versions": "SELECT, INSERT",
     "upload_drafts": "SELECT, INSERT, DELETE",
     # Links sent by email are issued and used by the owner (admin sessions: the user is not
     # known yet, or the email itself is changing); a user session may only drop its own

@@ -201,6 +201,64 @@ class SupportedAIModel(SQLModel, table=True):
     sort_order: int = Field(default=0)
 
 
+class UserBlueprint(SQLModel, table=True):
+    """A blueprint a user made (or copied from the catalog). Its content lives in immutable
+    versions (`user_blueprint_versions`); this row names the newest one, for listing."""
+
+    __tablename__ = "user_blueprints"
+    __table_args__ = (
+        sa.Index("ix_user_blueprints_user_updated", "user_id", "updated_at"),
+        # The target of the versions' (blueprint, owner) key.
+        sa.UniqueConstraint("id", "user_id", name="uq_user_blueprints_id_owner"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner(index=False)
+    name: str = Field(max_length=120)
+    category: str = Field(default="", max_length=64)
+    description: str = _text()
+    # The newest version's number: every save increments it with one conditional UPDATE.
+    current_version: int = Field(default=1)
+    # Where it came from when duplicated: "catalog:<slug>" or "user:<uuid>@<version>".
+    source: str = Field(default="", max_length=200)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class UserBlueprintVersion(SQLModel, table=True):
+    """One saved state of a user blueprint. Never updated (the user role has no UPDATE
+    grant); a restore writes a new version, so history stays linear."""
+
+    __tablename__ = "user_blueprint_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("blueprint_id", "version", name="uq_user_blueprint_versions_number"),
+        # A version belongs to a blueprint of the same owner: without the owner in the key,
+        # SQL in one user's session could add versions under another user's blueprint.
+        sa.ForeignKeyConstraint(
+            ["blueprint_id", "user_id"],
+            ["user_blueprints.id", "user_blueprints.user_id"],
+            name="fk_user_blueprint_versions_blueprint_owner",
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    blueprint_id: uuid.UUID = Field(nullable=False)
+    # The owner again, so row-level security applies to versions directly.
+    user_id: uuid.UUID = _owner()
+    version: int
+    name: str = Field(max_length=120)
+    category: str = Field(default="", max_length=64)
+    description: str = _text()
+    prompt_template: str = _text()
+    parameter_schema: dict[str, Any] = _json(dict)
+    instructions: str = _text()
+    note: str = Field(default="", max_length=500)
+    # Set when this version was made by restoring an older one.
+    restored_from: int | None = Field(default=None)
+    created_at: datetime = _ts()
+
+
 # --- billing ------------------------------------------------------------------
 
 
@@ -304,6 +362,10 @@ class UserPrompt(SQLModel, table=True):
     )
     model_id: int | None = Field(
         default=None, foreign_key="supported_ai_models.id", ondelete="SET NULL"
+    )
+    # The user blueprint version used (None for a catalog blueprint, or once it is deleted).
+    blueprint_version_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_blueprint_versions.id", index=True, ondelete="SET NULL"
     )
     # Names at the time of generation, so history reads well after catalog edits.
     template_name: str = Field(default="", max_length=120)

@@ -38,7 +38,7 @@ from promptgen.providers import (
     stream_with_retry,
 )
 from promptgen.providers.base import PROVIDER_NAMES, timed_out
-from promptgen.services import catalog, keys
+from promptgen.services import catalog, keys, user_blueprints
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
 from promptgen.services.plans import get_plan_summary
 from promptgen.services.quota import refund_reservation, reserve_quota
@@ -104,11 +104,14 @@ class ImageUpload:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    blueprint_id: int
+    blueprint_id: int  # a catalog blueprint's id; 0 with blueprint_ref
     model_id: int
     signature_id: int | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     images: tuple[ImageUpload, ...] = ()
+    # "catalog:<slug>", "user:<uuid>" or "user:<uuid>@<version>" (services/user_blueprints);
+    # when set it names the blueprint instead of blueprint_id.
+    blueprint_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,16 @@ def prepare(
     """Validate and compile, choose the key, and save the pending history row."""
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
-    blueprint = catalog.get_blueprint(session=session, blueprint_id=request.blueprint_id)
+    blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint | None
+    template_id, version_id = request.blueprint_id, None
+    if request.blueprint_ref:
+        blueprint = user_blueprints.resolve_blueprint(
+            session=session, user_id=user_id, reference=request.blueprint_ref
+        )
+        if blueprint is not None:
+            template_id, version_id = blueprint.catalog_id, blueprint.version_id
+    else:
+        blueprint = catalog.get_blueprint(session=session, blueprint_id=request.blueprint_id)
     if blueprint is None:
         raise GenerationError("That blueprint is no longer available. Pick another one.")
     signature = None
@@ -200,7 +212,8 @@ def prepare(
     insert_prompt = sa.insert(UserPrompt).values(
         id=prompt_id,
         user_id=user_id,
-        template_id=blueprint.id,
+        template_id=template_id,
+        blueprint_version_id=version_id,
         signature_id=signature.id if signature else None,
         model_id=model.id,
         template_name=blueprint.name,
