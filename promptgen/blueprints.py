@@ -543,6 +543,8 @@ def sample_parameter_sets(schema: dict[str, Any]) -> list[tuple[str, dict[str, A
     blank: dict[str, Any] = {}
     for spec in describe_fields(schema):
         prop = properties[spec.name]
+        first: Any
+        second: Any
         if spec.kind in ("text", "textarea"):
             text = _SAMPLE_LONG_TEXT if spec.kind == "textarea" else _SAMPLE_TEXT
             first = spec.default if spec.default is not None else _sample_text(spec, prop, text)

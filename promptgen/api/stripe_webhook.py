@@ -24,7 +24,7 @@ from promptgen.services import billing
 log = logging.getLogger(__name__)
 
 # Called with the user id after a committed change; the app registers the live-badge push.
-SubscriptionListener = Callable[[uuid.UUID], Awaitable[None]]
+SubscriptionListener = Callable[[uuid.UUID], Awaitable[object]]
 subscription_listeners: list[SubscriptionListener] = []
 
 

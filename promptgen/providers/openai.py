@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from promptgen.providers.base import (
     PROVIDER_NAMES,
@@ -75,7 +76,7 @@ class OpenAIProvider:
         try:
             stream = await client.chat.completions.create(
                 model=request.model_name,
-                messages=_messages(request),
+                messages=cast("list[ChatCompletionMessageParam]", _messages(request)),
                 stream=True,
                 stream_options={"include_usage": True},
             )

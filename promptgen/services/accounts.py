@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
 from promptgen.audit import audit
-from promptgen.db import insert_with_on_conflict, owner_engine
+from promptgen.db import insert_with_on_conflict, owner_engine, stored_id, table_of
 from promptgen.models import (
     Throttle,
     User,
@@ -287,7 +287,7 @@ def _hit(
 ) -> datetime | None:
     """Count one attempt atomically; returns locked_until when this attempt reaches `limit`
     (the counter is then locked for `lock_for`)."""
-    table = Throttle.__table__
+    table = table_of(Throttle)
     c = table.c
     now_value = sa.literal(now, UTCDateTime())
     lock_value = sa.literal(now + lock_for, UTCDateTime())
@@ -472,7 +472,7 @@ def sign_up(
             last_sign_in_at=now,
         )
         .on_conflict_do_nothing(index_elements=["email"])
-        .returning(User.__table__.c.id)
+        .returning(table_of(User).c.id)
     )
     if session.exec(statement).first() is None:
         raise InvalidSignUp(
@@ -485,7 +485,7 @@ def sign_up(
     session.add(
         UserSubscription(
             user_id=user_id,
-            tier_id=tier.id,
+            tier_id=stored_id(tier),
             status="active",
             billing_interval="month",
             usage_count=0,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -28,6 +30,7 @@ from promptgen.blueprints import (
     check_template_renders,
     validate_parameter_schema,
 )
+from promptgen.db import table_of
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
 
 PROVIDERS = ("gemini", "openai", "offline")
@@ -161,7 +164,7 @@ class CatalogReport:
         return "Catalog: " + ("; ".join(parts) if parts else "nothing to import")
 
 
-def _describe(error: dict[str, Any], data: Any) -> str:
+def _describe(error: Mapping[str, Any], data: Any) -> str:
     location = list(error["loc"])
     where = ""
     if len(location) >= 2 and isinstance(location[1], int):
@@ -265,7 +268,7 @@ def check_storable(data: Any) -> None:
             )
 
 
-def validate_catalog(data: Any, *, known_tiers: set[str] = frozenset()) -> CatalogFile:
+def validate_catalog(data: Any, *, known_tiers: AbstractSet[str] = frozenset()) -> CatalogFile:
     """Parse and check a whole catalog document; raise CatalogError on the first problem."""
     if not isinstance(data, dict):
         raise CatalogError(
@@ -315,7 +318,7 @@ def import_catalog(*, session: Session, data: Any, now: datetime | None = None) 
     for section, table in _SECTIONS.items():
         for entry in getattr(catalog, section):
             values = entry.model_dump(exclude_unset=True)
-            row = session.exec(select(table).where(table.slug == entry.slug)).first()
+            row = session.exec(select(table).where(table_of(table).c.slug == entry.slug)).first()
             if row is None:
                 row = table(**entry.model_dump())
                 if hasattr(row, "created_at"):

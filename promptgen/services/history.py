@@ -169,7 +169,7 @@ def delete_prompt(*, session: Session, user_id: uuid.UUID, prompt_id: str | uuid
         return False
     session.execute(
         sa.delete(PromptAttachment).where(
-            PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id
+            col(PromptAttachment.prompt_id) == prompt.id, col(PromptAttachment.user_id) == user_id
         )
     )
     session.delete(prompt)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -79,15 +80,19 @@ def save_key(*, session: Session, user_id: uuid.UUID, provider: str, api_key: st
     key = normalize_key(provider, api_key)
     sealed = vault.seal(key, user_id=user_id, provider=provider)
     now = datetime.now(UTC)
+    stored: dict[str, Any] = {
+        "key_version": sealed.key_version,
+        "nonce": sealed.nonce,
+        "ciphertext": sealed.ciphertext,
+        "last_four": key[-4:],
+        "updated_at": now,
+        "last_used_at": None,
+    }
     row = _row(session, user_id, provider)
     if row is None:
-        row = UserApiKey(user_id=user_id, provider=provider, created_at=now)
-    row.key_version = sealed.key_version
-    row.nonce = sealed.nonce
-    row.ciphertext = sealed.ciphertext
-    row.last_four = key[-4:]
-    row.updated_at = now
-    row.last_used_at = None
+        row = UserApiKey(user_id=user_id, provider=provider, created_at=now, **stored)
+    else:
+        row.sqlmodel_update(stored)
     session.add(row)
     session.flush()
     audit("key_saved", user=user_id, provider=provider)

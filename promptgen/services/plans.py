@@ -84,7 +84,7 @@ def get_plan_summary(
     now = now or datetime.now(UTC)
     row = session.exec(
         select(UserSubscription, SubscriptionTier)
-        .join(SubscriptionTier, SubscriptionTier.id == UserSubscription.tier_id)
+        .join(SubscriptionTier, col(SubscriptionTier.id) == UserSubscription.tier_id)
         .where(UserSubscription.user_id == user_id)
     ).first()
     if row is None:

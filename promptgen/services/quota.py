@@ -23,15 +23,15 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from promptgen.db import is_postgres
+from promptgen.db import is_postgres, table_of
 from promptgen.models import SubscriptionTier, UserPrompt, UserSubscription
 from promptgen.periods import quota_period_start
 from promptgen.services.plans import ENTITLED_STATUSES, free_tier
 from promptgen.settings import get_settings
 
-_subs = UserSubscription.__table__
-_tiers = SubscriptionTier.__table__
-_prompts = UserPrompt.__table__
+_subs = table_of(UserSubscription)
+_tiers = table_of(SubscriptionTier)
+_prompts = table_of(UserPrompt)
 
 
 @dataclass(frozen=True)

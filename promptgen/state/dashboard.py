@@ -304,7 +304,9 @@ class DashboardState(AuthState):
             blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
-        _RUNNING[tab] = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None  # an event handler always runs in a task
+        _RUNNING[tab] = task
 
         async def on_delta(text: str) -> None:
             async with self:
