@@ -33,7 +33,6 @@ from promptgen.blueprints import (
 from promptgen.db import table_of
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
 
-PROVIDERS = ("gemini", "openai", "offline")
 _SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
 # A catalog file (or dict) is read whole into memory and validated before anything is

@@ -106,10 +106,6 @@ def list_keys(*, session: Session, user_id: uuid.UUID) -> list[KeyView]:
     return [_view(r) for r in rows]
 
 
-def has_key(*, session: Session, user_id: uuid.UUID, provider: str) -> bool:
-    return _row(session, user_id, provider) is not None
-
-
 def delete_key(*, session: Session, user_id: uuid.UUID, provider: str) -> bool:
     row = _row(session, user_id, provider)
     if row is None:
