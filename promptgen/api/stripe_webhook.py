@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from promptgen.db import admin_session_scope
+from promptgen.errors import UserFacingError
 from promptgen.services import billing
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     payload = await request.body()
     try:
         event = billing.verify_event(payload, request.headers.get("stripe-signature"))
-    except billing.BillingError as exc:
+    except UserFacingError as exc:  # the webhook secret is not configured
         return JSONResponse({"error": exc.message}, status_code=503)
     except billing.InvalidWebhook as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)

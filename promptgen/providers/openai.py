@@ -15,6 +15,7 @@ from promptgen.providers.base import (
     Completed,
     ProviderConfig,
     ProviderError,
+    ProviderName,
     ProviderRequest,
     TextDelta,
     content_blocked,
@@ -24,7 +25,7 @@ from promptgen.providers.base import (
 )
 from promptgen.providers.http import per_loop, ssl_context
 
-NAME = PROVIDER_NAMES["openai"]
+NAME = PROVIDER_NAMES[ProviderName.OPENAI]
 
 
 def _messages(request: ProviderRequest) -> list[dict[str, Any]]:

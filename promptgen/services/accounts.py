@@ -26,6 +26,7 @@ from sqlmodel import Session, col, delete, select
 
 from promptgen.audit import audit
 from promptgen.db import insert_with_on_conflict, owner_engine, stored_id, table_of
+from promptgen.errors import UserFacingError
 from promptgen.models import (
     Throttle,
     User,
@@ -56,16 +57,14 @@ _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) 
 # --- errors -----------------------------------------------------------------------
 
 
-class AccountError(Exception):
+class AccountError(UserFacingError):
     """A refusal the user may see: `message` is safe to show, `field` names the input, and
     `code` names the refusal in a URL (the forms post to HTTP routes that redirect back)."""
 
     code = "account"
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field)
         if code is not None:
             self.code = code
 

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from promptgen.audit import audit
 from promptgen.db import insert_with_on_conflict, stored_id
+from promptgen.errors import UserFacingError
 from promptgen.models import StripeEvent, SubscriptionTier, User, UserSubscription
 from promptgen.services.accounts import normalize_email
 from promptgen.services.plans import free_tier
@@ -42,12 +43,8 @@ BILLING_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "pause
 STRIPE_TIMEOUT_SECONDS = 20
 
 
-class BillingError(Exception):
+class BillingError(UserFacingError):
     """A billing action that cannot go ahead; `message` is for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidWebhook(ValueError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session, SQLModel, select
@@ -31,7 +31,9 @@ from promptgen.blueprints import (
     validate_parameter_schema,
 )
 from promptgen.db import table_of
+from promptgen.errors import UserFacingError
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
+from promptgen.providers.base import ProviderName
 
 _SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -51,7 +53,7 @@ MAX_RETENTION_DAYS = 36_500
 MAX_TEXT_CHARS = 20_000
 
 
-class CatalogError(ValueError):
+class CatalogError(UserFacingError, ValueError):
     """A catalog file that cannot be imported; the message names the entry and the field."""
 
 
@@ -111,7 +113,7 @@ class SignatureEntry(_Entry):
 
 
 class ModelEntry(_Entry):
-    provider: Literal["gemini", "openai", "offline"]
+    provider: ProviderName
     model_name: str = Field(min_length=1, max_length=120)
     display_name: str = Field(min_length=1, max_length=120)
     description: _Text = ""

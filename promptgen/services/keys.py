@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from promptgen import vault
 from promptgen.audit import audit
 from promptgen.db import run_in_user_session
+from promptgen.errors import UserFacingError
 from promptgen.models import UserApiKey
 from promptgen.providers import ProviderConfig, ProviderError, get_provider
 from promptgen.providers.base import PROVIDER_NAMES
@@ -25,7 +26,7 @@ MIN_KEY_LENGTH = 20
 MAX_KEY_LENGTH = 512
 
 
-class InvalidApiKey(ValueError):
+class InvalidApiKey(UserFacingError, ValueError):
     """A key that cannot be stored; the message is for the user."""
 
 

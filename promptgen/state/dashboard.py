@@ -10,8 +10,9 @@ from typing import Any
 import reflex as rx
 
 from promptgen import blueprints, urls
+from promptgen.errors import UserFacingError
 from promptgen.services import catalog, generation, history, uploads
-from promptgen.services.images import MAX_IMAGES, ImageRejected
+from promptgen.services.images import MAX_IMAGES
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -253,7 +254,7 @@ class DashboardState(AuthState):
             drafts = await run_service(
                 uploads.add_drafts, user_id=user.user_id, kept_ids=self._draft_ids, files=received
             )
-        except ImageRejected as exc:
+        except UserFacingError as exc:
             self.error = exc.message
             self.error_needs_key = False
             return None

@@ -207,9 +207,7 @@ class HistoryDetailState(AuthState):
             "—" if tokens == (None, None) else f"{tokens[0] or 0} in / {tokens[1] or 0} out"
         )
         self.latency = "—" if found.latency_ms is None else f"{found.latency_ms} ms"
-        self.key_source = {"platform": "Platform key", "own_key": "Your own key"}.get(
-            found.item.key_source, "Offline (no key)"
-        )
+        self.key_source = history.key_source_label(found.item.key_source)
         self.attachments = [
             AttachmentRow(
                 a.filename,
