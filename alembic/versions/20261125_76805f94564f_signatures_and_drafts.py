@@ -5,7 +5,7 @@ Existing blueprints of the "Image" category keep taking signatures; the others s
 review never wanted one). The catalog import sets the flag explicitly from then on.
 
 Revision ID: 76805f94564f
-Revises: c9e1f3a5b7d2
+Revises: ed1deb668ebb
 Create Date: 2026-11-25 20:15:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from promptgen.models import UTCDateTime
 
 revision: str = "76805f94564f"
-down_revision: str | None = "c9e1f3a5b7d2"
+down_revision: str | None = "ed1deb668ebb"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import reflex as rx
 from reflex_base.event import EventHandler
-from reflex_components_radix.primitives.form import Form
+from reflex_components_radix.primitives.form import Form  # type: ignore[import-untyped]
 
 
 def _form_values(event: rx.Var) -> tuple[rx.Var[dict[str, Any]]]:
@@ -21,8 +21,9 @@ def _form_values(event: rx.Var) -> tuple[rx.Var[dict[str, Any]]]:
 
 
 class DraftForm(Form):
-    on_change: EventHandler[_form_values]
-    on_blur: EventHandler[_form_values]
+    # Reflex reads the argument spec from the subscript at runtime; its stubs take none.
+    on_change: EventHandler[_form_values]  # type: ignore[type-arg]
+    on_blur: EventHandler[_form_values]  # type: ignore[type-arg]
 
 
 def draft_form(*children: rx.Component, stamp: rx.Var | str, **props: Any) -> rx.Component:

@@ -154,7 +154,7 @@ def clear_draft(*, session: Session, user_id: uuid.UUID, blueprint_id: int) -> N
 def clear_after_generation(*, session: Session, user_id: uuid.UUID, prompt_id: uuid.UUID) -> None:
     """A successful generation used the draft of its blueprint: drop it."""
     template_id = (
-        sa.select(UserPrompt.template_id)
+        sa.select(col(UserPrompt.template_id))
         .where(col(UserPrompt.id) == prompt_id, col(UserPrompt.user_id) == user_id)
         .scalar_subquery()
     )

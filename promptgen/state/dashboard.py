@@ -10,8 +10,9 @@ from typing import Any
 import reflex as rx
 
 from promptgen import blueprints, urls
+from promptgen.errors import UserFacingError
 from promptgen.services import catalog, drafts, generation, history, uploads
-from promptgen.services.images import MAX_IMAGES, ImageRejected
+from promptgen.services.images import MAX_IMAGES
 from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_service
 
@@ -267,7 +268,7 @@ class DashboardState(AuthState):
             drafts = await run_service(
                 uploads.add_drafts, user_id=user.user_id, kept_ids=self._draft_ids, files=received
             )
-        except ImageRejected as exc:
+        except UserFacingError as exc:
             self.error = exc.message
             self.error_needs_key = False
             return None
@@ -322,7 +323,9 @@ class DashboardState(AuthState):
             await (await self._drafts())._save(user.user_id, parameters, choices)
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
-        _RUNNING[tab] = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None  # an event handler always runs in a task
+        _RUNNING[tab] = task
 
         async def on_delta(text: str) -> None:
             async with self:

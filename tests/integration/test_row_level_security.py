@@ -26,7 +26,7 @@ from promptgen.models import (
     owned_tables,
 )
 from promptgen.periods import quota_period_start
-from promptgen.services import history, keys, recovery
+from promptgen.services import history, keys, recovery, user_blueprints
 from promptgen.services.catalog_import import seed_catalog
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
@@ -77,6 +77,18 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
             session.add(SignatureFavorite(user_id=user_id, signature_id=signature_id))
             session.add(
                 FormDraft(user_id=user_id, template_id=blueprint_id, field_values={"product": name})
+            )
+            user_blueprints.create_blueprint(
+                session=session,
+                user_id=user_id,
+                draft=user_blueprints.BlueprintDraft(
+                    name=f"{name}'s blueprint",
+                    prompt_template="Write about {{ topic }}.",
+                    parameter_schema={
+                        "type": "object",
+                        "properties": {"topic": {"type": "string", "title": "Topic"}},
+                    },
+                ),
             )
             key_id = session.exec(select(UserApiKey.id).where(UserApiKey.user_id == user_id)).one()
             people[name] = {"user": user_id, "prompt": prompt.id, "key": key_id}
