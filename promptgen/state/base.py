@@ -19,7 +19,7 @@ from promptgen import urls
 from promptgen.api.session_cookie import session_hash_from_cookie_header
 from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
 from promptgen.errors import UserFacingError
-from promptgen.services import accounts, billing
+from promptgen.services import accounts, checkout
 from promptgen.services.plans import PlanSummary, get_plan_summary
 from promptgen.services.realtime import tab_registry
 
@@ -149,7 +149,7 @@ class AuthState(rx.State):
         if user is None:
             return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         try:
-            url = await run_in_admin_session(billing.open_portal, user_id=user.user_id)
+            url = await run_in_admin_session(checkout.open_portal, user_id=user.user_id)
         except UserFacingError as exc:
             self.billing_portal_error = exc.message
             return None

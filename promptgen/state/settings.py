@@ -8,7 +8,7 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.errors import UserFacingError
-from promptgen.services import account_deletion, accounts, billing, keys, recovery
+from promptgen.services import account_deletion, accounts, billing, checkout, keys, recovery
 from promptgen.state.base import AuthState, run_service
 
 
@@ -115,7 +115,7 @@ class SettingsState(AuthState):
         if user is None:
             return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         try:
-            url = await run_service(billing.open_portal, user_id=user.user_id)
+            url = await run_service(checkout.open_portal, user_id=user.user_id)
         except UserFacingError as exc:
             self.billing_error = exc.message
             return None
