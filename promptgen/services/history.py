@@ -156,6 +156,15 @@ def history_filters(*, session: Session, user_id: uuid.UUID) -> HistoryFilters:
     )
 
 
+def history_page(
+    *, session: Session, user_id: uuid.UUID, **search: Any
+) -> tuple[HistoryFilters, list[HistoryItem]]:
+    """What the history page shows on load: its filter choices and the rows `list_history`
+    finds with `search` (query, blueprint, model, favorites_only)."""
+    filters = history_filters(session=session, user_id=user_id)
+    return filters, list_history(session=session, user_id=user_id, **search)
+
+
 def _own_prompt(session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID):
     parsed = _parse_id(prompt_id)
     if parsed is None:

@@ -74,33 +74,34 @@ class HistoryState(AuthState):
     blueprint_options: list[str] = []
     model_options: list[str] = []
 
-    async def _reload(self, user_id) -> None:
-        items = await run_service(
-            history.list_history,
-            user_id=user_id,
-            query=self.search,
-            blueprint="" if self.blueprint_filter == ALL else self.blueprint_filter,
-            model="" if self.model_filter == ALL else self.model_filter,
-            favorites_only=self.favorites_only,
-        )
+    def _filters(self) -> dict:
+        return {
+            "query": self.search,
+            "blueprint": "" if self.blueprint_filter == ALL else self.blueprint_filter,
+            "model": "" if self.model_filter == ALL else self.model_filter,
+            "favorites_only": self.favorites_only,
+        }
+
+    def _show(self, items: list[history.HistoryItem]) -> None:
         self.rows = [_row(i) for i in items]
         self.loaded = True
 
+    async def _reload(self, user_id) -> None:
+        self._show(await run_service(history.list_history, user_id=user_id, **self._filters()))
+
     async def _user_or_redirect(self):
-        user = await self._current_user()
-        if user is None:
-            return None, rx.redirect(urls.sign_in_then(urls.HISTORY))
-        return user.user_id, None
+        user = await self._require_user()
+        return (None, self._to_sign_in()) if user is None else (user.user_id, None)
 
     @rx.event
     async def load(self):
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(urls.HISTORY))
-        filters = await run_service(history.history_filters, user_id=user_id)
+        page = await self._load_page(history.history_page, **self._filters())
+        if page.data is None:
+            return self._to_sign_in()
+        filters, items = page.data
         self.blueprint_options = [ALL, *filters.blueprints]
         self.model_options = [ALL, *filters.models]
-        await self._reload(user_id)
+        self._show(items)
         return None
 
     @rx.event
@@ -186,12 +187,11 @@ class HistoryDetailState(AuthState):
 
     @rx.event
     async def load(self):
-        path = self.router.url.path
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(path))
-        prompt_id = path.rstrip("/").rsplit("/", 1)[-1]
-        found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
+        prompt_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        page = await self._load_page(history.get_history_item, prompt_id=prompt_id)
+        if page.user is None:
+            return self._to_sign_in()
+        found = page.data
         self.loaded = True
         self.found = found is not None
         if found is None:

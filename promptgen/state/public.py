@@ -6,11 +6,10 @@ import dataclasses
 
 import reflex as rx
 
-from promptgen import urls
 from promptgen.db import run_in_admin_session
 from promptgen.errors import UserFacingError
 from promptgen.services import billing, catalog, checkout
-from promptgen.state.base import AuthState, run_service
+from promptgen.state.base import AuthState
 
 
 @dataclasses.dataclass
@@ -71,10 +70,10 @@ class PublicState(AuthState):
 
     @rx.event
     async def load(self):
-        await self._refresh_user()
-        blueprint_views = await run_service(catalog.list_blueprints)
-        signature_views = await run_service(catalog.list_signatures)
-        tiers = await run_service(catalog.list_tiers)
+        page = await self._load_page(catalog.public_catalog)
+        if page.data is None:
+            return
+        blueprint_views, signature_views, tiers = page.data
         self.blueprints = [ShowcaseItem(b.name, b.category, b.description) for b in blueprint_views]
         self.signatures = [ShowcaseItem(s.name, "", s.description) for s in signature_views]
         self.plans = [to_plan_card(t) for t in tiers]
@@ -97,9 +96,9 @@ class PublicState(AuthState):
         Billing columns are written by the billing service only, in the admin session (as
         the webhook does); the user comes from the session cookie, never from the browser.
         """
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.PRICING))
+            return self._to_sign_in()
         try:
             if with_email:
                 kwargs["email"] = user.email
