@@ -66,6 +66,8 @@ USER_GRANTS: dict[str, str] = {
     ),
     "user_blueprint_versions": "SELECT, INSERT",
     "upload_drafts": "SELECT, INSERT, DELETE",
+    "signature_favorites": "SELECT, INSERT, DELETE",
+    "form_drafts": "SELECT, INSERT, UPDATE (field_values, signatures, updated_at), DELETE",
     # Links sent by email are issued and used by the owner (admin sessions: the user is not
     # known yet, or the email itself is changing); a user session may only drop its own
     # pending reset links when the password changes.

@@ -166,6 +166,11 @@ class SupportedTemplate(SQLModel, table=True):
     prompt_template: str = _text()
     parameter_schema: dict[str, Any] = _json(dict)
     instructions: str = _text()
+    # Whether the form offers visual signatures: an image prompt does, a code review does not.
+    takes_signature: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
     created_at: datetime = _ts()
@@ -181,6 +186,13 @@ class VisualSignature(SQLModel, table=True):
     description: str = _text()
     style_prompt: str = _text()
     preview_image_url: str | None = Field(default=None, max_length=500)
+    # "#rrggbb" colours: the swatch drawn when the signature has no preview image.
+    palette: list[str] = _json(list)
+    # The preview image itself (checked PNG/JPEG/WebP), served by /api/signatures/{slug}/preview;
+    # in the database so an imported catalog shows it without a redeploy.
+    preview_image: bytes | None = Field(default=None, sa_type=sa.LargeBinary(), nullable=True)
+    preview_mime_type: str | None = Field(default=None, max_length=32)
+    preview_sha256: str | None = Field(default=None, max_length=64)
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
 
@@ -445,6 +457,41 @@ class UploadDraft(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     data: bytes = Field(sa_type=sa.LargeBinary())
     created_at: datetime = _ts()
+
+
+class SignatureFavorite(SQLModel, table=True):
+    """A visual signature a user starred, listed first in the picker."""
+
+    __tablename__ = "signature_favorites"
+
+    user_id: uuid.UUID = Field(
+        foreign_key="users.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    signature_id: int = Field(
+        foreign_key="visual_signatures.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    created_at: datetime = _ts()
+
+
+class FormDraft(SQLModel, table=True):
+    """What a user typed into one blueprint's form, kept until Generate succeeds or Clear.
+
+    Form values and signature picks only (services/drafts.py checks the size): never keys,
+    never image bytes (reference images have upload_drafts).
+    """
+
+    __tablename__ = "form_drafts"
+
+    user_id: uuid.UUID = Field(
+        foreign_key="users.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    template_id: int = Field(
+        foreign_key="supported_templates.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    field_values: dict[str, Any] = _json(dict)
+    # [{"id": signature id, "weight": 1..10}, ...]
+    signatures: list[dict[str, int]] = _json(list)
+    updated_at: datetime = _ts()
 
 
 CATALOG_TABLES = (

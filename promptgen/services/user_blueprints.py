@@ -180,6 +180,9 @@ class ResolvedBlueprint:
     user_blueprint_id: str | None = None
     version: int | None = None
     version_id: uuid.UUID | None = None
+    # Whether visual signatures apply (services/signatures.py): the catalog row's flag; for a
+    # user's own blueprint, whether it is an Image one (it has no flag of its own yet).
+    takes_signature: bool = False
 
     @property
     def is_own(self) -> bool:
@@ -824,6 +827,7 @@ def resolve_blueprint(
             parameter_schema=row.parameter_schema,
             instructions=row.instructions,
             catalog_id=row.id,
+            takes_signature=row.takes_signature,
         )
     detail = get_blueprint(
         session=session, user_id=user_id, blueprint_id=parsed.blueprint_id, version=parsed.version
@@ -841,6 +845,7 @@ def resolve_blueprint(
         user_blueprint_id=detail.id,
         version=detail.version,
         version_id=uuid.UUID(detail.version_id),
+        takes_signature=detail.category.strip().casefold() == "image",
     )
 
 

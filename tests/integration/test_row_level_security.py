@@ -15,10 +15,14 @@ from sqlmodel import SQLModel, select
 from promptgen.db import admin_session_scope, session_scope, user_database_url, user_session_scope
 from promptgen.models import (
     CATALOG_TABLES,
+    FormDraft,
     PromptAttachment,
+    SignatureFavorite,
+    SupportedTemplate,
     UploadDraft,
     UserApiKey,
     UserPrompt,
+    VisualSignature,
     owned_tables,
 )
 from promptgen.periods import quota_period_start
@@ -67,6 +71,12 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
                 )
             )
             recovery.issue_email_verification(session=session, user_id=user_id)
+            blueprint_id = session.exec(select(SupportedTemplate.id)).first()
+            signature_id = session.exec(select(VisualSignature.id)).first()
+            session.add(SignatureFavorite(user_id=user_id, signature_id=signature_id))
+            session.add(
+                FormDraft(user_id=user_id, template_id=blueprint_id, field_values={"product": name})
+            )
             user_blueprints.create_blueprint(
                 session=session,
                 user_id=user_id,
@@ -540,3 +550,58 @@ def test_a_delivered_answer_costs_its_unit_even_if_refunded_mid_stream(pg_url, p
         ).scalar_one()
         row = session.get(UserPrompt, prompt.id)
     assert after == used + 1 and row.status == "succeeded" and row.quota_reserved
+
+
+@pytest.mark.parametrize(
+    ("table", "columns", "values"),
+    [
+        (
+            "form_drafts",
+            "user_id, template_id, field_values, signatures, updated_at",
+            ":owner, :blueprint, '{}', '[]', now()",
+        ),
+        ("signature_favorites", "user_id, signature_id, created_at", ":owner, :signature, now()"),
+    ],
+)
+def test_drafts_and_favourites_are_the_owners_alone(
+    pg_url: str, people, table: str, columns: str, values: str
+) -> None:
+    """Raw SQL in Alice's session: Bob's drafts and favourites are invisible, unchangeable,
+    undeletable, and she cannot write one in his name."""
+    alice, bob = people["alice"]["user"], people["bob"]["user"]
+    with admin_session_scope(pg_url) as session:
+        blueprint = session.exec(select(SupportedTemplate.id).order_by(SupportedTemplate.id)).all()[
+            -1
+        ]
+        signature = session.exec(select(VisualSignature.id).order_by(VisualSignature.id)).all()[-1]
+    ids = {"blueprint": blueprint, "signature": signature}
+    with user_session_scope(alice, pg_url) as session:
+        seen = session.execute(sa.text(f"SELECT user_id FROM {table}")).scalars().all()
+        assert set(seen) == {alice}
+        assert (
+            session.execute(
+                sa.text(f"DELETE FROM {table} WHERE user_id = :bob"), {"bob": bob}
+            ).rowcount
+            == 0
+        )
+        if table == "form_drafts":
+            changed = session.execute(
+                sa.text("UPDATE form_drafts SET field_values = '{}' WHERE user_id = :bob"),
+                {"bob": bob},
+            )
+            assert changed.rowcount == 0
+        # Her own row goes in.
+        session.execute(
+            sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"), {"owner": alice, **ids}
+        )
+    with (
+        pytest.raises(sa.exc.ProgrammingError) as caught,
+        user_session_scope(alice, pg_url) as session,
+    ):
+        session.execute(
+            sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"), {"owner": bob, **ids}
+        )
+    assert "row-level security" in str(caught.value.orig)
+    with admin_session_scope(pg_url) as session:
+        owners = session.execute(sa.text(f"SELECT user_id FROM {table}")).scalars().all()
+    assert sorted(map(str, owners)) == sorted(map(str, [alice, alice, bob]))
