@@ -41,6 +41,7 @@ from promptgen.providers.base import PROVIDER_NAMES, timed_out
 from promptgen.services import catalog, keys
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
 from promptgen.services.plans import get_plan_summary
+from promptgen.services.pricing import cost_expression
 from promptgen.services.quota import refund_reservation, reserve_quota
 from promptgen.settings import Settings, get_settings
 from promptgen.vault import VaultError
@@ -109,6 +110,8 @@ class GenerationRequest:
     signature_id: int | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     images: tuple[ImageUpload, ...] = ()
+    # The side-by-side comparison this generation is a column of (services/compare.py).
+    comparison_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,7 @@ def prepare(
         key_source="offline" if model.provider == OFFLINE else "own_key",
         status="pending",
         created_at=now,
+        comparison_id=request.comparison_id,
     )
     session.execute(insert_prompt)
     api_key, key_source = _route_key(
@@ -356,6 +360,9 @@ def finish_success(
             status="succeeded",
             latency_ms=latency_ms,
             completed_at=datetime.now(UTC),
+            estimated_cost_micros=cost_expression(
+                col(UserPrompt.model_id), input_tokens, output_tokens
+            ),
         )
     )
 
