@@ -11,14 +11,17 @@ from promptgen.api.session_events import session_ended_listeners
 from promptgen.api.stripe_webhook import subscription_listeners
 from promptgen.logs import configure_logging
 from promptgen.pages.auth import sign_in, sign_up
+from promptgen.pages.compare import compare_page
 from promptgen.pages.dashboard import dashboard
 from promptgen.pages.history import history, history_detail
 from promptgen.pages.public import landing, pricing
 from promptgen.pages.recovery import email_verified, forgot_password, new_password
 from promptgen.pages.settings import settings
+from promptgen.pages.usage import usage_page
 from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
 from promptgen.state.base import TabOwner
+from promptgen.state.compare import CompareState
 from promptgen.state.dashboard import DashboardState
 from promptgen.state.guard import EventGuard, guard_socket, log_backend_exception
 from promptgen.state.history import HistoryDetailState, HistoryState
@@ -26,6 +29,7 @@ from promptgen.state.live import push_plan_update
 from promptgen.state.public import PublicState
 from promptgen.state.recovery import RecoveryState
 from promptgen.state.settings import SettingsState
+from promptgen.state.usage import UsageState
 from promptgen.tasks import retention_schedule, sweep_abandoned_generations
 
 get_settings().check_production_secrets()
@@ -95,6 +99,14 @@ app.add_page(
 app.add_page(
     settings, route=urls.SETTINGS, title="Settings · PromptGen", on_load=SettingsState.load
 )
+app.add_page(
+    compare_page,
+    route=urls.COMPARE,
+    title="Compare · PromptGen",
+    # The dashboard's load first (catalog, chosen blueprint), then compare's own.
+    on_load=[DashboardState.load, CompareState.load_compare],
+)
+app.add_page(usage_page, route=urls.USAGE, title="Usage · PromptGen", on_load=UsageState.load)
 
 # Before any event, a tab whose session changed forgets the previous user.
 app.add_middleware(TabOwner(), index=0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.compare_entry import compare_entry
+from promptgen.components.quota_warning import quota_warning
 from promptgen.components.shell import app_shell, page_header
 from promptgen.services.images import MAX_IMAGE_BYTES, MAX_IMAGES
 from promptgen.state.dashboard import (
@@ -401,6 +403,8 @@ def _generator() -> rx.Component:
 def dashboard() -> rx.Component:
     return app_shell(
         page_header("Dashboard", "Build a prompt from a blueprint and a visual signature."),
+        quota_warning(),
+        compare_entry(),
         rx.vstack(
             rx.foreach(DashboardState.blueprint_groups, _blueprint_group),
             spacing="4",

@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from promptgen.blueprints import coerce_and_validate
 from promptgen.models import PromptRating, UserPrompt
 from promptgen.providers.base import PROVIDER_NAMES
 from promptgen.services import catalog, generation, keys
@@ -68,6 +69,18 @@ def check_columns(columns: list[ColumnSpec], *, baseline: bool) -> None:
         raise CompareError(f"Compare at most {MAX_TARGETS} targets at a time.")
     if len({c.key for c in columns}) != len(columns):
         raise CompareError("Two columns are the same model and signature. Change one of them.")
+
+
+def check_parameters(
+    *, session: Session, blueprint_id: int, parameters: dict[str, Any]
+) -> dict[str, str]:
+    """The form's field errors (empty when valid), checked once before any column starts:
+    the same validation every column's generation runs again."""
+    blueprint = catalog.get_blueprint(session=session, blueprint_id=blueprint_id)
+    if blueprint is None:
+        raise CompareError("That blueprint is no longer available. Pick another one.")
+    _, errors = coerce_and_validate(blueprint.parameter_schema, parameters)
+    return errors
 
 
 # --- what it will cost ------------------------------------------------------------------

@@ -74,18 +74,27 @@ def test_each_handler_refuses_junk_and_takes_good_arguments(name: str) -> None:
         return
     with pytest.raises(Junk, match="missing argument"):
         check_event(fn, hints, {})
+
+    def good_value(param: str) -> object:
+        kind = _kind(hints[param])
+        options = typing.get_args(hints[param]) if kind not in VALID else (kind,)
+        return VALID.get(_kind(options[0]))
+
+    # Handlers with several arguments: each one junk while the others are good.
+    good = {param: good_value(param) for param in params}
     for param in params:
         kind = _kind(hints[param])
         if kind is list:  # the upload handler: only files, which a browser cannot forge
             with pytest.raises(Junk):
-                check_event(fn, hints, {param: ["not a file"]})
+                check_event(fn, hints, {**good, param: ["not a file"]})
             continue
-        options = typing.get_args(hints[param]) if kind not in VALID else (kind,)
-        good = VALID[_kind(options[0])]
-        check_event(fn, hints, {param: good})
+        check_event(fn, hints, good)
         for junk in JUNK.get(kind, [{"a": {"b": 1}}]):
             with pytest.raises(Junk):
-                check_event(fn, hints, {param: junk})
+                check_event(fn, hints, {**good, param: junk})
+        if len(params) > 1:
+            with pytest.raises(Junk, match="missing argument"):
+                check_event(fn, hints, {p: v for p, v in good.items() if p != param})
 
 
 def test_a_plain_form_dict_passes_too() -> None:
