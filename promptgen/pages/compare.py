@@ -100,7 +100,7 @@ def _targets() -> rx.Component:
                         type="checkbox",
                         checked=CompareState.include_baseline,
                         on_change=CompareState.set_include_baseline,
-                        id="include-baseline",
+                        class_name="include-baseline",
                     ),
                     rx.text(
                         "Add the ",

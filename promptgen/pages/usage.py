@@ -64,27 +64,36 @@ def _bar(series: Series) -> rx.Component:
     return rx.recharts.bar(data_key=series.key, name=series.name, stack_id="day", fill=series.color)
 
 
+def _switch(label: str, value: str, current: rx.Var, handler) -> rx.Component:
+    return rx.button(
+        label,
+        size="1",
+        variant=rx.cond(current == value, "solid", "soft"),
+        on_click=handler(value),
+        class_name="usage-switch",
+        data_value=value,
+    )
+
+
 def _chart() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
                 rx.heading("Per day, by model", size="4"),
                 rx.spacer(),
-                rx.segmented_control.root(
-                    rx.segmented_control.item("Generations", value="generations"),
-                    rx.segmented_control.item("Tokens", value="tokens"),
-                    rx.segmented_control.item("Cost ($)", value="cost"),
-                    value=UsageState.metric,
-                    on_change=UsageState.show_metric,
-                    id="usage-metric",
-                ),
-                rx.segmented_control.root(
-                    rx.segmented_control.item("This period", value="current"),
-                    rx.segmented_control.item("Previous", value="previous"),
-                    value=UsageState.period,
-                    on_change=UsageState.show_period,
-                    id="usage-period",
-                ),
+                *[
+                    _switch(label, value, UsageState.metric, UsageState.show_metric)
+                    for label, value in (
+                        ("Generations", "generations"),
+                        ("Tokens", "tokens"),
+                        ("Cost ($)", "cost"),
+                    )
+                ],
+                rx.separator(orientation="vertical", size="1"),
+                *[
+                    _switch(label, value, UsageState.period, UsageState.show_period)
+                    for label, value in (("This period", "current"), ("Previous", "previous"))
+                ],
                 width="100%",
                 align="center",
                 wrap="wrap",

@@ -56,4 +56,5 @@ def format_cost(micros: int | None) -> str:
         return "$0"
     if dollars >= 1:
         return f"${dollars:,.2f}"
-    return f"${dollars:.4f}" if dollars >= 0.0001 else "<$0.0001"
+    # Micro-dollar precision below a cent: one short prompt costs a few millionths.
+    return f"${dollars:.4f}" if dollars >= 0.01 else f"${dollars:.6f}"
