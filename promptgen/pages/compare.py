@@ -279,8 +279,8 @@ def _leader_table(title: str, rows: rx.Var[list[LeaderRowView]], table_id: str) 
                 rx.table.row(
                     rx.table.column_header_cell("Name"),
                     rx.table.column_header_cell("Wins"),
-                    rx.table.column_header_cell("👍"),
-                    rx.table.column_header_cell("👎"),
+                    rx.table.column_header_cell("Up"),
+                    rx.table.column_header_cell("Down"),
                 )
             ),
             rx.table.body(
