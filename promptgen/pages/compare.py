@@ -95,20 +95,19 @@ def _targets() -> rx.Component:
             ),
             rx.cond(
                 CompareState.baseline_label != "",
-                rx.el.label(
-                    rx.el.input(
-                        type="checkbox",
-                        checked=CompareState.include_baseline,
-                        on_change=CompareState.set_include_baseline,
-                        class_name="include-baseline",
+                rx.text(
+                    rx.hstack(
+                        rx.checkbox(
+                            checked=CompareState.include_baseline,
+                            on_change=CompareState.set_include_baseline,
+                            class_name="include-baseline",
+                        ),
+                        rx.text("Add the ", CompareState.baseline_label, " as a free baseline"),
+                        spacing="2",
+                        align="center",
                     ),
-                    rx.text(
-                        "Add the ",
-                        CompareState.baseline_label,
-                        " as a free baseline column",
-                        size="2",
-                    ),
-                    class_name="pg-choice",
+                    as_="label",
+                    size="2",
                 ),
             ),
             spacing="4",

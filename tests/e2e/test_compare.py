@@ -50,6 +50,12 @@ def test_compare_cancel_one_fail_one_rate_export_history_and_usage(
     expect(page.locator("#compare-cost")).to_have_text(
         "Uses 2 generations from your plan (25 left), 1 free (Blueprint compiler)."
     )
+    page.click(".include-baseline")
+    expect(page.locator("#compare-cost")).to_have_text(
+        "Uses 2 generations from your plan (25 left)."
+    )
+    page.click(".include-baseline")
+    expect(page.locator("#compare-cost")).to_contain_text("1 free (Blueprint compiler)")
 
     # Gemini fails (5xx, and again on its one retry); OpenAI is slow enough to cancel.
     fake_gemini.fail_next(503, times=2)

@@ -16,6 +16,7 @@ from promptgen.db import admin_session_scope, session_scope, user_database_url, 
 from promptgen.models import (
     CATALOG_TABLES,
     PromptAttachment,
+    PromptRating,
     UploadDraft,
     UserApiKey,
     UserPrompt,
@@ -67,6 +68,7 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
                     data=b"x",
                 )
             )
+            session.add(PromptRating(prompt_id=prompt.id, user_id=user_id, vote=1))
             recovery.issue_email_verification(session=session, user_id=user_id)
             key_id = session.exec(select(UserApiKey.id).where(UserApiKey.user_id == user_id)).one()
             people[name] = {"user": user_id, "prompt": prompt.id, "key": key_id}
