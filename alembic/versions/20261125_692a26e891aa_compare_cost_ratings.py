@@ -6,7 +6,7 @@ cost (micro-dollars, written at finish) and, in compare mode, the comparison it 
 `prompt_ratings` holds thumbs, notes and winners (user-owned: RLS from db_security).
 
 Revision ID: 692a26e891aa
-Revises: c9e1f3a5b7d2
+Revises: ed1deb668ebb
 Create Date: 2026-11-25 20:10:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from promptgen.models import UTCDateTime
 
 revision: str = "692a26e891aa"
-down_revision: str | None = "c9e1f3a5b7d2"
+down_revision: str | None = "ed1deb668ebb"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.schema_form import schema_fields
 from promptgen.components.shell import app_shell, page_header
-from promptgen.pages.dashboard import _blueprint_card, _form_field
+from promptgen.pages import page
+from promptgen.pages.dashboard import _blueprint_card
 from promptgen.state.compare import (
     CompareColumn,
     CompareState,
@@ -14,7 +16,7 @@ from promptgen.state.compare import (
     SignatureChoice,
     TargetRow,
 )
-from promptgen.state.dashboard import BlueprintCard, BlueprintGroup
+from promptgen.state.dashboard import BlueprintCard, BlueprintGroup, DashboardState
 
 
 def _choice(choice: SignatureChoice) -> rx.Component:
@@ -383,12 +385,7 @@ def _form() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.heading(CompareState.selected_blueprint_name, size="5"),
-                rx.grid(
-                    rx.foreach(CompareState.fields, _form_field),
-                    columns=rx.breakpoints(initial="1", md="2"),
-                    spacing="4",
-                    width="100%",
-                ),
+                schema_fields(CompareState.fields, CompareState.field_errors),
                 _targets(),
                 rx.callout(
                     CompareState.cost_statement,
@@ -428,6 +425,12 @@ def _form() -> rx.Component:
     )
 
 
+@page(
+    urls.COMPARE,
+    "Compare",
+    # The dashboard's load first (catalog, chosen blueprint), then compare's own.
+    [DashboardState.load, CompareState.load_compare],
+)
 def compare_page() -> rx.Component:
     return app_shell(
         page_header(

@@ -6,6 +6,7 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.components.shell import app_shell, page_header
+from promptgen.pages import page
 from promptgen.state.usage import ModelRow, Series, SplitRow, TotalRow, UsageState
 
 
@@ -146,6 +147,7 @@ def _quota() -> rx.Component:
     )
 
 
+@page(urls.USAGE, "Usage", UsageState.load)
 def usage_page() -> rx.Component:
     return app_shell(
         page_header("Usage", "Generations, tokens and estimated cost, per day and per model."),

@@ -28,9 +28,9 @@ from sqlmodel import Session, col, select
 
 from promptgen.blueprints import coerce_and_validate
 from promptgen.models import PromptRating, UserPrompt
-from promptgen.providers.base import PROVIDER_NAMES
+from promptgen.providers.base import PROVIDER_NAMES, ProviderName
 from promptgen.services import catalog, generation, keys
-from promptgen.services.generation import OFFLINE, GenerationError, GenerationRequest
+from promptgen.services.generation import GenerationError, GenerationRequest
 from promptgen.services.plans import get_plan_summary
 from promptgen.services.pricing import format_cost
 from promptgen.settings import Settings, get_settings
@@ -130,8 +130,8 @@ def plan_columns(
         if model is None:
             routes.append(ColumnRoute(model_id, "refused", ""))
             continue
-        if model.provider == OFFLINE:
-            routes.append(ColumnRoute(model_id, "offline", OFFLINE))
+        if model.provider == ProviderName.OFFLINE:
+            routes.append(ColumnRoute(model_id, "offline", ProviderName.OFFLINE))
         elif settings.provider_key(model.provider) and left > 0:
             left -= 1
             routes.append(ColumnRoute(model_id, "platform", model.provider))

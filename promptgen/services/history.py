@@ -13,9 +13,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from promptgen.models import PromptAttachment, PromptRating, UserPrompt
+from promptgen.models import KeySource, PromptAttachment, PromptRating, UserPrompt
 
 SNIPPET_LENGTH = 160
+
+
+_KEY_SOURCE_LABELS: dict[str, str] = {
+    KeySource.PLATFORM: "Platform key",
+    KeySource.OWN_KEY: "Your own key (billed to your key, not your plan)",
+    KeySource.OFFLINE: "Offline (no key)",
+}
+
+
+def key_source_label(key_source: str) -> str:
+    """How a history row names whose key paid for it."""
+    return _KEY_SOURCE_LABELS.get(key_source, _KEY_SOURCE_LABELS[KeySource.OFFLINE])
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,9 @@ def _rating_condition(user_id: uuid.UUID, rating: str) -> sa.ColumnElement:
     elif rating == "winner":
         rated = rated.where(col(PromptRating.is_winner).is_(True))
     else:
-        rated = rated.where(sa.or_(PromptRating.vote != 0, col(PromptRating.is_winner).is_(True)))
+        rated = rated.where(
+            sa.or_(col(PromptRating.vote) != 0, col(PromptRating.is_winner).is_(True))
+        )
     exists = rated.exists()
     return sa.not_(exists) if rating == "unrated" else exists
 
@@ -190,6 +204,15 @@ def history_filters(*, session: Session, user_id: uuid.UUID) -> HistoryFilters:
     )
 
 
+def history_page(
+    *, session: Session, user_id: uuid.UUID, **search: Any
+) -> tuple[HistoryFilters, list[HistoryItem]]:
+    """What the history page shows on load: its filter choices and the rows `list_history`
+    finds with `search` (query, blueprint, model, favorites_only, rating)."""
+    filters = history_filters(session=session, user_id=user_id)
+    return filters, list_history(session=session, user_id=user_id, **search)
+
+
 def _own_prompt(session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID):
     parsed = _parse_id(prompt_id)
     if parsed is None:
@@ -215,7 +238,7 @@ def delete_prompt(*, session: Session, user_id: uuid.UUID, prompt_id: str | uuid
         return False
     session.execute(
         sa.delete(PromptAttachment).where(
-            PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id
+            col(PromptAttachment.prompt_id) == prompt.id, col(PromptAttachment.user_id) == user_id
         )
     )
     session.delete(prompt)

@@ -9,12 +9,15 @@ are stored as integer micro-dollars (sums stay exact). PostgreSQL computes the s
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
+from promptgen.db import table_of
 from promptgen.models import SupportedAIModel
 
 MICROS_PER_DOLLAR = 1_000_000
-_models = SupportedAIModel.__table__
+_models = table_of(SupportedAIModel)
 
 
 def estimate_cost_micros(
@@ -32,7 +35,7 @@ def estimate_cost_micros(
 
 
 def cost_expression(
-    model_id: sa.ColumnElement, input_tokens: int | None, output_tokens: int | None
+    model_id: Any, input_tokens: int | None, output_tokens: int | None
 ) -> sa.ColumnElement:
     """`estimate_cost_micros` as SQL, reading the prices of the row's model."""
     if input_tokens is None and output_tokens is None:

@@ -16,13 +16,13 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from promptgen.db import is_postgres
+from promptgen.db import is_postgres, table_of
 from promptgen.models import UserPrompt, UserSubscription
 from promptgen.periods import add_months, quota_period_start
 from promptgen.services.plans import PlanSummary, get_plan_summary
 
-_prompts = UserPrompt.__table__
-_subs = UserSubscription.__table__
+_prompts = table_of(UserPrompt)
+_subs = table_of(UserSubscription)
 
 
 @dataclass(frozen=True)

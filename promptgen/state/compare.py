@@ -16,10 +16,9 @@ from typing import Any
 import reflex as rx
 
 from promptgen import urls
-from promptgen.providers.base import PROVIDER_NAMES
+from promptgen.providers.base import PROVIDER_NAMES, ProviderName
 from promptgen.services import catalog, compare
 from promptgen.services.compare import ColumnSpec, ColumnView
-from promptgen.services.generation import OFFLINE
 from promptgen.state.base import run_service
 from promptgen.state.dashboard import DashboardState, parameters_from_form
 
@@ -119,12 +118,14 @@ class CompareState(DashboardState):
         if user is None:
             return rx.redirect(urls.sign_in_then(urls.COMPARE))
         views = await run_service(catalog.list_models, tier_slug=self._tier_slug or None)
-        offline = next((m for m in views if m.provider == OFFLINE), None)
+        offline = next((m for m in views if m.provider == ProviderName.OFFLINE), None)
         self._baseline_model_id = offline.id if offline else 0
         self.baseline_label = offline.display_name if offline else ""
         self._providers = {str(m.id): PROVIDER_NAMES.get(m.provider, "") for m in views}
         self.target_models = [
-            SignatureChoice(str(m.id), m.display_name) for m in views if m.provider != OFFLINE
+            SignatureChoice(str(m.id), m.display_name)
+            for m in views
+            if m.provider != ProviderName.OFFLINE
         ]
         self.signature_choices = [
             SignatureChoice(NO_SIGNATURE, "No signature"),
@@ -150,7 +151,7 @@ class CompareState(DashboardState):
             return
         first = views[0]
         if first.template_id is not None:
-            await self._select_blueprint(first.template_id, values=first.parameters)
+            self._select_blueprint(first.template_id, values=first.parameters)
         self.comparison_id = comparison_id
         self.include_baseline = any(v.model_id == self._baseline_model_id for v in views)
         self.targets = [
@@ -205,7 +206,7 @@ class CompareState(DashboardState):
 
     @rx.event
     async def pick_blueprint(self, blueprint_id: int):
-        await self._select_blueprint(int(blueprint_id), keep_values=True)
+        self._select_blueprint(int(blueprint_id), keep_values=True)
         user = await self._current_user()
         if user is not None:
             await self._refresh_leaderboard(user.user_id)

@@ -9,10 +9,9 @@ from typing import Any
 
 import reflex as rx
 
-from promptgen import urls
 from promptgen.services import usage
 from promptgen.services.pricing import MICROS_PER_DOLLAR, format_cost
-from promptgen.state.base import AuthState, _day, run_service
+from promptgen.state.base import AuthState, _day
 
 PALETTE = ("#6e56cf", "#12a594", "#e54666", "#ffb224", "#0090ff", "#8e4ec6", "#30a46c")
 METRICS = ("generations", "tokens", "cost")
@@ -101,10 +100,11 @@ class UsageState(AuthState):
 
     @rx.event
     async def load(self):
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(urls.USAGE))
-        report = await run_service(usage.usage_report, user_id=user_id)
+        # The user, the badge and every figure in one transaction (services/page_loads).
+        page = await self._load_page(usage.usage_report)
+        if page.user is None or page.data is None:
+            return self._to_sign_in()
+        report = page.data
         names = sorted({d.model for d in report.days})
         keys = {name: f"m{i}" for i, name in enumerate(names)}
         self.series = [Series(keys[n], n, PALETTE[i % len(PALETTE)]) for i, n in enumerate(names)]
