@@ -251,12 +251,25 @@ async def run_comparison(
         for index, task in enumerate(tasks):
             on_task(index, task)
     try:
-        return list(await asyncio.gather(*tasks))
+        results = await asyncio.gather(*tasks, return_exceptions=True)
     except asyncio.CancelledError:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+    outcomes = []
+    for index, result in enumerate(results):
+        if isinstance(result, ColumnOutcome):
+            outcomes.append(result)
+            continue
+        if not isinstance(result, asyncio.CancelledError):
+            raise result
+        # Cancelled before its first step: nothing was prepared, nothing reserved.
+        outcome = ColumnOutcome(index, "cancelled", "Cancelled.", "", False, "")
+        if on_done is not None:
+            await on_done(outcome)
+        outcomes.append(outcome)
+    return outcomes
 
 
 # --- reading a comparison back ------------------------------------------------------------

@@ -521,10 +521,17 @@ async def run_generation(
     """Run one generation end to end; raises GenerationError with the user's message."""
     settings = settings or get_settings()
     started = time.perf_counter()
+    # The transaction runs in a worker thread and commits even if this task is cancelled
+    # meanwhile (a compare column's Cancel can land that early): wait for it, then record
+    # the cancellation, so no pending row keeps a unit until the crash sweep.
+    preparing = asyncio.ensure_future(
+        run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)
+    )
     try:
-        prepared = await run_in_user_session(
-            prepare, user_id=user_id, request=request, settings=settings
-        )
+        prepared = await asyncio.shield(preparing)
+    except asyncio.CancelledError:
+        await asyncio.shield(_cancelled_while_preparing(preparing, user_id, settings))
+        raise
     except Exception as exc:
         if not database_unreachable(exc):
             raise
@@ -622,6 +629,24 @@ async def run_generation(
         notice=notice,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
+    )
+
+
+async def _cancelled_while_preparing(
+    preparing: asyncio.Future[Prepared], user_id: uuid.UUID, settings: Settings
+) -> None:
+    try:
+        prepared = await preparing
+    except Exception:
+        return  # nothing was prepared, so nothing was reserved
+    await _record(
+        finish_failure,
+        settings,
+        user_id=user_id,
+        prompt_id=prepared.prompt_id,
+        message=CANCELLED_MESSAGE,
+        status=PromptStatus.CANCELLED,
+        refund=True,
     )
 
 

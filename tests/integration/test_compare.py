@@ -384,3 +384,35 @@ def test_ratings_are_under_row_level_security(world) -> None:
     with admin_session_scope(pg_url) as session:
         votes = session.execute(sa.text("SELECT user_id, vote FROM prompt_ratings")).all()
         assert sorted((str(u), v) for u, v in votes) == sorted([(str(alice), 1), (str(bob), 1)])
+
+
+def _cancel_soon_after_start(index: int, task: asyncio.Task) -> None:
+    """Cancel column 0 right after its first step: inside prepare's worker thread."""
+    if index == 0:
+        asyncio.get_running_loop().call_soon(task.cancel)
+
+
+async def test_a_column_cancelled_while_it_is_prepared_gives_its_unit_back(
+    world, fake_openai, fake_gemini
+):
+    """Cancel lands before the provider is called (the pending row is being written in a
+    worker thread): the row still ends cancelled and its unit is back at once."""
+    settings = _settings(fake_openai, fake_gemini)
+    columns = [
+        ColumnSpec(_model(world, "gpt-4.1-mini")),
+        ColumnSpec(_model(world, "gemini-2.5-flash")),
+    ]
+    comparison_id, outcomes = await _run(
+        world,
+        settings,
+        columns,
+        # Right after the column's first step: inside prepare's worker thread.
+        on_task=lambda index, task: (
+            index == 0 and asyncio.get_running_loop().call_soon(task.cancel)
+        ),
+    )
+    assert [o.status for o in outcomes] == ["cancelled", "succeeded"]
+    rows = {r.model_id: r for r in _rows(world, comparison_id)}
+    assert rows[_model(world, "gpt-4.1-mini")].status == "cancelled"
+    assert not rows[_model(world, "gpt-4.1-mini")].quota_reserved
+    assert _usage(world) == 1  # only Gemini's unit is spent
