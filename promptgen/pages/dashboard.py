@@ -5,8 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import styles, urls
+from promptgen.components.compare_entry import compare_entry
 from promptgen.components.draft_form import draft_form
 from promptgen.components.feedback import callout, notice
+from promptgen.components.quota_warning import quota_warning
 from promptgen.components.schema_form import schema_fields
 from promptgen.components.shell import app_shell, page_header
 from promptgen.components.signature_picker import (
@@ -252,6 +254,8 @@ def _generator() -> rx.Component:
 def dashboard() -> rx.Component:
     return app_shell(
         page_header("Dashboard", "Build a prompt from a blueprint and a visual signature."),
+        quota_warning(),
+        compare_entry(),
         rx.vstack(
             rx.foreach(DashboardState.blueprint_groups, _blueprint_group),
             spacing="4",

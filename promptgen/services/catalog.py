@@ -56,6 +56,8 @@ class ModelView:
     endpoint: str | None
     supports_images: bool
     allowed_tiers: tuple[str, ...]
+    input_price_per_mtok: float = 0.0
+    output_price_per_mtok: float = 0.0
 
     def allowed_for(self, tier_slug: str | None) -> bool:
         return not self.allowed_tiers or tier_slug in self.allowed_tiers

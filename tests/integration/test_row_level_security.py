@@ -17,6 +17,7 @@ from promptgen.models import (
     CATALOG_TABLES,
     FormDraft,
     PromptAttachment,
+    PromptRating,
     SignatureFavorite,
     SupportedTemplate,
     UploadDraft,
@@ -70,6 +71,7 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
                     data=b"x",
                 )
             )
+            session.add(PromptRating(prompt_id=prompt.id, user_id=user_id, vote=1))
             recovery.issue_email_verification(session=session, user_id=user_id)
             blueprint_id = session.exec(select(SupportedTemplate.id)).first()
             signature_id = session.exec(select(VisualSignature.id)).first()
