@@ -127,10 +127,7 @@ class CompareState(DashboardState):
             for m in views
             if m.provider != ProviderName.OFFLINE
         ]
-        self.signature_choices = [
-            SignatureChoice(NO_SIGNATURE, "No signature"),
-            *[SignatureChoice(str(s.id), s.name) for s in self.signatures],
-        ]
+        await self._refresh_signature_choices()
         allowed = {m.id for m in self.target_models}
         self.targets = [t for t in self.targets if t.model_id in allowed]
         if len(self.targets) < compare.MIN_TARGETS:
@@ -142,6 +139,16 @@ class CompareState(DashboardState):
         await self._refresh_leaderboard(user.user_id)
         return None
 
+    async def _refresh_signature_choices(self) -> None:
+        # Only blueprints that take a signature offer one (services/signatures.py).
+        cards = (await self._picker()).cards if self.selected_blueprint_takes_signature else []
+        self.signature_choices = [
+            SignatureChoice(NO_SIGNATURE, "No signature"),
+            *[SignatureChoice(str(card.id), card.name) for card in cards],
+        ]
+        if not cards:
+            self.targets = [TargetRow(t.model_id) for t in self.targets]
+
     async def _open(self, user_id: uuid.UUID, comparison_id: str) -> None:
         views = await run_service(
             compare.load_comparison, user_id=user_id, comparison_id=comparison_id
@@ -151,7 +158,8 @@ class CompareState(DashboardState):
             return
         first = views[0]
         if first.template_id is not None:
-            self._select_blueprint(first.template_id, values=first.parameters)
+            await self._select_blueprint(first.template_id, values=first.parameters)
+            await self._refresh_signature_choices()
         self.comparison_id = comparison_id
         self.include_baseline = any(v.model_id == self._baseline_model_id for v in views)
         self.targets = [
@@ -206,7 +214,8 @@ class CompareState(DashboardState):
 
     @rx.event
     async def pick_blueprint(self, blueprint_id: int):
-        self._select_blueprint(int(blueprint_id), keep_values=True)
+        await self._select_blueprint(int(blueprint_id), keep_values=True)
+        await self._refresh_signature_choices()
         user = await self._current_user()
         if user is not None:
             await self._refresh_leaderboard(user.user_id)
