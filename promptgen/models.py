@@ -210,6 +210,12 @@ class SupportedAIModel(SQLModel, table=True):
     supports_images: bool = Field(default=False)
     # Tier slugs allowed to use the model; empty means every tier.
     allowed_tiers: list[str] = _json(list)
+    # Estimated price in US dollars per million tokens, for the cost shown per generation
+    # (services/pricing.py); 0 for the offline compiler or an unpriced model.
+    input_price_per_mtok: float = Field(default=0.0, ge=0, sa_column_kwargs={"server_default": "0"})
+    output_price_per_mtok: float = Field(
+        default=0.0, ge=0, sa_column_kwargs={"server_default": "0"}
+    )
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
 
@@ -380,6 +386,14 @@ class UserPrompt(SQLModel, table=True):
             postgresql_where=sa.text("status = 'pending'"),
             sqlite_where=sa.text("status = 'pending'"),
         ),
+        # The columns of one comparison (compare mode), found together.
+        sa.Index(
+            "ix_user_prompts_comparison",
+            "user_id",
+            "comparison_id",
+            postgresql_where=sa.text("comparison_id IS NOT NULL"),
+            sqlite_where=sa.text("comparison_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -420,6 +434,43 @@ class UserPrompt(SQLModel, table=True):
     is_favorite: bool = Field(default=False)
     created_at: datetime = _ts(index=True)  # the retention purge scans by age
     completed_at: datetime | None = _ts(nullable=True)
+    # Set on each column of a side-by-side comparison (services/compare.py).
+    comparison_id: uuid.UUID | None = Field(default=None)
+    # Estimated cost in millionths of a US dollar, from the tokens and the model's prices,
+    # written when the generation finishes (services/pricing.py; SQL twin in db_security).
+    # Own-key generations carry it too: billed to the user's key, not to the plan.
+    estimated_cost_micros: int | None = Field(default=None, sa_type=sa.BigInteger())
+
+
+class PromptRating(SQLModel, table=True):
+    """The user's verdict on one generation: thumbs up or down, an optional note, and whether
+    it won its comparison. Model, signature and blueprint are copied in so a leaderboard is a
+    GROUP BY over this table alone. `shared` is the opt-in for aggregate votes across users
+    (not built yet): False until the user agrees, so no vote is pooled without consent."""
+
+    __tablename__ = "prompt_ratings"
+    __table_args__ = (
+        sa.Index("ix_prompt_ratings_user_template", "user_id", "template_id"),
+        sa.Index("ix_prompt_ratings_shared_template", "template_id", "shared"),
+    )
+
+    prompt_id: uuid.UUID = Field(
+        foreign_key="user_prompts.id", primary_key=True, ondelete="CASCADE"
+    )
+    user_id: uuid.UUID = _owner(index=False)
+    comparison_id: uuid.UUID | None = Field(default=None)
+    template_id: int | None = Field(default=None)
+    model_id: int | None = Field(default=None)
+    signature_id: int | None = Field(default=None)
+    template_name: str = Field(default="", max_length=120)
+    model_name: str = Field(default="", max_length=120)
+    signature_name: str = Field(default="", max_length=120)
+    vote: int = Field(default=0)  # 1 thumbs up, -1 thumbs down, 0 none (a winner or a note)
+    is_winner: bool = Field(default=False)
+    note: str = Field(default="", max_length=1000)
+    shared: bool = Field(default=False)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class PromptAttachment(SQLModel, table=True):

@@ -198,7 +198,7 @@ def signature_picker() -> rx.Component:
                     S.picker_error, color_scheme="red", size="2", role="alert", id="signature-error"
                 ),
             ),
-            class_name="pg-fieldset",
+            class_name="pg-signature-fieldset",
             id="signature-picker",
         ),
     )

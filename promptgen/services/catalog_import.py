@@ -150,6 +150,9 @@ class ModelEntry(_Entry):
     endpoint: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
     supports_images: bool = False
     allowed_tiers: list[str] = Field(default=[], max_length=100)  # empty: every tier
+    # US dollars per million tokens, for the estimated cost of each generation.
+    input_price_per_mtok: float = Field(default=0.0, ge=0, le=100_000, allow_inf_nan=False)
+    output_price_per_mtok: float = Field(default=0.0, ge=0, le=100_000, allow_inf_nan=False)
 
 
 class CatalogFile(BaseModel):

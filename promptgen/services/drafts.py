@@ -117,8 +117,11 @@ def load_draft(*, session: Session, user_id: uuid.UUID, blueprint_id: int) -> Dr
             col(FormDraft.user_id) == user_id, col(FormDraft.template_id) == blueprint_id
         )
     ).first()
-    if row is None:
-        return None
+    return None if row is None else draft_from_row(row)
+
+
+def draft_from_row(row: FormDraft) -> Draft:
+    """A stored draft as the form uses it; picks that no longer pass the rules are dropped."""
     choices = []
     for item in row.signatures or []:
         try:

@@ -43,6 +43,7 @@ from promptgen.providers.base import PROVIDER_NAMES, ProviderName, timed_out
 from promptgen.services import catalog, drafts, keys, user_blueprints
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
 from promptgen.services.plans import get_plan_summary
+from promptgen.services.pricing import cost_expression
 from promptgen.services.quota import refund_reservation, reserve_quota
 from promptgen.services.signatures import (
     DEFAULT_WEIGHT,
@@ -138,6 +139,9 @@ class GenerationRequest:
             return (SignatureChoice(self.signature_id, DEFAULT_WEIGHT),)
         return ()
 
+    # The side-by-side comparison this generation is a column of (services/compare.py).
+    comparison_id: uuid.UUID | None = None
+
 
 @dataclass(frozen=True)
 class GenerationResult:
@@ -215,7 +219,8 @@ def prepare(
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
     blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint | None
-    template_id, version_id = request.blueprint_id, None
+    template_id: int | None = request.blueprint_id
+    version_id = None
     if request.blueprint_ref:
         blueprint = user_blueprints.resolve_blueprint(
             session=session, user_id=user_id, reference=request.blueprint_ref
@@ -275,6 +280,7 @@ def prepare(
         else KeySource.OWN_KEY,
         status=PromptStatus.PENDING,
         created_at=now,
+        comparison_id=request.comparison_id,
     )
     session.execute(insert_prompt)
     api_key, key_source = _route_key(
@@ -422,6 +428,9 @@ def finish_success(
             status=PromptStatus.SUCCEEDED,
             latency_ms=latency_ms,
             completed_at=datetime.now(UTC),
+            estimated_cost_micros=cost_expression(
+                col(UserPrompt.model_id), input_tokens, output_tokens
+            ),
         )
     )
 
@@ -557,10 +566,17 @@ async def run_generation(
     """Run one generation end to end; raises GenerationError with the user's message."""
     settings = settings or get_settings()
     started = time.perf_counter()
+    # The transaction runs in a worker thread and commits even if this task is cancelled
+    # meanwhile (a compare column's Cancel can land that early): wait for it, then record
+    # the cancellation, so no pending row keeps a unit until the crash sweep.
+    preparing = asyncio.ensure_future(
+        run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)
+    )
     try:
-        prepared = await run_in_user_session(
-            prepare, user_id=user_id, request=request, settings=settings
-        )
+        prepared = await asyncio.shield(preparing)
+    except asyncio.CancelledError:
+        await asyncio.shield(_cancelled_while_preparing(preparing, user_id, settings))
+        raise
     except Exception as exc:
         if not database_unreachable(exc):
             raise
@@ -658,6 +674,24 @@ async def run_generation(
         notice=notice,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
+    )
+
+
+async def _cancelled_while_preparing(
+    preparing: asyncio.Future[Prepared], user_id: uuid.UUID, settings: Settings
+) -> None:
+    try:
+        prepared = await preparing
+    except Exception:
+        return  # nothing was prepared, so nothing was reserved
+    await _record(
+        finish_failure,
+        settings,
+        user_id=user_id,
+        prompt_id=prepared.prompt_id,
+        message=CANCELLED_MESSAGE,
+        status=PromptStatus.CANCELLED,
+        refund=True,
     )
 
 

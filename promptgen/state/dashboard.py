@@ -9,9 +9,9 @@ from typing import Any
 
 import reflex as rx
 
-from promptgen import blueprints, urls
+from promptgen import blueprints
 from promptgen.errors import UserFacingError
-from promptgen.services import catalog, drafts, generation, history, uploads
+from promptgen.services import catalog, drafts, generation, history, studio, uploads
 from promptgen.services.images import MAX_IMAGES
 from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_service
@@ -123,6 +123,8 @@ class DashboardState(AuthState):
     # Only such blueprints show the signature picker (state/signature_picker.py).
     selected_blueprint_takes_signature: bool = False
     selected_model_id: str = ""
+    # The blueprints offered at the last page load, with their schemas (never sent).
+    _blueprint_views: dict[int, catalog.BlueprintView] = {}
 
     generating: bool = False
     form_notice: str = ""
@@ -139,35 +141,37 @@ class DashboardState(AuthState):
 
     @rx.event
     async def load(self):
-        """Read the catalog fresh, so rows added to the database show on the next load."""
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
-        blueprint_views = await run_service(catalog.list_blueprints)
-        signature_views = await run_service(catalog.list_signatures)
-        model_views = await run_service(catalog.list_models, tier_slug=self._tier_slug or None)
-
+        """Read the catalog fresh, so rows added to the database show on the next load: in
+        the same transaction as the plan badge (services/page_loads.py)."""
+        page = await self._load_page(
+            studio.load_studio, preferred_blueprint_id=self.selected_blueprint_id
+        )
+        if page.user is None or page.data is None:
+            return self._to_sign_in()
+        studio_page = page.data
+        offered = studio_page.catalog
+        self._blueprint_views = {b.id: b for b in offered.blueprints}
         groups: dict[str, list[BlueprintCard]] = {}
-        for b in blueprint_views:
+        for b in offered.blueprints:
             groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
-        await (await self._picker())._load_cards(signature_views, user_id)
+        (await self._picker())._load_cards(offered.signatures, studio_page.favorite_signature_ids)
         self.models = [
             ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
-            for m in model_views
+            for m in offered.models
+            if m.allowed_for(self._tier_slug or None)
         ]
         if self.selected_model_id not in {m.id for m in self.models}:
             self.selected_model_id = self.models[0].id if self.models else ""
         retry_id = self.router.url.query_parameters.get("retry")
         if retry_id:
-            await self._load_retry(user_id, str(retry_id))
-        else:
+            await self._load_retry(page.user.user_id, str(retry_id))
+        elif studio_page.draft_blueprint_id:
             # Back from another page, a reload or a new tab: the form as the user left it
             # (their draft), on the blueprint they were on or else their latest draft.
-            drafted = await run_service(drafts.drafted_blueprint_ids, user_id=user_id)
-            blueprint_id = self.selected_blueprint_id or (drafted[0] if drafted else 0)
-            if blueprint_id:
-                await self._select_blueprint(blueprint_id)
+            await self._select_blueprint(
+                studio_page.draft_blueprint_id, draft=studio_page.draft, keep_values=True
+            )
         return None
 
     async def _picker(self):
@@ -203,9 +207,15 @@ class DashboardState(AuthState):
         self.form_notice = "Inputs loaded from your history. Press Generate to run it again."
 
     async def _select_blueprint(
-        self, blueprint_id: int, *, values: dict[str, Any] | None = None, keep_values: bool = False
+        self,
+        blueprint_id: int,
+        *,
+        values: dict[str, Any] | None = None,
+        draft: drafts.Draft | None = None,
+        keep_values: bool = False,
     ) -> None:
-        view = await run_service(catalog.get_blueprint, blueprint_id=blueprint_id)
+        # From the catalog read at page load: choosing a blueprint costs no catalog read.
+        view = self._blueprint_views.get(blueprint_id)
         picker = await self._picker()
         if view is None:
             self.selected_blueprint_id = 0
@@ -217,7 +227,9 @@ class DashboardState(AuthState):
             return
         # Signatures belong to one blueprint's form: a switch never carries them over.
         picks: tuple[SignatureChoice, ...] = ()
-        if values is None and (draft := await self._draft_for(view.id)) is not None:
+        if values is None and draft is None:
+            draft = await self._draft_for(view.id)
+        if values is None and draft is not None:
             values, picks = draft.values, draft.signatures
         picker._set_picks(picks if view.takes_signature else ())
         defaults = blueprints.default_values(view.parameter_schema)
@@ -257,9 +269,9 @@ class DashboardState(AuthState):
     @rx.event
     async def add_images(self, files: list[rx.UploadFile]):
         """Keep reference images in the database, checked by content, until Generate."""
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
+            return self._to_sign_in()
         received = []
         for upload in files[: MAX_IMAGES + 1]:
             name = getattr(upload, "filename", None) or getattr(upload, "name", "") or "image"
@@ -279,7 +291,7 @@ class DashboardState(AuthState):
 
     @rx.event
     async def remove_image(self, index: int):
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None or not isinstance(index, int) or not 0 <= index < len(self._draft_ids):
             return
         await run_service(
@@ -295,9 +307,9 @@ class DashboardState(AuthState):
         async with self:
             if self.generating:
                 return
-            user = await self._current_user()
+            user = await self._require_user()
             if user is None:
-                yield rx.redirect(urls.sign_in_then(urls.DASHBOARD))
+                yield self._to_sign_in()
                 return
             if not self.selected_blueprint_id:
                 self.error = "Pick a blueprint first."

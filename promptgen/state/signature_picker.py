@@ -53,10 +53,8 @@ class SignaturePickerState(DashboardState):
 
     # --- called by DashboardState -------------------------------------------------
 
-    async def _load_cards(self, views: list[catalog.SignatureView], user_id) -> None:
-        favorites: set[int] = set()
-        if len(views) > SEARCH_THRESHOLD:
-            favorites = await run_service(signatures.favorite_ids, user_id=user_id)
+    def _load_cards(self, views: list[catalog.SignatureView], favorites: set[int]) -> None:
+        """The cards from the page load's catalog and the user's favourites (services/studio)."""
         self.cards = [
             PickerCard(
                 id=v.id,

@@ -17,6 +17,7 @@ from promptgen.models import (
     CATALOG_TABLES,
     FormDraft,
     PromptAttachment,
+    PromptRating,
     SignatureFavorite,
     SupportedTemplate,
     UploadDraft,
@@ -34,7 +35,6 @@ from tests.support.factories import make_user
 
 # Tables no user session may touch: Stripe's events and the throttles.
 ADMIN_ONLY = {"stripe_events", "throttles", "database_secrets"}
-CATALOG = CATALOG_TABLES
 
 
 def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
@@ -71,6 +71,7 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
                     data=b"x",
                 )
             )
+            session.add(PromptRating(prompt_id=prompt.id, user_id=user_id, vote=1))
             recovery.issue_email_verification(session=session, user_id=user_id)
             blueprint_id = session.exec(select(SupportedTemplate.id)).first()
             signature_id = session.exec(select(VisualSignature.id)).first()
@@ -153,7 +154,7 @@ def test_a_user_cannot_insert_a_row_owned_by_someone_else(pg_url: str, people) -
     assert "row-level security" in str(caught.value.orig)
 
 
-@pytest.mark.parametrize("table", CATALOG)
+@pytest.mark.parametrize("table", CATALOG_TABLES)
 def test_the_catalog_is_readable_but_not_writable(pg_url: str, people, table: str) -> None:
     with user_session_scope(people["alice"]["user"], pg_url) as session:
         assert session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() > 0
@@ -248,6 +249,41 @@ def test_every_user_owned_table_in_the_models_is_forced_under_rls(pg_url: str) -
             else:
                 # Anything else is catalog (read-only for users) or for the admin only.
                 assert table.name in CATALOG_TABLES or table.name in ADMIN_ONLY, table.name
+
+
+def _tables_with_an_owner_column() -> dict[str, list[str]]:
+    """Read from SQLModel.metadata on its own, not through owned_tables() (which the policies
+    come from): any column that references users, or is called user_id, makes a table
+    user-owned; and users itself."""
+    users = SQLModel.metadata.tables["users"]
+    found: dict[str, list[str]] = {"users": ["id"]}
+    for table in SQLModel.metadata.sorted_tables:
+        columns = [
+            column.name
+            for column in table.columns
+            if column.name == "user_id"
+            or any(fk.column.table is users for fk in column.foreign_keys)
+        ]
+        if columns:
+            found[table.name] = columns
+    return found
+
+
+def test_every_table_with_an_owner_column_has_rls_enabled_and_forced(pg_url: str) -> None:
+    owners = _tables_with_an_owner_column()
+    assert len(owners) >= 9, owners  # the derivation sees the tables we know of
+    with session_scope(pg_url) as session:
+        rows = session.execute(
+            sa.text(
+                "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+                "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            )
+        ).all()
+    security = {name: (enabled, forced) for name, enabled, forced in rows}
+    for table, columns in owners.items():
+        assert security.get(table) == (True, True), f"{table} ({columns}) is not under RLS"
+        # Scoped by the column that names the owner, so the policy cannot point elsewhere.
+        assert owned_tables().get(table) in columns, table
 
 
 @pytest.mark.parametrize("table", sorted(ADMIN_ONLY))

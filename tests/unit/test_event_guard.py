@@ -79,13 +79,16 @@ def test_each_handler_refuses_junk_and_takes_good_arguments(name: str) -> None:
         kind = _kind(hints[param])
         if kind is list:  # the upload handler: only files, which a browser cannot forge
             with pytest.raises(Junk):
-                check_event(fn, hints, {param: ["not a file"]})
+                check_event(fn, hints, {**goods, param: ["not a file"]})
             continue
         # The other arguments good, so each check is about this one.
         check_event(fn, hints, goods)
         for junk in JUNK.get(kind, [{"a": {"b": 1}}]):
             with pytest.raises(Junk):
                 check_event(fn, hints, {**goods, param: junk})
+        if len(params) > 1:
+            with pytest.raises(Junk, match="missing argument"):
+                check_event(fn, hints, {p: v for p, v in goods.items() if p != param})
 
 
 def _good(hint: object) -> object:
