@@ -219,7 +219,8 @@ def prepare(
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
     blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint | None
-    template_id, version_id = request.blueprint_id, None
+    template_id: int | None = request.blueprint_id
+    version_id = None
     if request.blueprint_ref:
         blueprint = user_blueprints.resolve_blueprint(
             session=session, user_id=user_id, reference=request.blueprint_ref

@@ -34,6 +34,7 @@ from promptgen.blueprints import (
     validate_parameter_schema,
     validate_prompt_template,
 )
+from promptgen.db import rows_affected
 from promptgen.models import (
     SupportedTemplate,
     UserBlueprint,
@@ -486,7 +487,10 @@ def list_blueprint_history(
         return []
     rows = session.exec(
         select(UserPrompt, UserBlueprintVersion.version)
-        .join(UserBlueprintVersion, UserBlueprintVersion.id == UserPrompt.blueprint_version_id)
+        .join(
+            UserBlueprintVersion,
+            col(UserBlueprintVersion.id) == UserPrompt.blueprint_version_id,
+        )
         .where(
             UserPrompt.user_id == user_id,
             UserBlueprintVersion.user_id == user_id,
@@ -624,7 +628,7 @@ def _bump_version(
     )
     if expected_version is not None:
         statement = statement.where(col(UserBlueprint.current_version) == expected_version)
-    updated = session.execute(statement).rowcount
+    updated = rows_affected(session.execute(statement))
     session.expire(head)
     session.refresh(head)
     if not updated:
@@ -795,8 +799,8 @@ def delete_blueprint(
         sa.delete(UserBlueprint).where(
             col(UserBlueprint.id) == key, col(UserBlueprint.user_id) == user_id
         )
-    ).rowcount
-    return bool(deleted)
+    )
+    return rows_affected(deleted) > 0
 
 
 # --- generation ---------------------------------------------------------------------
@@ -829,6 +833,8 @@ def resolve_blueprint(
             catalog_id=row.id,
             takes_signature=row.takes_signature,
         )
+    if parsed.blueprint_id is None:  # parse_reference sets it on every user reference
+        return None
     detail = get_blueprint(
         session=session, user_id=user_id, blueprint_id=parsed.blueprint_id, version=parsed.version
     )
