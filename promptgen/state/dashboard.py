@@ -10,12 +10,14 @@ from typing import Any
 import reflex as rx
 
 from promptgen import blueprints
-from promptgen.services import catalog, generation, history, uploads
+from promptgen.services import catalog, generation, history, studio, uploads
 from promptgen.services.images import MAX_IMAGES, ImageRejected
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
 UPLOAD_ID = "reference-images"
+GENERATOR_ID = "generator"  # the form (scrolled to when a blueprint is chosen)
+RESULT_ID = "result"  # the result panel (scrolled to when a generation starts)
 
 # The running generation of each browser tab, so Cancel can stop it. A tab's events always
 # reach the worker holding its websocket, which is where its task runs.
@@ -27,6 +29,7 @@ class BlueprintCard:
     id: int
     name: str
     description: str
+    category: str = ""
 
 
 @dataclasses.dataclass
@@ -48,6 +51,9 @@ class ModelOption:
     label: str
     description: str
     supports_images: bool = False
+    # studio.READY, NEEDS_KEY ("needs your key") or UPGRADE (in `plan_needed`, not this plan)
+    access: str = studio.READY
+    plan_needed: str = ""
 
 
 @dataclasses.dataclass
@@ -128,8 +134,17 @@ class DashboardState(AuthState):
     form_version: int = 0
     selected_signature_id: int = 0
     selected_model_id: str = ""
-    # The blueprints offered at the last page load, with their schemas (never sent).
+    # The blueprints and signatures offered at the last page load (never sent).
     _blueprint_views: dict[int, catalog.BlueprintView] = {}
+    _signature_views: dict[int, catalog.SignatureView] = {}
+    # What the form holds now, as typed: the live preview compiles it.
+    _values: dict[str, Any] = {}
+    preview_prompt: str = ""
+    # A request to the page's client script (assets/studio.js): focus or scroll to the
+    # element `focus_target`; a new `focus_nonce` makes the same request again.
+    focus_target: str = ""
+    focus_mode: str = "scroll"
+    focus_nonce: int = 0
 
     generating: bool = False
     form_notice: str = ""
@@ -148,23 +163,34 @@ class DashboardState(AuthState):
     async def load(self):
         """Read the catalog fresh, so rows added to the database show on the next load: in
         the same transaction as the plan badge (services/page_loads.py)."""
-        page = await self._load_page(catalog.studio_catalog)
+        page = await self._load_page(studio.studio)
         if page.user is None or page.data is None:
             return self._to_sign_in()
         offered = page.data
         self._blueprint_views = {b.id: b for b in offered.blueprints}
+        self._signature_views = {s.id: s for s in offered.signatures}
         groups: dict[str, list[BlueprintCard]] = {}
         for b in offered.blueprints:
-            groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
+            groups.setdefault(b.category, []).append(
+                BlueprintCard(b.id, b.name, b.description, b.category)
+            )
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
         self.signatures = [SignatureCard(s.id, s.name, s.description) for s in offered.signatures]
         self.models = [
-            ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
+            ModelOption(
+                str(m.model.id),
+                m.model.display_name,
+                m.model.description,
+                m.model.supports_images,
+                m.access,
+                m.plan_needed,
+            )
             for m in offered.models
-            if m.allowed_for(self._tier_slug or None)
         ]
-        if self.selected_model_id not in {m.id for m in self.models}:
-            self.selected_model_id = self.models[0].id if self.models else ""
+        usable = [m.id for m in self.models if m.access != studio.UPGRADE]
+        if self.selected_model_id not in usable:
+            ready = [m.id for m in self.models if m.access == studio.READY]
+            self.selected_model_id = (ready or usable or [""])[0]
         if self.selected_signature_id not in {s.id for s in self.signatures}:
             self.selected_signature_id = 0
         retry_id = self.router.url.query_parameters.get("retry")
@@ -172,6 +198,9 @@ class DashboardState(AuthState):
             await self._load_retry(page.user.user_id, str(retry_id))
         elif self.selected_blueprint_id:
             self._select_blueprint(self.selected_blueprint_id, keep_values=True)
+        elif offered.blueprints:
+            # The first in the catalog's order, so the form is there to fill at once.
+            self._select_blueprint(offered.blueprints[0].id)
         return None
 
     async def _load_retry(self, user_id, prompt_id: str) -> None:
@@ -186,7 +215,7 @@ class DashboardState(AuthState):
             return
         if found.signature_id in {s.id for s in self.signatures}:
             self.selected_signature_id = found.signature_id
-        if str(found.model_id) in {m.id for m in self.models}:
+        if str(found.model_id) in {m.id for m in self.models if m.access != studio.UPGRADE}:
             self.selected_model_id = str(found.model_id)
         drafts = await run_service(
             uploads.drafts_from_history, user_id=user_id, prompt_id=uuid.UUID(found.item.id)
@@ -216,14 +245,50 @@ class DashboardState(AuthState):
             _form_field(spec, defaults.get(spec.name))
             for spec in blueprints.describe_fields(view.parameter_schema)
         ]
+        self._values = dict(defaults)
         self.field_errors = {}
         self.error = ""
         self.form_version += 1
+        self._refresh_preview()
+
+    def _refresh_preview(self) -> None:
+        view = self._blueprint_views.get(self.selected_blueprint_id)
+        signature = self._signature_views.get(self.selected_signature_id)
+        self.preview_prompt = studio.preview(view, self._values, signature) if view else ""
+
+    def _request_focus(self, target: str, mode: str = "scroll") -> None:
+        """Ask the page to scroll `target` into view, or (mode "focus") to focus it."""
+        self.focus_target, self.focus_mode = target, mode
+        self.focus_nonce += 1
 
     @rx.event
     async def choose_blueprint(self, blueprint_id: int):
-        # Clicking the chosen blueprint again keeps what the user typed.
+        # Choosing the chosen blueprint again keeps what the user typed.
         self._select_blueprint(int(blueprint_id), keep_values=True)
+        self._request_focus(GENERATOR_ID)
+
+    @rx.event
+    def set_value(self, name: str, value: str):
+        """A text, number or single-choice field changed: the preview follows."""
+        if any(f.name == name and f.kind not in ("boolean", "multiselect") for f in self.fields):
+            self._values[name] = value
+            self._refresh_preview()
+
+    @rx.event
+    def set_flag(self, name: str, checked: bool):
+        if any(f.name == name and f.kind == "boolean" for f in self.fields):
+            self._values[name] = bool(checked)
+            self._refresh_preview()
+
+    @rx.event
+    def set_choice(self, name: str, option: str, checked: bool):
+        """One option of a multiple-choice field was ticked or unticked."""
+        field = next((f for f in self.fields if f.name == name and f.kind == "multiselect"), None)
+        if field is None or option not in field.options:
+            return
+        chosen = set(self._values.get(name) or []) - {option} | ({option} if checked else set())
+        self._values[name] = [o for o in field.options if o in chosen]
+        self._refresh_preview()
 
     @rx.event
     def choose_signature(self, signature_id: int):
@@ -232,11 +297,23 @@ class DashboardState(AuthState):
         self.selected_signature_id = (
             0 if signature_id == self.selected_signature_id else signature_id
         )
+        self._refresh_preview()
 
     @rx.event
     def choose_model(self, model_id: str):
-        if model_id in {m.id for m in self.models}:
+        # A model outside the plan is shown with its upgrade link, but cannot be chosen.
+        if model_id in {m.id for m in self.models if m.access != studio.UPGRADE}:
             self.selected_model_id = model_id
+
+    @rx.var
+    def has_upgrade_models(self) -> bool:
+        return any(m.access == studio.UPGRADE for m in self.models)
+
+    @rx.var
+    def selected_model_needs_key(self) -> bool:
+        return any(
+            m.access == studio.NEEDS_KEY for m in self.models if m.id == self.selected_model_id
+        )
 
     @rx.var
     def model_accepts_images(self) -> bool:
@@ -304,6 +381,10 @@ class DashboardState(AuthState):
             draft_ids = list(self._draft_ids) if self.model_accepts_images else []
             owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
+            # The preview shows exactly what is sent (and stays, with Copy, if the AI fails).
+            self._values = dict(parameters)
+            self._refresh_preview()
+            self._request_focus(RESULT_ID)  # on phones the result sits below the form
             blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
@@ -334,6 +415,11 @@ class DashboardState(AuthState):
                     self.error = exc.message
                     self.error_needs_key = exc.needs_own_key
                     self.field_errors = exc.field_errors
+                    invalid = [f.name for f in self.fields if f.name in exc.field_errors]
+                    if invalid:
+                        self._request_focus("field-" + invalid[0], "focus")
+                    else:
+                        self._request_focus("generate-error")
             return
         except asyncio.CancelledError:
             async with self:
