@@ -1,32 +1,17 @@
 """Form widgets drawn from a blueprint's parameter schema, one per field kind.
 
 Each input is named after its parameter, so the submitted form parses back with
-`state.dashboard.parameters_from_form`; every change is also reported (`FieldEvents`), so a
-live preview can follow the typing. Every control has a label; a field's help text and
+`state.dashboard.parameters_from_form`. Every control has a label; a field's help text and
 its error are linked to it with aria-describedby, and an invalid field says so (aria-invalid).
 A new field kind needs a widget here and a case in `schema_field`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import reflex as rx
 
 from promptgen.components.layout import field_label
 from promptgen.state.dashboard import MULTI_SEPARATOR, FormField
-
-
-@dataclass(frozen=True)
-class FieldEvents:
-    """What each change calls: `value(name, text)` for text, numbers and single choices,
-    `flag(name, checked)` for a yes/no box, `choice(name, option, checked)` for one option of a
-    multiple choice."""
-
-    value: Any
-    flag: Any
-    choice: Any
 
 
 def field_id(field: FormField) -> rx.Var:
@@ -63,24 +48,23 @@ def _label(field: FormField) -> rx.Component:
     )
 
 
-def _text_input(field: FormField, error: rx.Var, on: FieldEvents, **number: str) -> rx.Component:
+def _text_input(field: FormField, error: rx.Var, **number: str) -> rx.Component:
     return rx.input(
         id=field_id(field),
         name=field.name,
         default_value=field.default_text,
         placeholder=field.placeholder,
         width="100%",
-        on_change=on.value(field.name),
         **number,
         **_a11y(field, error),
     )
 
 
-def _number_input(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
-    return _text_input(field, error, on, type="number", step="any")
+def _number_input(field: FormField, error: rx.Var) -> rx.Component:
+    return _text_input(field, error, type="number", step="any")
 
 
-def _textarea(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
+def _textarea(field: FormField, error: rx.Var) -> rx.Component:
     return rx.text_area(
         id=field_id(field),
         name=field.name,
@@ -88,12 +72,11 @@ def _textarea(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
         placeholder=field.placeholder,
         rows="4",
         width="100%",
-        on_change=on.value(field.name),
         **_a11y(field, error),
     )
 
 
-def _select(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
+def _select(field: FormField, error: rx.Var) -> rx.Component:
     return rx.el.select(
         rx.cond(field.required, rx.fragment(), rx.el.option("—", value="")),
         rx.foreach(
@@ -104,12 +87,11 @@ def _select(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
         name=field.name,
         default_value=field.default_text,
         class_name="pg-native-select",
-        on_change=on.value(field.name),
         **_a11y(field, error),
     )
 
 
-def _multiselect(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
+def _multiselect(field: FormField, error: rx.Var) -> rx.Component:
     # A group of checkboxes: the fieldset's legend is the field's label.
     return rx.el.fieldset(
         rx.el.legend(field.title, class_name="pg-legend"),
@@ -117,10 +99,10 @@ def _multiselect(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Compone
             rx.foreach(
                 field.options,
                 lambda option, index: rx.el.label(
-                    rx.checkbox(
+                    rx.el.input(
+                        type="checkbox",
                         name=field.name + MULTI_SEPARATOR + option,
                         default_checked=field.default_selected.contains(option),
-                        on_change=on.choice(field.name, option),
                     ),
                     rx.text(field.option_labels[index], size="2"),
                     class_name="pg-choice",
@@ -130,20 +112,18 @@ def _multiselect(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Compone
             spacing="3",
         ),
         id=field_id(field),
-        # Focusable by script only: focus lands here when the choice is invalid.
-        tab_index=-1,
         class_name="pg-fieldset",
         **_a11y(field, error),
     )
 
 
-def _boolean(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
+def _boolean(field: FormField, error: rx.Var) -> rx.Component:
     return rx.el.label(
-        rx.checkbox(
+        rx.el.input(
+            type="checkbox",
             id=field_id(field),
             name=field.name,
             default_checked=field.default_checked,
-            on_change=on.flag(field.name),
             **_a11y(field, error),
         ),
         rx.text(rx.cond(field.description != "", field.description, field.title), size="2"),
@@ -151,19 +131,19 @@ def _boolean(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
     )
 
 
-def schema_field(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Component:
+def schema_field(field: FormField, error: rx.Var) -> rx.Component:
     """One parameter: its label, the widget for its kind, help text and error."""
     return rx.vstack(
         rx.cond((field.kind != "boolean") & (field.kind != "multiselect"), _label(field)),
         rx.match(
             field.kind,
-            ("textarea", _textarea(field, error, on)),
-            ("number", _number_input(field, error, on)),
-            ("integer", _number_input(field, error, on)),
-            ("select", _select(field, error, on)),
-            ("multiselect", _multiselect(field, error, on)),
-            ("boolean", _boolean(field, error, on)),
-            _text_input(field, error, on),
+            ("textarea", _textarea(field, error)),
+            ("number", _number_input(field, error)),
+            ("integer", _number_input(field, error)),
+            ("select", _select(field, error)),
+            ("multiselect", _multiselect(field, error)),
+            ("boolean", _boolean(field, error)),
+            _text_input(field, error),
         ),
         rx.box(
             rx.cond(
@@ -191,12 +171,11 @@ def schema_field(field: FormField, error: rx.Var, on: FieldEvents) -> rx.Compone
     )
 
 
-def schema_fields(fields: rx.Var, errors: rx.Var, on: FieldEvents) -> rx.Component:
-    """Every field of a blueprint, one under the other (the form shares the row with the
-    preview on wide screens)."""
+def schema_fields(fields: rx.Var, errors: rx.Var) -> rx.Component:
+    """Every field of a blueprint, two columns on wide screens."""
     return rx.grid(
-        rx.foreach(fields, lambda field: schema_field(field, errors.get(field.name, ""), on)),
-        columns="1",
+        rx.foreach(fields, lambda field: schema_field(field, errors.get(field.name, ""))),
+        columns=rx.breakpoints(initial="1", md="2"),
         spacing="4",
         width="100%",
     )

@@ -10,9 +10,17 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import styles, urls
+from promptgen.components.compare_entry import compare_entry
+from promptgen.components.draft_form import draft_form
 from promptgen.components.feedback import callout, notice
-from promptgen.components.schema_form import FieldEvents, schema_fields
+from promptgen.components.quota_warning import quota_warning
+from promptgen.components.schema_form import schema_fields
 from promptgen.components.shell import app_shell, page_header
+from promptgen.components.signature_picker import (
+    clear_form_button,
+    draft_notice,
+    signature_picker,
+)
 from promptgen.pages import page
 from promptgen.services import studio
 from promptgen.services.images import MAX_IMAGE_BYTES, MAX_IMAGES
@@ -23,14 +31,8 @@ from promptgen.state.dashboard import (
     BlueprintCard,
     DashboardState,
     ModelOption,
-    SignatureCard,
 )
-
-FIELD_EVENTS = FieldEvents(
-    value=DashboardState.set_value,
-    flag=DashboardState.set_flag,
-    choice=DashboardState.set_choice,
-)
+from promptgen.state.form_drafts import FormDraftState
 
 
 def _copy(text: rx.Var, label: str, button_id: str) -> rx.Component:
@@ -65,7 +67,9 @@ def _blueprint_card(card: BlueprintCard) -> rx.Component:
     )
 
 
-def _blueprint_picker() -> rx.Component:
+def blueprint_picker(selected: rx.Var, on_choose) -> rx.Component:
+    """Every blueprint as one radio group (the compare page uses it too): `selected` is the
+    chosen id, `on_choose` the handler taking the new one (an int)."""
     return rx.vstack(
         _picker_heading("Blueprint", "blueprint-heading"),
         rx.radio_cards.root(
@@ -73,9 +77,9 @@ def _blueprint_picker() -> rx.Component:
                 DashboardState.blueprint_groups,
                 lambda group: rx.foreach(group.cards, _blueprint_card),
             ),
-            value=DashboardState.selected_blueprint_id.to_string(),
+            value=selected.to_string(),
             # The radio's value is the id as text; the event guard accepts digits for an int.
-            on_value_change=lambda value: DashboardState.choose_blueprint(value.to(int)),
+            on_value_change=lambda value: on_choose(value.to(int)),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"),
             gap="3",
             width="100%",
@@ -84,45 +88,6 @@ def _blueprint_picker() -> rx.Component:
         ),
         spacing="2",
         width="100%",
-    )
-
-
-def _signature_card(card: SignatureCard) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading(card.name, size="2"),
-            rx.text(card.description, size="1", color_scheme="gray"),
-            spacing="1",
-            align="start",
-        ),
-        on_click=DashboardState.choose_signature(card.id),
-        cursor="pointer",
-        width="100%",
-        border=rx.cond(
-            DashboardState.selected_signature_id == card.id,
-            f"2px solid {rx.color('accent', 9)}",
-            "2px solid transparent",
-        ),
-        class_name="signature-card",
-        size="1",
-    )
-
-
-def _signature_slot() -> rx.Component:
-    """The visual signature picker's place in the form (components/signature_picker.py, from
-    the signatures 2.0 work, takes it over)."""
-    return rx.vstack(
-        rx.heading("Visual signature", size="4"),
-        rx.text("Optional. Click again to clear.", size="1", color_scheme="gray"),
-        rx.grid(
-            rx.foreach(DashboardState.signatures, _signature_card),
-            columns=rx.breakpoints(initial="2", md="3"),
-            spacing="2",
-            width="100%",
-        ),
-        spacing="2",
-        width="100%",
-        id="signature-slot",
     )
 
 
@@ -291,6 +256,7 @@ def _generate_buttons() -> rx.Component:
             DashboardState.generating,
             rx.spinner(size="3", id="progress", aria_label="Generating"),
         ),
+        clear_form_button(),
         align="center",
         spacing="3",
     )
@@ -300,22 +266,30 @@ def _generator() -> rx.Component:
     return rx.cond(
         DashboardState.selected_blueprint_id == 0,
         callout("Pick a blueprint above to start.", icon="mouse-pointer-click"),
-        rx.form(
+        draft_form(
             rx.vstack(
                 rx.heading(DashboardState.selected_blueprint_name, size="5"),
                 rx.text(DashboardState.selected_blueprint_description, color_scheme="gray"),
                 notice(DashboardState.form_notice, icon="history", size="1", id="form-notice"),
-                schema_fields(DashboardState.fields, DashboardState.field_errors, FIELD_EVENTS),
-                _signature_slot(),
+                schema_fields(DashboardState.fields, DashboardState.field_errors),
+                signature_picker(),
                 _model_picker(),
                 _reference_images(),
                 _generate_error(),
                 _generate_buttons(),
+                draft_notice(),
                 spacing="4",
                 width="100%",
                 align="start",
             ),
             on_submit=DashboardState.generate,
+            # A draft is kept as the user types (state/form_drafts.py): after a pause, and
+            # whenever a field loses focus.
+            on_change=FormDraftState.save_draft.debounce(800),
+            on_blur=FormDraftState.save_draft,
+            stamp=DashboardState.selected_blueprint_id.to_string()
+            + ":"
+            + DashboardState.form_version.to_string(),
             reset_on_submit=False,
             no_validate=True,
             # A new key gives a fresh form (and fresh defaults) for each chosen blueprint.
@@ -399,8 +373,10 @@ def _focus_request() -> rx.Component:
 def dashboard() -> rx.Component:
     return app_shell(
         page_header("Dashboard", "Build a prompt from a blueprint and a visual signature."),
+        quota_warning(),
+        compare_entry(),
         _focus_request(),
-        _blueprint_picker(),
+        blueprint_picker(DashboardState.selected_blueprint_id, DashboardState.choose_blueprint),
         rx.grid(
             rx.box(_generator(), id=GENERATOR_ID, width="100%", min_width="0"),
             rx.vstack(

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +27,8 @@ from sqlmodel import Session, col, select
 
 from promptgen.blueprints import SchemaError, coerce_and_validate, compile_prompt
 from promptgen.db import is_postgres, run_in_user_session
-from promptgen.models import PromptAttachment, UserPrompt
+from promptgen.errors import UserFacingError
+from promptgen.models import KeySource, PromptAttachment, PromptStatus, UserPrompt
 from promptgen.providers import (
     Completed,
     ImageInput,
@@ -37,17 +39,25 @@ from promptgen.providers import (
     get_provider,
     stream_with_retry,
 )
-from promptgen.providers.base import PROVIDER_NAMES, timed_out
-from promptgen.services import catalog, keys
+from promptgen.providers.base import PROVIDER_NAMES, ProviderName, timed_out
+from promptgen.services import catalog, drafts, keys, user_blueprints
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
 from promptgen.services.plans import get_plan_summary
+from promptgen.services.pricing import cost_expression
 from promptgen.services.quota import refund_reservation, reserve_quota
+from promptgen.services.signatures import (
+    DEFAULT_WEIGHT,
+    SignatureChoice,
+    SignatureChoiceError,
+    WeightedStyle,
+    check_choices,
+    combine,
+)
 from promptgen.settings import Settings, get_settings
 from promptgen.vault import VaultError
 
 log = logging.getLogger(__name__)
 
-OFFLINE = "offline"
 OFFLINE_NOTICE = "Compiled offline by the Blueprint compiler — not AI-refined."
 LIMIT_MESSAGE = "Monthly limit reached — add your own API key in Settings to keep generating."
 CANCELLED_MESSAGE = "Cancelled. Your inputs are kept and no quota was used."
@@ -66,31 +76,38 @@ NOT_SAVED_YET_NOTICE = (
 )
 
 
-class GenerationError(Exception):
+class FailureKind(StrEnum):
+    """Why a generation did not run or did not finish."""
+
+    INVALID = "invalid"  # fix the inputs
+    LIMIT = "limit"  # the plan's quota is used up and there is no own key
+    UNAVAILABLE = "unavailable"  # no key for this provider
+    PROVIDER = "provider"  # the provider call failed
+    DATABASE = "database"  # the database did not answer; try again
+
+
+class GenerationError(UserFacingError):
     """A generation that cannot run or failed; `message` is what the user sees.
 
-    `kind`: "invalid" (fix the inputs), "limit" (quota used up, no own key), "unavailable"
-    (no key for this provider), "provider" (the call failed), "database" (the database
-    did not answer; try again), "cancelled".
+    `kind` says what the user can do about it (a FailureKind).
     """
 
     def __init__(
         self,
         message: str,
         *,
-        kind: str = "invalid",
+        kind: FailureKind = FailureKind.INVALID,
         field_errors: dict[str, str] | None = None,
         prompt_id: uuid.UUID | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.kind = kind
         self.field_errors = field_errors or {}
         self.prompt_id = prompt_id
 
     @property
     def needs_own_key(self) -> bool:
-        return self.kind in ("limit", "unavailable")
+        return self.kind in (FailureKind.LIMIT, FailureKind.UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -104,11 +121,26 @@ class ImageUpload:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    blueprint_id: int
+    blueprint_id: int  # a catalog blueprint's id; 0 with blueprint_ref
     model_id: int
-    signature_id: int | None = None
+    signature_id: int | None = None  # one signature at the default weight
     parameters: dict[str, Any] = field(default_factory=dict)
     images: tuple[ImageUpload, ...] = ()
+    # "catalog:<slug>", "user:<uuid>" or "user:<uuid>@<version>" (services/user_blueprints);
+    # when set it names the blueprint instead of blueprint_id.
+    blueprint_ref: str = ""
+    # Up to three weighted signatures (services/signatures.py); wins over signature_id.
+    signatures: tuple[SignatureChoice, ...] = ()
+
+    def signature_choices(self) -> tuple[SignatureChoice, ...]:
+        if self.signatures:
+            return self.signatures
+        if self.signature_id:
+            return (SignatureChoice(self.signature_id, DEFAULT_WEIGHT),)
+        return ()
+
+    # The side-by-side comparison this generation is a column of (services/compare.py).
+    comparison_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +183,30 @@ def _checked_images(request: GenerationRequest, supports_images: bool) -> list[C
         raise GenerationError(exc.message) from None
 
 
+def _chosen_signatures(
+    session: Session,
+    blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint,
+    request: GenerationRequest,
+) -> list[tuple[catalog.SignatureView, int]]:
+    """The request's signatures with their weights, leading (heaviest) first. A blueprint
+    that takes no signature gets none, whatever the request says: a code review must never
+    end with a visual style."""
+    if not blueprint.takes_signature:
+        return []
+    try:
+        choices = check_choices(request.signature_choices())
+    except SignatureChoiceError as exc:
+        raise GenerationError(exc.message) from None
+    chosen = []
+    for choice in choices:
+        view = catalog.get_signature(session=session, signature_id=choice.signature_id)
+        if view is None:
+            raise GenerationError("That visual signature is no longer available.")
+        chosen.append((view, choice.weight))
+    # Stable: equal weights keep the order they were picked in.
+    return sorted(chosen, key=lambda pair: -pair[1])
+
+
 def prepare(
     *,
     session: Session,
@@ -162,14 +218,20 @@ def prepare(
     """Validate and compile, choose the key, and save the pending history row."""
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
-    blueprint = catalog.get_blueprint(session=session, blueprint_id=request.blueprint_id)
+    blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint | None
+    template_id: int | None = request.blueprint_id
+    version_id = None
+    if request.blueprint_ref:
+        blueprint = user_blueprints.resolve_blueprint(
+            session=session, user_id=user_id, reference=request.blueprint_ref
+        )
+        if blueprint is not None:
+            template_id, version_id = blueprint.catalog_id, blueprint.version_id
+    else:
+        blueprint = catalog.get_blueprint(session=session, blueprint_id=request.blueprint_id)
     if blueprint is None:
         raise GenerationError("That blueprint is no longer available. Pick another one.")
-    signature = None
-    if request.signature_id:
-        signature = catalog.get_signature(session=session, signature_id=request.signature_id)
-        if signature is None:
-            raise GenerationError("That visual signature is no longer available.")
+    signatures = _chosen_signatures(session, blueprint, request)
     model = catalog.get_model(session=session, model_id=request.model_id)
     if model is None:
         raise GenerationError("That model is no longer available. Pick another one.")
@@ -183,12 +245,15 @@ def prepare(
     if errors:
         raise GenerationError("Check the highlighted fields.", field_errors=errors)
     images = _checked_images(request, model.supports_images)
+    clause = combine(
+        [WeightedStyle(view.name, view.style_prompt, weight) for view, weight in signatures]
+    )
     try:
         compiled = compile_prompt(
             prompt_template=blueprint.prompt_template,
             parameters=values,
-            signature_name=signature.name if signature else None,
-            signature_style=signature.style_prompt if signature else None,
+            signature_name=clause.name if clause else None,
+            signature_style=clause.style if clause else None,
         )
     except SchemaError as exc:
         raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
@@ -200,17 +265,22 @@ def prepare(
     insert_prompt = sa.insert(UserPrompt).values(
         id=prompt_id,
         user_id=user_id,
-        template_id=blueprint.id,
-        signature_id=signature.id if signature else None,
+        template_id=template_id,
+        blueprint_version_id=version_id,
+        # The leading signature; the name records the whole mix.
+        signature_id=signatures[0][0].id if signatures else None,
         model_id=model.id,
         template_name=blueprint.name,
-        signature_name=signature.name if signature else "",
+        signature_name=clause.name[:120] if clause else "",
         model_name=model.display_name,
         parameters=values,
         compiled_prompt=compiled,
-        key_source="offline" if model.provider == OFFLINE else "own_key",
-        status="pending",
+        key_source=KeySource.OFFLINE
+        if model.provider == ProviderName.OFFLINE
+        else KeySource.OWN_KEY,
+        status=PromptStatus.PENDING,
         created_at=now,
+        comparison_id=request.comparison_id,
     )
     session.execute(insert_prompt)
     api_key, key_source = _route_key(
@@ -265,30 +335,30 @@ def _route_key(
 ) -> tuple[str | None, str]:
     """(api key, key source): the seed's routing, in order. A platform-key reservation
     marks the pending row `prompt_id` (quota_reserved, key_source "platform")."""
-    if model.provider == OFFLINE:
-        return None, "offline"
+    if model.provider == ProviderName.OFFLINE:
+        return None, KeySource.OFFLINE
     provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
     platform_key = settings.provider_key(model.provider)
     if platform_key and reserve_quota(
         session=session, user_id=user_id, now=now, prompt_id=prompt_id
     ):
-        return platform_key, "platform"
+        return platform_key, KeySource.PLATFORM
     try:
         own_key = keys.open_key(session=session, user_id=user_id, provider=model.provider)
     except VaultError:
         log.error("stored %s key of user %s does not open", model.provider, user_id)
         raise GenerationError(
             f"Your saved {provider_name} key can no longer be read. Add it again in Settings.",
-            kind="unavailable",
+            kind=FailureKind.UNAVAILABLE,
         ) from None
     if own_key:
-        return own_key, "own_key"
+        return own_key, KeySource.OWN_KEY
     if platform_key:
-        raise GenerationError(LIMIT_MESSAGE, kind="limit")
+        raise GenerationError(LIMIT_MESSAGE, kind=FailureKind.LIMIT)
     raise GenerationError(
         f"{model.display_name} is not available on this server. Add your own "
         f"{provider_name} API key in Settings to use it, or pick another model.",
-        kind="unavailable",
+        kind=FailureKind.UNAVAILABLE,
     )
 
 
@@ -333,11 +403,13 @@ def finish_success(
     output_tokens: int | None,
     latency_ms: int,
 ) -> None:
+    # The form's draft did its job (services/drafts.py); a failure keeps it.
+    drafts.clear_after_generation(session=session, user_id=user_id, prompt_id=prompt_id)
     if is_postgres(session):
         _finish_on_postgres(
             session,
             prompt_id=prompt_id,
-            status="succeeded",
+            status=PromptStatus.SUCCEEDED,
             output=output,
             error=None,
             latency_ms=latency_ms,
@@ -353,9 +425,12 @@ def finish_success(
             output=output,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
-            status="succeeded",
+            status=PromptStatus.SUCCEEDED,
             latency_ms=latency_ms,
             completed_at=datetime.now(UTC),
+            estimated_cost_micros=cost_expression(
+                col(UserPrompt.model_id), input_tokens, output_tokens
+            ),
         )
     )
 
@@ -366,7 +441,7 @@ def finish_failure(
     user_id: uuid.UUID,
     prompt_id: uuid.UUID,
     message: str,
-    status: str = "failed",
+    status: PromptStatus = PromptStatus.FAILED,
     output: str = "",
     latency_ms: int | None = None,
     refund: bool = True,
@@ -405,7 +480,7 @@ def sweep_abandoned(*, session: Session, older_than: timedelta, now: datetime | 
     cutoff = (now or datetime.now(UTC)) - older_than
     prompt_ids = session.exec(
         select(UserPrompt.id)
-        .where(col(UserPrompt.status) == "pending", col(UserPrompt.created_at) < cutoff)
+        .where(col(UserPrompt.status) == PromptStatus.PENDING, col(UserPrompt.created_at) < cutoff)
         .with_for_update(skip_locked=True)
     ).all()
     for prompt_id in prompt_ids:
@@ -415,7 +490,7 @@ def sweep_abandoned(*, session: Session, older_than: timedelta, now: datetime | 
             sa.update(UserPrompt)
             .where(col(UserPrompt.id).in_(prompt_ids))
             .values(
-                status="failed",
+                status=PromptStatus.FAILED,
                 error_message=INTERRUPTED_MESSAGE,
                 completed_at=datetime.now(UTC),
             )
@@ -491,16 +566,23 @@ async def run_generation(
     """Run one generation end to end; raises GenerationError with the user's message."""
     settings = settings or get_settings()
     started = time.perf_counter()
+    # The transaction runs in a worker thread and commits even if this task is cancelled
+    # meanwhile (a compare column's Cancel can land that early): wait for it, then record
+    # the cancellation, so no pending row keeps a unit until the crash sweep.
+    preparing = asyncio.ensure_future(
+        run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)
+    )
     try:
-        prepared = await run_in_user_session(
-            prepare, user_id=user_id, request=request, settings=settings
-        )
+        prepared = await asyncio.shield(preparing)
+    except asyncio.CancelledError:
+        await asyncio.shield(_cancelled_while_preparing(preparing, user_id, settings))
+        raise
     except Exception as exc:
         if not database_unreachable(exc):
             raise
         # Nothing was reserved: the transaction that would have reserved never committed.
         log.warning("database unreachable preparing a generation: %s", type(exc).__name__)
-        raise GenerationError(DATABASE_DOWN_MESSAGE, kind="database") from None
+        raise GenerationError(DATABASE_DOWN_MESSAGE, kind=FailureKind.DATABASE) from None
     provider = get_provider(prepared.provider)
     parts: list[str] = []
     usage = Completed()
@@ -508,7 +590,7 @@ async def run_generation(
     def elapsed_ms() -> int:
         return round((time.perf_counter() - started) * 1000)
 
-    async def fail(message: str, status: str = "failed") -> None:
+    async def fail(message: str, status: PromptStatus = PromptStatus.FAILED) -> None:
         # Output delivered is output paid: only a call that showed the user nothing gives
         # its unit back. Anything that arrived is kept in history with the failure.
         # Shielded: a cancelled task must still record the failure and refund.
@@ -538,26 +620,34 @@ async def run_generation(
                     usage = item
     except ProviderError as exc:
         await fail(exc.message)
-        raise GenerationError(exc.message, kind="provider", prompt_id=prepared.prompt_id) from None
+        raise GenerationError(
+            exc.message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id
+        ) from None
     except TimeoutError:
         message = timed_out(provider.name, prepared.config.timeout_s).message
         await fail(message)
-        raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id) from None
+        raise GenerationError(
+            message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id
+        ) from None
     except asyncio.CancelledError:
-        await fail(cancelled_message(delivered=bool("".join(parts).strip())), status="cancelled")
+        await fail(
+            cancelled_message(delivered=bool("".join(parts).strip())), status=PromptStatus.CANCELLED
+        )
         raise
     except Exception:
         # Unknown failure: record and refund, keep the details in the server log only.
         log.exception("generation %s failed unexpectedly", prepared.prompt_id)
         message = "Something went wrong while generating. Your inputs are kept; try again."
         await fail(message)
-        raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id) from None
+        raise GenerationError(
+            message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id
+        ) from None
 
     output = "".join(parts).strip()
     if not output:
         message = f"{provider.name} returned an empty answer. Try again."
         await fail(message)
-        raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id)
+        raise GenerationError(message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id)
     saved = await asyncio.shield(
         _record(
             finish_success,
@@ -570,7 +660,7 @@ async def run_generation(
             latency_ms=elapsed_ms(),
         )
     )
-    offline = prepared.provider == OFFLINE
+    offline = prepared.provider == ProviderName.OFFLINE
     notice = OFFLINE_NOTICE if offline else _key_notice(prepared.key_source)
     if not saved:
         notice = f"{notice} {NOT_SAVED_YET_NOTICE}"
@@ -587,12 +677,30 @@ async def run_generation(
     )
 
 
+async def _cancelled_while_preparing(
+    preparing: asyncio.Future[Prepared], user_id: uuid.UUID, settings: Settings
+) -> None:
+    try:
+        prepared = await preparing
+    except Exception:
+        return  # nothing was prepared, so nothing was reserved
+    await _record(
+        finish_failure,
+        settings,
+        user_id=user_id,
+        prompt_id=prepared.prompt_id,
+        message=CANCELLED_MESSAGE,
+        status=PromptStatus.CANCELLED,
+        refund=True,
+    )
+
+
 def cancelled_message(*, delivered: bool) -> str:
     """What a cancelled generation says, depending on whether any answer reached the user."""
     return CANCELLED_AFTER_OUTPUT_MESSAGE if delivered else CANCELLED_MESSAGE
 
 
 def _key_notice(key_source: str) -> str:
-    if key_source == "own_key":
+    if key_source == KeySource.OWN_KEY:
         return "Refined with your own API key (no quota used)."
     return "Refined with the platform key (1 generation used)."

@@ -14,13 +14,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from promptgen import styles, urls
 from promptgen.api.session_cookie import session_hash_from_cookie_header
 from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
-from promptgen.services import accounts, billing
+from promptgen.errors import UserFacingError
+from promptgen.services import accounts, checkout
 from promptgen.services.page_loads import Loader, PageLoad, load_page
-from promptgen.services.plans import PlanSummary, get_plan_summary
+from promptgen.services.plans import PlanSummary, get_plan_summary, plan_status_label
 from promptgen.services.realtime import tab_registry
 
 T = TypeVar("T")
@@ -47,6 +49,7 @@ class AuthState(rx.State):
     signed_in: bool = False
     auth_checked: bool = False
     plan_name: str = ""
+    plan_is_paid: bool = False  # a paid tier: billing can be managed
     plan_status: str = ""
     usage_count: int = 0
     monthly_quota: int = 0
@@ -83,7 +86,7 @@ class AuthState(rx.State):
         then returns `self._to_sign_in()`."""
         return await self._current_user()
 
-    def _to_sign_in(self) -> rx.event.EventSpec:
+    def _to_sign_in(self) -> EventSpec:
         """To sign-in, coming back to this page afterwards."""
         # The built app serves pages with a trailing slash ("/history/").
         return rx.redirect(urls.sign_in_then(self.router.url.path.rstrip("/") or urls.DASHBOARD))
@@ -124,7 +127,7 @@ class AuthState(rx.State):
         return page
 
     async def _refresh_user(self) -> uuid.UUID | None:
-        page = await self._load_page()
+        page: PageLoad[None] = await self._load_page()
         return page.user.user_id if page.user else None
 
     async def _load_plan(self, user_id: uuid.UUID) -> None:
@@ -134,6 +137,7 @@ class AuthState(rx.State):
         if plan is not None:
             self._tier_slug = plan.tier_slug
             self.plan_name = plan.tier_name
+            self.plan_is_paid = plan.is_paid
             self.plan_status = plan.status
             self.plan_cancelling = plan.ends_on is not None
             self.plan_ends_on = _day(plan.ends_on)
@@ -172,8 +176,8 @@ class AuthState(rx.State):
         if user is None:
             return self._to_sign_in()
         try:
-            url = await run_in_admin_session(billing.open_portal, user_id=user.user_id)
-        except billing.BillingError as exc:
+            url = await run_in_admin_session(checkout.open_portal, user_id=user.user_id)
+        except UserFacingError as exc:
             self.billing_portal_error = exc.message
             return None
         self.billing_portal_error = ""
@@ -182,19 +186,9 @@ class AuthState(rx.State):
     @rx.var
     def plan_status_label(self) -> str:
         """ "" when all is well; otherwise what the badge should say."""
-        labels = {
-            "past_due": "Past due",
-            "unpaid": "Unpaid",
-            "paused": "Paused",
-            "incomplete": "Payment incomplete",
-        }
-        if self.plan_status in labels:
-            return labels[self.plan_status]
-        if self.plan_cancelling and self.plan_ends_on:
-            return f"Ends on {self.plan_ends_on}"
-        if self.plan_status == "trialing":
-            return "Trial"
-        return ""
+        return plan_status_label(
+            status=self.plan_status, cancelling=self.plan_cancelling, ends_on=self.plan_ends_on
+        )
 
     @rx.var
     def plan_badge_color(self) -> str:

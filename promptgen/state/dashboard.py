@@ -10,8 +10,10 @@ from typing import Any
 import reflex as rx
 
 from promptgen import blueprints
-from promptgen.services import catalog, generation, history, studio, uploads
-from promptgen.services.images import MAX_IMAGES, ImageRejected
+from promptgen.errors import UserFacingError
+from promptgen.services import catalog, drafts, generation, history, studio, uploads
+from promptgen.services.images import MAX_IMAGES
+from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -36,13 +38,6 @@ class BlueprintCard:
 class BlueprintGroup:
     category: str
     cards: list[BlueprintCard]
-
-
-@dataclasses.dataclass
-class SignatureCard:
-    id: int
-    name: str
-    description: str
 
 
 @dataclasses.dataclass
@@ -123,7 +118,6 @@ def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> 
 
 class DashboardState(AuthState):
     blueprint_groups: list[BlueprintGroup] = []
-    signatures: list[SignatureCard] = []
     models: list[ModelOption] = []
 
     selected_blueprint_id: int = 0
@@ -132,7 +126,8 @@ class DashboardState(AuthState):
     fields: list[FormField] = []
     field_errors: dict[str, str] = {}
     form_version: int = 0
-    selected_signature_id: int = 0
+    # Only such blueprints show the signature picker (state/signature_picker.py).
+    selected_blueprint_takes_signature: bool = False
     selected_model_id: str = ""
     # The blueprints and signatures offered at the last page load (never sent).
     _blueprint_views: dict[int, catalog.BlueprintView] = {}
@@ -163,10 +158,13 @@ class DashboardState(AuthState):
     async def load(self):
         """Read the catalog fresh, so rows added to the database show on the next load: in
         the same transaction as the plan badge (services/page_loads.py)."""
-        page = await self._load_page(studio.studio)
+        page = await self._load_page(
+            studio.load_studio, preferred_blueprint_id=self.selected_blueprint_id
+        )
         if page.user is None or page.data is None:
             return self._to_sign_in()
-        offered = page.data
+        studio_page = page.data
+        offered = studio_page.catalog
         self._blueprint_views = {b.id: b for b in offered.blueprints}
         self._signature_views = {s.id: s for s in offered.signatures}
         groups: dict[str, list[BlueprintCard]] = {}
@@ -175,7 +173,7 @@ class DashboardState(AuthState):
                 BlueprintCard(b.id, b.name, b.description, b.category)
             )
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
-        self.signatures = [SignatureCard(s.id, s.name, s.description) for s in offered.signatures]
+        (await self._picker())._load_cards(offered.signatures, studio_page.favorite_signature_ids)
         self.models = [
             ModelOption(
                 str(m.model.id),
@@ -185,23 +183,36 @@ class DashboardState(AuthState):
                 m.access,
                 m.plan_needed,
             )
-            for m in offered.models
+            for m in studio_page.models
         ]
         usable = [m.id for m in self.models if m.access != studio.UPGRADE]
         if self.selected_model_id not in usable:
             ready = [m.id for m in self.models if m.access == studio.READY]
             self.selected_model_id = (ready or usable or [""])[0]
-        if self.selected_signature_id not in {s.id for s in self.signatures}:
-            self.selected_signature_id = 0
         retry_id = self.router.url.query_parameters.get("retry")
         if retry_id:
             await self._load_retry(page.user.user_id, str(retry_id))
-        elif self.selected_blueprint_id:
-            self._select_blueprint(self.selected_blueprint_id, keep_values=True)
+        elif studio_page.draft_blueprint_id:
+            # Back from another page, a reload or a new tab: the form as the user left it
+            # (their draft), on the blueprint they were on or else their latest draft.
+            await self._select_blueprint(
+                studio_page.draft_blueprint_id, draft=studio_page.draft, keep_values=True
+            )
         elif offered.blueprints:
             # The first in the catalog's order, so the form is there to fill at once.
-            self._select_blueprint(offered.blueprints[0].id)
+            await self._select_blueprint(offered.blueprints[0].id)
         return None
+
+    async def _picker(self):
+        from promptgen.state.signature_picker import SignaturePickerState
+
+        return await self.get_state(SignaturePickerState)
+
+    async def _draft_for(self, blueprint_id: int) -> drafts.Draft | None:
+        user = await self._current_user()
+        if user is None:
+            return None
+        return await run_service(drafts.load_draft, user_id=user.user_id, blueprint_id=blueprint_id)
 
     async def _load_retry(self, user_id, prompt_id: str) -> None:
         """Fill the form from one of the user's earlier generations (Retry in history)."""
@@ -209,12 +220,12 @@ class DashboardState(AuthState):
         if found is None or found.template_id is None:
             self.error = "That generation cannot be retried: its blueprint is gone."
             return
-        self._select_blueprint(found.template_id, values=found.parameters)
+        await self._select_blueprint(found.template_id, values=found.parameters)
         if not self.selected_blueprint_id:
             self.error = "That generation cannot be retried: its blueprint is no longer offered."
             return
-        if found.signature_id in {s.id for s in self.signatures}:
-            self.selected_signature_id = found.signature_id
+        if found.signature_id and self.selected_blueprint_takes_signature:
+            (await self._picker())._set_picks([SignatureChoice(found.signature_id)])
         if str(found.model_id) in {m.id for m in self.models if m.access != studio.UPGRADE}:
             self.selected_model_id = str(found.model_id)
         drafts = await run_service(
@@ -224,21 +235,37 @@ class DashboardState(AuthState):
         self.image_names = [d.label for d in drafts]
         self.form_notice = "Inputs loaded from your history. Press Generate to run it again."
 
-    def _select_blueprint(
-        self, blueprint_id: int, *, values: dict[str, Any] | None = None, keep_values: bool = False
+    async def _select_blueprint(
+        self,
+        blueprint_id: int,
+        *,
+        values: dict[str, Any] | None = None,
+        draft: drafts.Draft | None = None,
+        keep_values: bool = False,
     ) -> None:
-        # From the catalog read at page load: choosing a blueprint costs no round trip.
+        # From the catalog read at page load: choosing a blueprint costs no catalog read.
         view = self._blueprint_views.get(blueprint_id)
+        picker = await self._picker()
         if view is None:
             self.selected_blueprint_id = 0
+            self.selected_blueprint_takes_signature = False
             self.fields = []
+            picker._set_picks([])
             return
         if keep_values and self.selected_blueprint_id == blueprint_id and self.fields:
             return
+        # Signatures belong to one blueprint's form: a switch never carries them over.
+        picks: tuple[SignatureChoice, ...] = ()
+        if values is None and draft is None:
+            draft = await self._draft_for(view.id)
+        if values is None and draft is not None:
+            values, picks = draft.values, draft.signatures
+        picker._set_picks(picks if view.takes_signature else ())
         defaults = blueprints.default_values(view.parameter_schema)
         if values:
             defaults.update(values)
         self.selected_blueprint_id = view.id
+        self.selected_blueprint_takes_signature = view.takes_signature
         self.selected_blueprint_name = view.name
         self.selected_blueprint_description = view.description
         self.fields = [
@@ -249,12 +276,20 @@ class DashboardState(AuthState):
         self.field_errors = {}
         self.error = ""
         self.form_version += 1
-        self._refresh_preview()
+        await self._refresh_preview()
 
-    def _refresh_preview(self) -> None:
+    async def _refresh_preview(self) -> None:
         view = self._blueprint_views.get(self.selected_blueprint_id)
-        signature = self._signature_views.get(self.selected_signature_id)
-        self.preview_prompt = studio.preview(view, self._values, signature) if view else ""
+        if view is None:
+            self.preview_prompt = ""
+            return
+        styles = []
+        if view.takes_signature:
+            for choice in (await self._picker())._choices():
+                signature = self._signature_views.get(choice.signature_id)
+                if signature is not None:
+                    styles.append((signature, choice.weight))
+        self.preview_prompt = studio.preview(view, self._values, styles)
 
     def _request_focus(self, target: str, mode: str = "scroll") -> None:
         """Ask the page to scroll `target` into view, or (mode "focus") to focus it."""
@@ -264,46 +299,24 @@ class DashboardState(AuthState):
     @rx.event
     async def choose_blueprint(self, blueprint_id: int):
         # Choosing the chosen blueprint again keeps what the user typed.
-        self._select_blueprint(int(blueprint_id), keep_values=True)
+        await self._select_blueprint(int(blueprint_id), keep_values=True)
         self._request_focus(GENERATOR_ID)
 
-    @rx.event
-    def set_value(self, name: str, value: str):
-        """A text, number or single-choice field changed: the preview follows."""
-        if any(f.name == name and f.kind not in ("boolean", "multiselect") for f in self.fields):
-            self._values[name] = value
-            self._refresh_preview()
-
-    @rx.event
-    def set_flag(self, name: str, checked: bool):
-        if any(f.name == name and f.kind == "boolean" for f in self.fields):
-            self._values[name] = bool(checked)
-            self._refresh_preview()
-
-    @rx.event
-    def set_choice(self, name: str, option: str, checked: bool):
-        """One option of a multiple-choice field was ticked or unticked."""
-        field = next((f for f in self.fields if f.name == name and f.kind == "multiselect"), None)
-        if field is None or option not in field.options:
-            return
-        chosen = set(self._values.get(name) or []) - {option} | ({option} if checked else set())
-        self._values[name] = [o for o in field.options if o in chosen]
-        self._refresh_preview()
-
-    @rx.event
-    def choose_signature(self, signature_id: int):
-        # Choosing the selected signature again clears it (a signature is optional).
-        signature_id = int(signature_id)
-        self.selected_signature_id = (
-            0 if signature_id == self.selected_signature_id else signature_id
-        )
-        self._refresh_preview()
+    async def _show_values(self, values: dict[str, Any]) -> None:
+        """What the form holds now (reported with each draft save): the preview follows."""
+        self._values = dict(values)
+        await self._refresh_preview()
 
     @rx.event
     def choose_model(self, model_id: str):
         # A model outside the plan is shown with its upgrade link, but cannot be chosen.
         if model_id in {m.id for m in self.models if m.access != studio.UPGRADE}:
             self.selected_model_id = model_id
+
+    async def _drafts(self):
+        from promptgen.state.form_drafts import FormDraftState
+
+        return await self.get_state(FormDraftState)
 
     @rx.var
     def has_upgrade_models(self) -> bool:
@@ -333,7 +346,7 @@ class DashboardState(AuthState):
             drafts = await run_service(
                 uploads.add_drafts, user_id=user.user_id, kept_ids=self._draft_ids, files=received
             )
-        except ImageRejected as exc:
+        except UserFacingError as exc:
             self.error = exc.message
             self.error_needs_key = False
             return None
@@ -381,14 +394,20 @@ class DashboardState(AuthState):
             draft_ids = list(self._draft_ids) if self.model_accepts_images else []
             owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
+            blueprint_id = self.selected_blueprint_id
+            picker = await self._picker()
+            choices = picker._choices() if self.selected_blueprint_takes_signature else ()
+            # Kept until it succeeds: the no-key error's link to Settings loses nothing.
+            await (await self._drafts())._save(user.user_id, parameters, choices)
             # The preview shows exactly what is sent (and stays, with Copy, if the AI fails).
             self._values = dict(parameters)
-            self._refresh_preview()
+            await self._refresh_preview()
             self._request_focus(RESULT_ID)  # on phones the result sits below the form
-            blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
-        _RUNNING[tab] = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None  # an event handler always runs in a task
+        _RUNNING[tab] = task
 
         async def on_delta(text: str) -> None:
             async with self:
@@ -402,7 +421,7 @@ class DashboardState(AuthState):
             request = generation.GenerationRequest(
                 blueprint_id=blueprint_id,
                 model_id=model_id,
-                signature_id=signature_id or None,
+                signatures=choices,
                 parameters=parameters,
                 images=tuple(generation.ImageUpload(name, data) for name, data in images),
             )

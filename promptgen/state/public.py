@@ -7,7 +7,8 @@ import dataclasses
 import reflex as rx
 
 from promptgen.db import run_in_admin_session
-from promptgen.services import billing, catalog
+from promptgen.errors import UserFacingError
+from promptgen.services import billing, catalog, checkout
 from promptgen.state.base import AuthState
 
 
@@ -103,10 +104,10 @@ class PublicState(AuthState):
                 kwargs["email"] = user.email
                 # Its own transaction: a failed Checkout must not lose the new customer.
                 await run_in_admin_session(
-                    billing.ensure_customer, user_id=user.user_id, email=user.email
+                    checkout.ensure_customer, user_id=user.user_id, email=user.email
                 )
             url = await run_in_admin_session(service, user_id=user.user_id, **kwargs)
-        except billing.BillingError as exc:
+        except UserFacingError as exc:
             self.billing_error = exc.message
             return None
         self.billing_error = ""
@@ -116,7 +117,7 @@ class PublicState(AuthState):
     async def choose_plan(self, tier_slug: str):
         """Upgrade: off to Stripe Checkout (or the portal when already subscribed)."""
         return await self._billing_redirect(
-            billing.start_checkout,
+            checkout.start_checkout,
             with_email=True,
             tier_slug=str(tier_slug),
             interval="year" if self.yearly else "month",
@@ -124,4 +125,4 @@ class PublicState(AuthState):
 
     @rx.event
     async def manage_billing(self):
-        return await self._billing_redirect(billing.open_portal)
+        return await self._billing_redirect(checkout.open_portal)

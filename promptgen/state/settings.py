@@ -7,7 +7,8 @@ import dataclasses
 import reflex as rx
 
 from promptgen import urls
-from promptgen.services import account_deletion, accounts, billing, keys, recovery
+from promptgen.errors import UserFacingError
+from promptgen.services import account_deletion, accounts, billing, checkout, keys, recovery
 from promptgen.state.base import AuthState, run_service
 
 
@@ -116,8 +117,8 @@ class SettingsState(AuthState):
         if user is None:
             return self._to_sign_in()
         try:
-            url = await run_service(billing.open_portal, user_id=user.user_id)
-        except billing.BillingError as exc:
+            url = await run_service(checkout.open_portal, user_id=user.user_id)
+        except UserFacingError as exc:
             self.billing_error = exc.message
             return None
         return rx.redirect(url)
