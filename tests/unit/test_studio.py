@@ -93,6 +93,7 @@ BLUEPRINT = BlueprintView(
         },
     },
     instructions="",
+    takes_signature=False,
 )
 
 
