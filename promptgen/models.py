@@ -245,6 +245,17 @@ class DatabaseSecret(SQLModel, table=True):
     value: str = Field(max_length=128)
 
 
+class CatalogVersion(SQLModel, table=True):
+    """One row whose `version` goes up with every write to a catalog table (a trigger on
+    each, so rows an operator writes by hand count too). Processes cache the catalog and
+    check this number instead of re-reading it (services/catalog)."""
+
+    __tablename__ = "catalog_version"
+
+    id: int = Field(primary_key=True)
+    version: int = Field(sa_type=sa.BigInteger(), default=1)
+
+
 class StripeEvent(SQLModel, table=True):
     __tablename__ = "stripe_events"
 
@@ -373,6 +384,8 @@ CATALOG_TABLES = (
     "visual_signatures",
     "supported_ai_models",
 )
+# Readable by the user role like the catalog; written only by the catalog tables' triggers.
+CATALOG_VERSION_TABLE = "catalog_version"
 
 
 def owned_tables() -> dict[str, str]:

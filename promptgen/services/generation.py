@@ -21,11 +21,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlmodel import Session, col, select
 
 from promptgen.blueprints import SchemaError, coerce_and_validate, compile_prompt
-from promptgen.db import is_postgres, run_in_user_session
+from promptgen.db import (
+    is_postgres,
+    normalize_url,
+    run_in_session,
+    run_in_user_session,
+    run_user_statement,
+)
 from promptgen.models import PromptAttachment, UserPrompt
 from promptgen.providers import (
     Completed,
@@ -151,34 +159,38 @@ def _checked_images(request: GenerationRequest, supports_images: bool) -> list[C
         raise GenerationError(exc.message) from None
 
 
-def prepare(
-    *,
-    session: Session,
-    user_id: uuid.UUID,
-    request: GenerationRequest,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> Prepared:
-    """Validate and compile, choose the key, and save the pending history row."""
-    settings = settings or get_settings()
-    now = now or datetime.now(UTC)
-    blueprint = catalog.get_blueprint(session=session, blueprint_id=request.blueprint_id)
+def _catalog_entries(
+    snapshot: catalog.CatalogSnapshot, request: GenerationRequest
+) -> tuple[catalog.BlueprintView, catalog.SignatureView | None, catalog.ModelView]:
+    """The request's blueprint, signature and model, active in `snapshot`."""
+    blueprint = snapshot.blueprints.get(request.blueprint_id)
     if blueprint is None:
         raise GenerationError("That blueprint is no longer available. Pick another one.")
     signature = None
     if request.signature_id:
-        signature = catalog.get_signature(session=session, signature_id=request.signature_id)
+        signature = snapshot.signatures.get(request.signature_id)
         if signature is None:
             raise GenerationError("That visual signature is no longer available.")
-    model = catalog.get_model(session=session, model_id=request.model_id)
+    model = snapshot.models.get(request.model_id)
     if model is None:
         raise GenerationError("That model is no longer available. Pick another one.")
-    if model.allowed_tiers:  # most models are open to every plan: skip the lookup
-        plan = get_plan_summary(session=session, user_id=user_id)
-        # The plan's models while its status entitles it (see services/plans).
-        if not model.allowed_for(plan.entitled_slug if plan else None):
-            raise GenerationError(f"{model.display_name} is not included in your plan.")
+    return blueprint, signature, model
 
+
+def _plan_allows(*, session: Session, user_id: uuid.UUID, model: catalog.ModelView) -> bool:
+    """Whether the user's plan, while its status entitles it, includes `model`
+    (services/plans). Most models are open to every plan: callers skip this for them."""
+    plan = get_plan_summary(session=session, user_id=user_id)
+    return model.allowed_for(plan.entitled_slug if plan else None)
+
+
+def _compile(
+    request: GenerationRequest,
+    blueprint: catalog.BlueprintView,
+    signature: catalog.SignatureView | None,
+    model: catalog.ModelView,
+) -> tuple[dict[str, Any], list[CheckedImage], str]:
+    """Validated parameter values, checked images and the compiled prompt."""
     values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
     if errors:
         raise GenerationError("Check the highlighted fields.", field_errors=errors)
@@ -192,6 +204,24 @@ def prepare(
         )
     except SchemaError as exc:
         raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
+    return values, images, compiled
+
+
+def prepare(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    request: GenerationRequest,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Prepared:
+    """Validate and compile, choose the key, and save the pending history row."""
+    settings = settings or get_settings()
+    now = now or datetime.now(UTC)
+    blueprint, signature, model = _catalog_entries(catalog.snapshot(session=session), request)
+    if model.allowed_tiers and not _plan_allows(session=session, user_id=user_id, model=model):
+        raise GenerationError(f"{model.display_name} is not included in your plan.")
+    values, images, compiled = _compile(request, blueprint, signature, model)
 
     # The row goes in first: a platform-key reservation is recorded on it (quota module).
     # A core INSERT naming its columns: the user role may not write quota_reserved, which
@@ -234,6 +264,19 @@ def prepare(
                 created_at=now,
             )
         )
+    return _prepared(prompt_id, blueprint, model, compiled, images, api_key, key_source, settings)
+
+
+def _prepared(
+    prompt_id: uuid.UUID,
+    blueprint: catalog.BlueprintView,
+    model: catalog.ModelView,
+    compiled: str,
+    images: list[CheckedImage],
+    api_key: str | None,
+    key_source: str,
+    settings: Settings,
+) -> Prepared:
     return Prepared(
         prompt_id=prompt_id,
         provider=model.provider,
@@ -254,6 +297,160 @@ def prepare(
     )
 
 
+# --- PostgreSQL: the hot path, one round trip each way, on the event loop ------------------
+
+_START_SQL = (
+    "SELECT outcome, used FROM promptgen_start_generation("
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_FINISH_SQL = "SELECT promptgen_finish_generation(%s, %s, %s, %s, %s, %s, %s)"
+STALE_CATALOG_RETRIES = 3
+
+
+def _on_postgres() -> bool:
+    return normalize_url(get_settings().database_url).startswith("postgresql")
+
+
+def _open_own_key(
+    *, session: Session, user_id: uuid.UUID, model: catalog.ModelView, platform_key_set: bool
+) -> str:
+    """The user's own key for the model's provider, or the GenerationError saying why not:
+    the quota is used up (`platform_key_set`), or the model has no key on this server."""
+    provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
+    try:
+        own_key = keys.open_key(session=session, user_id=user_id, provider=model.provider)
+    except VaultError:
+        log.error("stored %s key of user %s does not open", model.provider, user_id)
+        raise GenerationError(
+            f"Your saved {provider_name} key can no longer be read. Add it again in Settings.",
+            kind="unavailable",
+        ) from None
+    if own_key:
+        return own_key
+    if platform_key_set:
+        raise GenerationError(LIMIT_MESSAGE, kind="limit")
+    raise GenerationError(
+        f"{model.display_name} is not available on this server. Add your own "
+        f"{provider_name} API key in Settings to use it, or pick another model.",
+        kind="unavailable",
+    )
+
+
+async def _prepare_on_postgres(
+    *, user_id: uuid.UUID, request: GenerationRequest, settings: Settings
+) -> Prepared:
+    """`prepare` without an ORM session or a thread: the catalog from memory, and one
+    statement (promptgen_start_generation) that checks the catalog version the prompt was
+    compiled against, reserves the unit and saves the pending row in one round trip. A
+    changed catalog is reloaded and the request compiled again; the user's own key is read
+    only when the platform key cannot be used."""
+    owner_url = get_settings().database_url
+    snapshot = catalog.cached_snapshot_for(owner_url)
+    for _ in range(STALE_CATALOG_RETRIES):
+        verified = snapshot is None
+        if snapshot is None:
+            snapshot = await run_in_session(catalog.snapshot)
+        try:
+            blueprint, signature, model = _catalog_entries(snapshot, request)
+            values, images, compiled = _compile(request, blueprint, signature, model)
+        except GenerationError:
+            if verified:
+                raise
+            snapshot = None  # the memory may be behind (a new blueprint): check, then judge
+            continue
+        if model.allowed_tiers and not await run_in_user_session(
+            _plan_allows, user_id=user_id, model=model
+        ):
+            raise GenerationError(f"{model.display_name} is not included in your plan.")
+        prompt_id = uuid.uuid4()
+        platform_key = settings.provider_key(model.provider)
+        routes: list[tuple[bool, str]] = []
+        if model.provider == OFFLINE:
+            routes = [(False, "offline")]
+        elif platform_key:
+            routes = [(True, "platform"), (False, "own_key")]
+        else:
+            routes = [(False, "own_key")]
+        outcome = ""
+        api_key: str | None = None
+        for reserve, key_source in routes:
+            if key_source == "own_key":
+                api_key = await run_in_user_session(
+                    _open_own_key,
+                    user_id=user_id,
+                    model=model,
+                    platform_key_set=bool(platform_key),
+                )
+            rows = await run_user_statement(
+                user_id,
+                _START_SQL,
+                (
+                    prompt_id,
+                    snapshot.version,
+                    reserve,
+                    key_source,
+                    blueprint.id,
+                    signature.id if signature else None,
+                    model.id,
+                    blueprint.name,
+                    signature.name if signature else "",
+                    model.display_name,
+                    Jsonb(values),
+                    compiled,
+                    datetime.now(UTC),
+                ),
+            )
+            outcome = rows[0][0]
+            if outcome == "reserved":
+                api_key = platform_key
+            if outcome != "no_quota":
+                break
+        if outcome == "stale":
+            snapshot = None  # written since it was read: reload and compile again
+            continue
+        return _prepared(
+            prompt_id, blueprint, model, compiled, images, api_key, key_source, settings
+        )
+    raise GenerationError(
+        "The catalog is being updated just now. Your inputs are kept; try again.",
+        kind="database",
+    )
+
+
+def _finish_arguments(fn: Callable[..., None], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """promptgen_finish_generation's arguments for a `finish_success` or `finish_failure`
+    call (the same rules as those functions' PostgreSQL branch)."""
+    if fn is finish_success:
+        return (
+            kwargs["prompt_id"],
+            "succeeded",
+            kwargs["output"],
+            None,
+            kwargs["latency_ms"],
+            kwargs["input_tokens"],
+            kwargs["output_tokens"],
+        )
+    refund = kwargs.get("refund", True)
+    return (
+        kwargs["prompt_id"],
+        kwargs.get("status", "failed"),
+        "" if refund else kwargs.get("output", ""),
+        kwargs["message"],
+        kwargs.get("latency_ms"),
+        None,
+        None,
+    )
+
+
+async def _write_outcome(fn: Callable[..., None], **kwargs: Any) -> None:
+    """Run `finish_success` / `finish_failure`: on PostgreSQL as one statement from the event
+    loop, elsewhere in a user session in a thread."""
+    if _on_postgres():
+        await run_user_statement(kwargs["user_id"], _FINISH_SQL, _finish_arguments(fn, kwargs))
+    else:
+        await run_in_user_session(fn, **kwargs)
+
+
 def _route_key(
     *,
     session: Session,
@@ -267,29 +464,15 @@ def _route_key(
     marks the pending row `prompt_id` (quota_reserved, key_source "platform")."""
     if model.provider == OFFLINE:
         return None, "offline"
-    provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
     platform_key = settings.provider_key(model.provider)
     if platform_key and reserve_quota(
         session=session, user_id=user_id, now=now, prompt_id=prompt_id
     ):
         return platform_key, "platform"
-    try:
-        own_key = keys.open_key(session=session, user_id=user_id, provider=model.provider)
-    except VaultError:
-        log.error("stored %s key of user %s does not open", model.provider, user_id)
-        raise GenerationError(
-            f"Your saved {provider_name} key can no longer be read. Add it again in Settings.",
-            kind="unavailable",
-        ) from None
-    if own_key:
-        return own_key, "own_key"
-    if platform_key:
-        raise GenerationError(LIMIT_MESSAGE, kind="limit")
-    raise GenerationError(
-        f"{model.display_name} is not available on this server. Add your own "
-        f"{provider_name} API key in Settings to use it, or pick another model.",
-        kind="unavailable",
+    own_key = _open_own_key(
+        session=session, user_id=user_id, model=model, platform_key_set=bool(platform_key)
     )
+    return own_key, "own_key"
 
 
 def _finish_on_postgres(
@@ -442,6 +625,8 @@ def database_unreachable(exc: BaseException) -> bool:
     """Whether `exc` means the database could not be reached (not a bug, not bad data)."""
     if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
         return True
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError)):
+        return True
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
@@ -451,7 +636,7 @@ async def _record_until_done(fn: Callable[..., None], give_up_after: float, **kw
         await asyncio.sleep(delay)
         waited += delay
         try:
-            await run_in_user_session(fn, **kwargs)
+            await _write_outcome(fn, **kwargs)
         except Exception as exc:
             if not database_unreachable(exc) or waited >= give_up_after:
                 # The crash sweep refunds a reservation left pending; nothing else is lost.
@@ -467,7 +652,7 @@ async def _record(fn: Callable[..., None], settings: Settings, **kwargs: Any) ->
     """Write a generation's outcome; while the database is down, keep retrying in the
     background (so a refund lands as soon as it answers) and return False."""
     try:
-        await run_in_user_session(fn, **kwargs)
+        await _write_outcome(fn, **kwargs)
     except Exception as exc:
         if not database_unreachable(exc):
             raise
@@ -492,9 +677,14 @@ async def run_generation(
     settings = settings or get_settings()
     started = time.perf_counter()
     try:
-        prepared = await run_in_user_session(
-            prepare, user_id=user_id, request=request, settings=settings
-        )
+        if _on_postgres() and not request.images:
+            prepared = await _prepare_on_postgres(
+                user_id=user_id, request=request, settings=settings
+            )
+        else:  # SQLite, and images (their rows go in the same transaction)
+            prepared = await run_in_user_session(
+                prepare, user_id=user_id, request=request, settings=settings
+            )
     except Exception as exc:
         if not database_unreachable(exc):
             raise
