@@ -355,12 +355,22 @@ def _async_pool(url: str) -> _AsyncPool:
 
 
 async def run_user_statement(
-    user_id: uuid.UUID, sql: str, params: Sequence[Any], url: str | None = None
+    user_id: uuid.UUID,
+    sql: str,
+    params: Sequence[Any],
+    url: str | None = None,
+    *,
+    flush_wal: bool = True,
 ) -> list[tuple[Any, ...]]:
     """Run one statement for `user_id` in its own transaction on PostgreSQL, scoped exactly
     like `user_session_scope` (user role, RESET ALL, the signed user id for this transaction
     only), in a single round trip (psycopg pipeline) and without leaving the event loop.
-    Returns the statement's rows."""
+    Returns the statement's rows.
+
+    `flush_wal=False` commits without waiting for the WAL to reach the disk
+    (`synchronous_commit = off` for this transaction): the commit is atomic and visible at
+    once, and the next durable commit of any session flushes it too; only a crash of the
+    PostgreSQL server itself in the next few hundred milliseconds can lose it."""
     owner_url = normalize_url(url or get_settings().database_url)
     if owner_url not in _user_scope_secrets:
         await asyncio.to_thread(_user_scope_secret, owner_url)
@@ -372,8 +382,9 @@ async def run_user_statement(
             await conn.execute("BEGIN")
             await conn.execute("RESET ALL")
             await conn.execute(
-                "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-                (USER_ID_SETTING, user, USER_SIG_SETTING, signature),
+                "SELECT set_config(%s, %s, true), set_config(%s, %s, true), "
+                "set_config('synchronous_commit', %s, true)",
+                (USER_ID_SETTING, user, USER_SIG_SETTING, signature, "on" if flush_wal else "off"),
             )
             cursor = await conn.execute(sql, params)
             await conn.execute("COMMIT")

@@ -399,6 +399,10 @@ async def _prepare_on_postgres(
                     compiled,
                     datetime.now(UTC),
                 ),
+                # The pending row and its unit need not wait for the disk: the finish, which
+                # must, flushes them with it. Only a crash of PostgreSQL itself mid-call can
+                # lose them, and then the user is charged nothing (the finish finds no row).
+                flush_wal=False,
             )
             outcome = rows[0][0]
             if outcome == "reserved":
