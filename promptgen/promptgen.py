@@ -16,6 +16,7 @@ from promptgen.pages.history import history, history_detail
 from promptgen.pages.public import landing, pricing
 from promptgen.pages.recovery import email_verified, forgot_password, new_password
 from promptgen.pages.settings import settings
+from promptgen.services.realtime import listen_for_cancels
 from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
 from promptgen.state.base import TabOwner
@@ -110,3 +111,5 @@ subscription_listeners.append(lambda user_id: push_plan_update(app, user_id))
 app.register_lifespan_task(sweep_abandoned_generations)
 # The daily retention purge (one worker runs it, under an advisory lock).
 app.register_lifespan_task(retention_schedule)
+# With REDIS_URL: a Cancel that reached another instance stops the run here.
+app.register_lifespan_task(listen_for_cancels)

@@ -10,16 +10,16 @@ from typing import Any
 import reflex as rx
 
 from promptgen import blueprints, urls
-from promptgen.services import catalog, generation, history, uploads
+from promptgen.services import catalog, generation, history, realtime, uploads
 from promptgen.services.images import MAX_IMAGES, ImageRejected
 from promptgen.state.base import AuthState, run_service
+from promptgen.streaming import DeltaCoalescer
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
 UPLOAD_ID = "reference-images"
 
-# The running generation of each browser tab, so Cancel can stop it. A tab's events always
-# reach the worker holding its websocket, which is where its task runs.
-_RUNNING: dict[str, asyncio.Task] = {}
+# The running generation of each browser tab is registered in services/realtime, so Cancel
+# stops it from whichever instance the tab's websocket is connected to now.
 
 
 @dataclasses.dataclass
@@ -304,12 +304,16 @@ class DashboardState(AuthState):
             blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
-        _RUNNING[tab] = asyncio.current_task()
+        task = asyncio.current_task()
+        realtime.register_run(tab, task)
 
-        async def on_delta(text: str) -> None:
+        async def show(text: str) -> None:
             async with self:
                 if self._session_hash == owner:  # the tab may have changed hands since
                     self.result_output += text
+
+        # Tokens reach the page in batches (~30 ms), not one websocket message each.
+        coalescer = DeltaCoalescer(show)
 
         try:
             images = await run_service(
@@ -322,9 +326,12 @@ class DashboardState(AuthState):
                 parameters=parameters,
                 images=tuple(generation.ImageUpload(name, data) for name, data in images),
             )
-            result = await generation.run_generation(
-                user_id=user.user_id, request=request, on_delta=on_delta
-            )
+            try:
+                result = await generation.run_generation(
+                    user_id=user.user_id, request=request, on_delta=coalescer.add
+                )
+            finally:
+                await asyncio.shield(coalescer.aclose())
         except generation.GenerationError as exc:
             async with self:
                 if self._session_hash == owner:
@@ -346,7 +353,7 @@ class DashboardState(AuthState):
                     )
             raise
         finally:
-            _RUNNING.pop(tab, None)
+            realtime.forget_run(tab, task)
             async with self:
                 if self._session_hash == owner:
                     self.generating = False
@@ -359,7 +366,5 @@ class DashboardState(AuthState):
                 self.result_prompt_id = str(result.prompt_id)
 
     @rx.event
-    def cancel(self):
-        task = _RUNNING.get(self.router.session.client_token)
-        if task is not None:
-            task.cancel()
+    async def cancel(self):
+        await realtime.request_cancel(self.router.session.client_token)
