@@ -256,6 +256,16 @@ class CatalogVersion(SQLModel, table=True):
     version: int = Field(sa_type=sa.BigInteger(), default=1)
 
 
+class JobRun(SQLModel, table=True):
+    """When a scheduled job last ran. Every worker of every instance schedules the daily jobs;
+    the first to claim the day's run here runs it, the others skip (tasks.py). Admin-only."""
+
+    __tablename__ = "job_runs"
+
+    name: str = Field(primary_key=True, max_length=64)
+    ran_at: datetime = _ts()
+
+
 class StripeEvent(SQLModel, table=True):
     __tablename__ = "stripe_events"
 

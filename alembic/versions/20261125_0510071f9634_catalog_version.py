@@ -1,4 +1,5 @@
-"""catalog_version: a number every catalog write bumps, so processes can cache the catalog
+"""catalog_version: a number every catalog write bumps, so processes can cache the catalog;
+job_runs: the daily jobs run once across every worker and instance
 
 Each process keeps the catalog (tiers, blueprints, signatures, models) in memory and checks
 this one row instead of re-reading four tables on every page load and generation. A trigger
@@ -13,7 +14,10 @@ Create Date: 2026-11-25 20:40:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
+
+import promptgen.models
 
 revision: str = "0510071f9634"
 down_revision: str | None = "c9e1f3a5b7d2"
@@ -29,6 +33,12 @@ CATALOG_TABLES = (
 
 
 def upgrade() -> None:
+    op.create_table(
+        "job_runs",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("ran_at", promptgen.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
     op.create_table(
         "catalog_version",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -79,3 +89,4 @@ def downgrade() -> None:
             for action in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS bump_catalog_version_{table}_{action}")
     op.drop_table("catalog_version")
+    op.drop_table("job_runs")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,45 @@ async def test_a_cancel_received_by_another_instance_stops_the_run_and_refunds(
     assert [(r.status, r.quota_reserved) for r in rows] == [("cancelled", False)]
     assert rows[0].error_message.startswith("Cancelled.")
     assert _usage(world) == 0  # nothing reached the user: the unit went back
+
+
+_WORKERS = """
+import asyncio, logging, sys
+from promptgen import tasks
+
+logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+start_at = float(sys.argv[1])
+
+async def main():
+    await asyncio.sleep(max(0.0, start_at - __import__("time").time()))
+    # Three workers of this instance fire the daily job at the same moment.
+    await asyncio.gather(*(tasks._purge_job() for _ in range(3)))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_daily_purge_runs_once_across_instances(world) -> None:
+    old = datetime.now(UTC) - timedelta(days=400)
+    with admin_session_scope(world["db"]) as session:
+        session.add(UserPrompt(user_id=world["user_id"], status="succeeded", created_at=old))
+    start_at = time.time() + 3  # both instances fire together
+    env = dict(os.environ, DATABASE_URL=world["db"])
+    instances = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKERS, str(start_at)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    logs = "".join(p.communicate(timeout=120)[0] for p in instances)
+    assert all(p.returncode == 0 for p in instances), logs
+    ran = [line for line in logs.splitlines() if line.startswith("retention purge: Free")]
+    skipped = logs.count("retention purge: already run by another worker")
+    assert (len(ran), skipped) == (1, 5), logs
+    assert "deleted 1 generations" in ran[0]
+    assert _pending(world) == []

@@ -30,7 +30,7 @@ from promptgen.vault import new_master_key_text
 from tests.support.factories import make_user
 
 # Tables no user session may touch: Stripe's events and the throttles.
-ADMIN_ONLY = {"stripe_events", "throttles", "database_secrets"}
+ADMIN_ONLY = {"stripe_events", "throttles", "database_secrets", "job_runs"}
 CATALOG = CATALOG_TABLES
 
 
