@@ -388,7 +388,7 @@ async def run_user_statement(
             )
             cursor = await conn.execute(sql, params)
             await conn.execute("COMMIT")
-        return await cursor.fetchall()
+        return await cursor.fetchall() if cursor.description else []
 
     return await _async_pool(user_database_url(owner_url)).run(work)
 
