@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from promptgen.db_security import (
     USER_SCOPE_SECRET_NAME,
     USER_SIG_SETTING,
     derive_user_url,
+    driver_connection,
     user_scope_signature,
 )
 from promptgen.settings import get_settings
@@ -112,6 +113,25 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def rows_affected(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (its result is a CursorResult at runtime;
+    SQLAlchemy's types only say Result)."""
+    return cast("sa.CursorResult[Any]", result).rowcount or 0
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """A SQLModel class's Core table (SQLModel sets `__table__` on table models at runtime)."""
+    return cast(sa.Table, model.__table__)
+
+
+def stored_id(row: Any) -> int:
+    """The integer id of a row read from the database (the model says `int | None` because
+    a row not yet inserted has none)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has not been stored yet")
+    return int(row.id)
 
 
 def insert_with_on_conflict(bind: sa.Engine | sa.Connection | Session) -> Any:
@@ -207,7 +227,7 @@ def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[S
                 f"set_config('{USER_SIG_SETTING}', '{signature}', true)"
             )
             connection = session.connection()
-            raw = connection.connection.driver_connection
+            raw = driver_connection(connection)
             try:
                 raw.execute(statement)
             except psycopg.OperationalError as exc:
@@ -343,7 +363,9 @@ def _conninfo(url: str) -> str:
         "password": parsed.password,
         **{k: v for k, v in parsed.query.items() if isinstance(v, str)},
     }
-    return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return psycopg.conninfo.make_conninfo(
+        "", **{k: str(v) for k, v in params.items() if v is not None}
+    )
 
 
 def _async_pool(url: str) -> _AsyncPool:

@@ -26,6 +26,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
@@ -51,24 +52,37 @@ USER_GRANTS: dict[str, str] = {
     "user_api_keys": "SELECT, INSERT, UPDATE, DELETE",
     "user_prompts": (
         "SELECT, DELETE, "
-        "INSERT (id, user_id, template_id, signature_id, model_id, template_name, "
+        "INSERT (id, user_id, template_id, signature_id, model_id, blueprint_version_id, "
+        "template_name, "
         "signature_name, model_name, parameters, compiled_prompt, output, input_tokens, "
         "output_tokens, key_source, status, error_message, latency_ms, is_favorite, "
-        "created_at, completed_at), "
+        "created_at, completed_at, comparison_id), "
         "UPDATE (is_favorite)"
     ),
     "prompt_attachments": "SELECT, INSERT, DELETE",
+    # Versions are immutable: no UPDATE; they go with their blueprint (ON DELETE CASCADE).
+    "user_blueprints": (
+        "SELECT, INSERT, UPDATE (name, category, description, current_version, updated_at), DELETE"
+    ),
+    "user_blueprint_versions": "SELECT, INSERT",
     "upload_drafts": "SELECT, INSERT, DELETE",
+    "signature_favorites": "SELECT, INSERT, DELETE",
+    "form_drafts": "SELECT, INSERT, UPDATE (field_values, signatures, updated_at), DELETE",
     # Links sent by email are issued and used by the owner (admin sessions: the user is not
     # known yet, or the email itself is changing); a user session may only drop its own
     # pending reset links when the password changes.
     "account_tokens": "SELECT, DELETE",
+    # Ratings are the user's own words about their own generations (compare mode).
+    "prompt_ratings": ("SELECT, DELETE, INSERT, UPDATE (vote, is_winner, note, updated_at)"),
 }
 
 # Extra conditions on rows the user role writes. A pending row holding a reserved unit is
 # what the crash sweep refunds, so the user role may never produce one by hand.
 USER_WRITE_CHECKS: dict[str, str] = {
     "user_prompts": "NOT (quota_reserved AND status = 'pending')",
+    # A foreign key is checked past RLS: the rated generation must be one the user can see,
+    # and a vote is pooled across users only after an opt-in that is not built yet.
+    "prompt_ratings": "prompt_id IN (SELECT id FROM public.user_prompts) AND NOT shared",
 }
 
 
@@ -302,7 +316,15 @@ BEGIN
            SET status = p_status, output = coalesce(p_output, ''), error_message = p_error,
                latency_ms = p_latency_ms, input_tokens = p_input_tokens,
                output_tokens = p_output_tokens, completed_at = now(),
-               quota_reserved = v_reserved
+               quota_reserved = v_reserved,
+               -- The estimate from the tokens and the model's prices (services/pricing).
+               estimated_cost_micros = CASE
+                   WHEN p_input_tokens IS NULL AND p_output_tokens IS NULL THEN NULL
+                   ELSE (SELECT round(coalesce(p_input_tokens, 0) * m.input_price_per_mtok
+                                      + coalesce(p_output_tokens, 0) * m.output_price_per_mtok
+                               )::bigint
+                           FROM public.supported_ai_models m WHERE m.id = v_row.model_id)
+               END
          WHERE id = p_prompt_id;
     END IF;
     PERFORM set_config('{ADMIN_FLAG}', coalesce(v_admin, ''), true);
@@ -441,7 +463,16 @@ def bootstrap_sql(owner_url: str, user_url: str | None = None) -> str:
 # --- preflight, grants and policies -------------------------------------------------------
 
 
-def _scalar(conn: sa.Connection, sql: str, **params: object) -> object:
+def driver_connection(conn: sa.Connection) -> Any:
+    """The psycopg connection under SQLAlchemy's: several statements in one string need the
+    simple query protocol, which SQLAlchemy's execute never uses."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    return driver
+
+
+def _scalar(conn: sa.Connection, sql: str, **params: object) -> Any:
     return conn.execute(sa.text(sql), params).scalar()
 
 
@@ -525,7 +556,7 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
         ),
         {"name": USER_SCOPE_SECRET_NAME, "value": secrets.token_hex(32)},
     )
-    conn.connection.driver_connection.execute(_IDENTITY_FUNCTION)
+    driver_connection(conn).execute(_IDENTITY_FUNCTION)
     owned = owned_tables()
     missing = set(owned) - set(USER_GRANTS)
     if missing:
@@ -563,7 +594,7 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
             )
         )
     # Straight to the driver: no parameters, so nothing parses "%" (plpgsql's %ROWTYPE).
-    conn.connection.driver_connection.execute(_quota_functions(grace_days))
+    driver_connection(conn).execute(_quota_functions(grace_days))
     for signature in (*_USER_FUNCTIONS, *_OWNER_FUNCTIONS):
         conn.execute(sa.text(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC, {role}"))
     for signature in _USER_FUNCTIONS:

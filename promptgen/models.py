@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -165,6 +166,11 @@ class SupportedTemplate(SQLModel, table=True):
     prompt_template: str = _text()
     parameter_schema: dict[str, Any] = _json(dict)
     instructions: str = _text()
+    # Whether the form offers visual signatures: an image prompt does, a code review does not.
+    takes_signature: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
     created_at: datetime = _ts()
@@ -180,6 +186,13 @@ class VisualSignature(SQLModel, table=True):
     description: str = _text()
     style_prompt: str = _text()
     preview_image_url: str | None = Field(default=None, max_length=500)
+    # "#rrggbb" colours: the swatch drawn when the signature has no preview image.
+    palette: list[str] = _json(list)
+    # The preview image itself (checked PNG/JPEG/WebP), served by /api/signatures/{slug}/preview;
+    # in the database so an imported catalog shows it without a redeploy.
+    preview_image: bytes | None = Field(default=None, sa_type=sa.LargeBinary(), nullable=True)
+    preview_mime_type: str | None = Field(default=None, max_length=32)
+    preview_sha256: str | None = Field(default=None, max_length=64)
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
 
@@ -197,8 +210,72 @@ class SupportedAIModel(SQLModel, table=True):
     supports_images: bool = Field(default=False)
     # Tier slugs allowed to use the model; empty means every tier.
     allowed_tiers: list[str] = _json(list)
+    # Estimated price in US dollars per million tokens, for the cost shown per generation
+    # (services/pricing.py); 0 for the offline compiler or an unpriced model.
+    input_price_per_mtok: float = Field(default=0.0, ge=0, sa_column_kwargs={"server_default": "0"})
+    output_price_per_mtok: float = Field(
+        default=0.0, ge=0, sa_column_kwargs={"server_default": "0"}
+    )
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
+
+
+class UserBlueprint(SQLModel, table=True):
+    """A blueprint a user made (or copied from the catalog). Its content lives in immutable
+    versions (`user_blueprint_versions`); this row names the newest one, for listing."""
+
+    __tablename__ = "user_blueprints"
+    __table_args__ = (
+        sa.Index("ix_user_blueprints_user_updated", "user_id", "updated_at"),
+        # The target of the versions' (blueprint, owner) key.
+        sa.UniqueConstraint("id", "user_id", name="uq_user_blueprints_id_owner"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner(index=False)
+    name: str = Field(max_length=120)
+    category: str = Field(default="", max_length=64)
+    description: str = _text()
+    # The newest version's number: every save increments it with one conditional UPDATE.
+    current_version: int = Field(default=1)
+    # Where it came from when duplicated: "catalog:<slug>" or "user:<uuid>@<version>".
+    source: str = Field(default="", max_length=200)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class UserBlueprintVersion(SQLModel, table=True):
+    """One saved state of a user blueprint. Never updated (the user role has no UPDATE
+    grant); a restore writes a new version, so history stays linear."""
+
+    __tablename__ = "user_blueprint_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("blueprint_id", "version", name="uq_user_blueprint_versions_number"),
+        # A version belongs to a blueprint of the same owner: without the owner in the key,
+        # SQL in one user's session could add versions under another user's blueprint.
+        sa.ForeignKeyConstraint(
+            ["blueprint_id", "user_id"],
+            ["user_blueprints.id", "user_blueprints.user_id"],
+            name="fk_user_blueprint_versions_blueprint_owner",
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    blueprint_id: uuid.UUID = Field(nullable=False)
+    # The owner again, so row-level security applies to versions directly.
+    user_id: uuid.UUID = _owner()
+    version: int
+    name: str = Field(max_length=120)
+    category: str = Field(default="", max_length=64)
+    description: str = _text()
+    prompt_template: str = _text()
+    parameter_schema: dict[str, Any] = _json(dict)
+    instructions: str = _text()
+    note: str = Field(default="", max_length=500)
+    # Set when this version was made by restoring an older one.
+    restored_from: int | None = Field(default=None)
+    created_at: datetime = _ts()
 
 
 # --- billing ------------------------------------------------------------------
@@ -299,6 +376,23 @@ class UserApiKey(SQLModel, table=True):
     last_used_at: datetime | None = _ts(nullable=True)
 
 
+class PromptStatus(StrEnum):
+    """`user_prompts.status` (stored as these strings)."""
+
+    PENDING = "pending"  # running, or left by a crashed process until the sweep fails it
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class KeySource(StrEnum):
+    """`user_prompts.key_source`: whose key paid for a generation (stored as these strings)."""
+
+    PLATFORM = "platform"  # the server's key, counted against the plan's quota
+    OWN_KEY = "own_key"
+    OFFLINE = "offline"  # the offline provider, no key at all
+
+
 class UserPrompt(SQLModel, table=True):
     """One generation attempt, successful or not."""
 
@@ -313,6 +407,14 @@ class UserPrompt(SQLModel, table=True):
             postgresql_where=sa.text("status = 'pending'"),
             sqlite_where=sa.text("status = 'pending'"),
         ),
+        # The columns of one comparison (compare mode), found together.
+        sa.Index(
+            "ix_user_prompts_comparison",
+            "user_id",
+            "comparison_id",
+            postgresql_where=sa.text("comparison_id IS NOT NULL"),
+            sqlite_where=sa.text("comparison_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -326,6 +428,10 @@ class UserPrompt(SQLModel, table=True):
     model_id: int | None = Field(
         default=None, foreign_key="supported_ai_models.id", ondelete="SET NULL"
     )
+    # The user blueprint version used (None for a catalog blueprint, or once it is deleted).
+    blueprint_version_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_blueprint_versions.id", index=True, ondelete="SET NULL"
+    )
     # Names at the time of generation, so history reads well after catalog edits.
     template_name: str = Field(default="", max_length=120)
     signature_name: str = Field(default="", max_length=120)
@@ -335,7 +441,7 @@ class UserPrompt(SQLModel, table=True):
     output: str = _text()
     input_tokens: int | None = Field(default=None)
     output_tokens: int | None = Field(default=None)
-    key_source: str = Field(default="offline", max_length=16)  # platform | own_key | offline
+    key_source: str = Field(default=KeySource.OFFLINE, max_length=16)  # a KeySource
     # True while a pending row holds a unit of quota (see services/quota.py). Only the
     # owner role writes it; user-role inserts take the server default.
     quota_reserved: bool = Field(
@@ -343,12 +449,49 @@ class UserPrompt(SQLModel, table=True):
         # No client-side default, so an INSERT that leaves it out does not send it.
         sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
     )
-    status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
+    status: str = Field(default=PromptStatus.PENDING, max_length=16)  # a PromptStatus
     error_message: str | None = _text(nullable=True, default=None)
     latency_ms: int | None = Field(default=None)
     is_favorite: bool = Field(default=False)
     created_at: datetime = _ts(index=True)  # the retention purge scans by age
     completed_at: datetime | None = _ts(nullable=True)
+    # Set on each column of a side-by-side comparison (services/compare.py).
+    comparison_id: uuid.UUID | None = Field(default=None)
+    # Estimated cost in millionths of a US dollar, from the tokens and the model's prices,
+    # written when the generation finishes (services/pricing.py; SQL twin in db_security).
+    # Own-key generations carry it too: billed to the user's key, not to the plan.
+    estimated_cost_micros: int | None = Field(default=None, sa_type=sa.BigInteger())
+
+
+class PromptRating(SQLModel, table=True):
+    """The user's verdict on one generation: thumbs up or down, an optional note, and whether
+    it won its comparison. Model, signature and blueprint are copied in so a leaderboard is a
+    GROUP BY over this table alone. `shared` is the opt-in for aggregate votes across users
+    (not built yet): False until the user agrees, so no vote is pooled without consent."""
+
+    __tablename__ = "prompt_ratings"
+    __table_args__ = (
+        sa.Index("ix_prompt_ratings_user_template", "user_id", "template_id"),
+        sa.Index("ix_prompt_ratings_shared_template", "template_id", "shared"),
+    )
+
+    prompt_id: uuid.UUID = Field(
+        foreign_key="user_prompts.id", primary_key=True, ondelete="CASCADE"
+    )
+    user_id: uuid.UUID = _owner(index=False)
+    comparison_id: uuid.UUID | None = Field(default=None)
+    template_id: int | None = Field(default=None)
+    model_id: int | None = Field(default=None)
+    signature_id: int | None = Field(default=None)
+    template_name: str = Field(default="", max_length=120)
+    model_name: str = Field(default="", max_length=120)
+    signature_name: str = Field(default="", max_length=120)
+    vote: int = Field(default=0)  # 1 thumbs up, -1 thumbs down, 0 none (a winner or a note)
+    is_winner: bool = Field(default=False)
+    note: str = Field(default="", max_length=1000)
+    shared: bool = Field(default=False)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class PromptAttachment(SQLModel, table=True):
@@ -386,6 +529,41 @@ class UploadDraft(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     data: bytes = Field(sa_type=sa.LargeBinary())
     created_at: datetime = _ts()
+
+
+class SignatureFavorite(SQLModel, table=True):
+    """A visual signature a user starred, listed first in the picker."""
+
+    __tablename__ = "signature_favorites"
+
+    user_id: uuid.UUID = Field(
+        foreign_key="users.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    signature_id: int = Field(
+        foreign_key="visual_signatures.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    created_at: datetime = _ts()
+
+
+class FormDraft(SQLModel, table=True):
+    """What a user typed into one blueprint's form, kept until Generate succeeds or Clear.
+
+    Form values and signature picks only (services/drafts.py checks the size): never keys,
+    never image bytes (reference images have upload_drafts).
+    """
+
+    __tablename__ = "form_drafts"
+
+    user_id: uuid.UUID = Field(
+        foreign_key="users.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    template_id: int = Field(
+        foreign_key="supported_templates.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    field_values: dict[str, Any] = _json(dict)
+    # [{"id": signature id, "weight": 1..10}, ...]
+    signatures: list[dict[str, int]] = _json(list)
+    updated_at: datetime = _ts()
 
 
 CATALOG_TABLES = (

@@ -9,6 +9,8 @@ DASHBOARD = "/dashboard"
 HISTORY = "/history"
 HISTORY_DETAIL = "/history/[prompt_id]"
 SETTINGS = "/settings"
+COMPARE = "/compare"
+USAGE = "/usage"
 PRICING = "/pricing"
 # Account recovery pages (Reflex) ...
 FORGOT_PASSWORD = "/forgot-password"
@@ -24,8 +26,6 @@ API_RESEND_VERIFICATION = "/api/account/verification"
 API_CHANGE_EMAIL = "/api/account/email"
 API_CHANGE_PASSWORD = "/api/account/password"
 
-PROTECTED = (DASHBOARD, HISTORY, SETTINGS)
-
 
 def history_detail(prompt_id: str) -> str:
     return f"{HISTORY}/{quote(prompt_id)}"
@@ -34,6 +34,11 @@ def history_detail(prompt_id: str) -> str:
 def retry(prompt_id: str) -> str:
     """The dashboard, filled in with an earlier generation's inputs."""
     return f"{DASHBOARD}?retry={quote(prompt_id)}"
+
+
+def comparison(comparison_id: str) -> str:
+    """Compare mode, showing one earlier comparison as a whole."""
+    return f"{COMPARE}?comparison={quote(comparison_id)}"
 
 
 def sign_in_then(next_path: str) -> str:

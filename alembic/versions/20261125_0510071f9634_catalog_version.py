@@ -7,7 +7,7 @@ on each catalog table bumps it in the writing transaction, so seeds, imports and
 operator writes by hand all invalidate every cache.
 
 Revision ID: 0510071f9634
-Revises: c9e1f3a5b7d2
+Revises: 692a26e891aa
 Create Date: 2026-11-25 20:40:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import promptgen.models
 
 revision: str = "0510071f9634"
-down_revision: str | None = "c9e1f3a5b7d2"
+down_revision: str | None = "692a26e891aa"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

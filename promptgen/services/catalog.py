@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
-from promptgen.db import normalize_url
+from promptgen.db import normalize_url, table_of
 from promptgen.models import (
     CatalogVersion,
     SubscriptionTier,
@@ -28,7 +28,10 @@ from promptgen.models import (
     VisualSignature,
 )
 
-V = TypeVar("V")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+V = TypeVar("V", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class BlueprintView:
     prompt_template: str
     parameter_schema: dict[str, Any]
     instructions: str
+    takes_signature: bool
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ class SignatureView:
     description: str
     style_prompt: str
     preview_image_url: str | None
+    palette: tuple[str, ...]
+    # Set when the signature has a stored preview image (the bytes stay in the database).
+    preview_sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class ModelView:
     endpoint: str | None
     supports_images: bool
     allowed_tiers: tuple[str, ...]
+    input_price_per_mtok: float = 0.0
+    output_price_per_mtok: float = 0.0
 
     def allowed_for(self, tier_slug: str | None) -> bool:
         return not self.allowed_tiers or tier_slug in self.allowed_tiers
@@ -116,16 +125,18 @@ def _url_key(url: sa.URL) -> str:
 
 
 def current_version(*, session: Session) -> int | None:
+    versions = table_of(CatalogVersion)
     return session.execute(
-        sa.select(CatalogVersion.version).where(CatalogVersion.id == 1)
+        sa.select(versions.c.version).where(versions.c.id == 1)
     ).scalar_one_or_none()
 
 
 def _load(session: Session, version: int | None) -> CatalogSnapshot:
     # The version is read before the rows: rows newer than it only cause one more reload,
     # while rows older than it would be cached as current.
-    def active(model: type[SQLModel], *order: Any) -> list[Any]:
-        return list(session.exec(select(model).where(model.is_active).order_by(*order)).all())
+    def active(model: Any, *order: Any) -> list[Any]:
+        query = select(model).where(model.is_active).order_by(*(col(c) for c in order))
+        return list(session.exec(query).all())
 
     return CatalogSnapshot(
         version=version,
@@ -212,3 +223,34 @@ def list_tiers(*, session: Session) -> list[TierView]:
 def get_tier_by_slug(*, session: Session, slug: str) -> TierView | None:
     row = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == slug)).first()
     return _view(TierView, row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class StudioCatalog:
+    """What the dashboard offers: every active blueprint, signature and model (models a
+    tier may not use included, so the page can say which plan they need)."""
+
+    blueprints: list[BlueprintView]
+    signatures: list[SignatureView]
+    models: list[ModelView]
+
+
+def studio_catalog(*, session: Session) -> StudioCatalog:
+    current = snapshot(session=session)  # one version check for the three lists
+    return StudioCatalog(
+        blueprints=list(current.blueprints.values()),
+        signatures=list(current.signatures.values()),
+        models=list(current.models.values()),
+    )
+
+
+def public_catalog(
+    *, session: Session
+) -> tuple[list[BlueprintView], list[SignatureView], list[TierView]]:
+    """What the landing and pricing pages show: blueprints, signatures and plans."""
+    current = snapshot(session=session)
+    return (
+        list(current.blueprints.values()),
+        list(current.signatures.values()),
+        list(current.tiers),
+    )

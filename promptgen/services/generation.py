@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -34,7 +35,8 @@ from promptgen.db import (
     run_in_user_session,
     run_user_statement,
 )
-from promptgen.models import PromptAttachment, UserPrompt
+from promptgen.errors import UserFacingError
+from promptgen.models import KeySource, PromptAttachment, PromptStatus, UserPrompt
 from promptgen.providers import (
     Completed,
     ImageInput,
@@ -45,17 +47,26 @@ from promptgen.providers import (
     get_provider,
     stream_with_retry,
 )
-from promptgen.providers.base import PROVIDER_NAMES, timed_out
-from promptgen.services import catalog, keys
+from promptgen.providers.base import PROVIDER_NAMES, ProviderName, timed_out
+from promptgen.services import catalog, drafts, keys, user_blueprints
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
 from promptgen.services.plans import get_plan_summary
+from promptgen.services.pricing import cost_expression
 from promptgen.services.quota import refund_reservation, reserve_quota
+from promptgen.services.signatures import (
+    DEFAULT_WEIGHT,
+    SignatureChoice,
+    SignatureChoiceError,
+    StyleClause,
+    WeightedStyle,
+    check_choices,
+    combine,
+)
 from promptgen.settings import Settings, get_settings
 from promptgen.vault import VaultError
 
 log = logging.getLogger(__name__)
 
-OFFLINE = "offline"
 OFFLINE_NOTICE = "Compiled offline by the Blueprint compiler — not AI-refined."
 LIMIT_MESSAGE = "Monthly limit reached — add your own API key in Settings to keep generating."
 CANCELLED_MESSAGE = "Cancelled. Your inputs are kept and no quota was used."
@@ -74,31 +85,38 @@ NOT_SAVED_YET_NOTICE = (
 )
 
 
-class GenerationError(Exception):
+class FailureKind(StrEnum):
+    """Why a generation did not run or did not finish."""
+
+    INVALID = "invalid"  # fix the inputs
+    LIMIT = "limit"  # the plan's quota is used up and there is no own key
+    UNAVAILABLE = "unavailable"  # no key for this provider
+    PROVIDER = "provider"  # the provider call failed
+    DATABASE = "database"  # the database did not answer; try again
+
+
+class GenerationError(UserFacingError):
     """A generation that cannot run or failed; `message` is what the user sees.
 
-    `kind`: "invalid" (fix the inputs), "limit" (quota used up, no own key), "unavailable"
-    (no key for this provider), "provider" (the call failed), "database" (the database
-    did not answer; try again), "cancelled".
+    `kind` says what the user can do about it (a FailureKind).
     """
 
     def __init__(
         self,
         message: str,
         *,
-        kind: str = "invalid",
+        kind: FailureKind = FailureKind.INVALID,
         field_errors: dict[str, str] | None = None,
         prompt_id: uuid.UUID | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.kind = kind
         self.field_errors = field_errors or {}
         self.prompt_id = prompt_id
 
     @property
     def needs_own_key(self) -> bool:
-        return self.kind in ("limit", "unavailable")
+        return self.kind in (FailureKind.LIMIT, FailureKind.UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -112,11 +130,26 @@ class ImageUpload:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    blueprint_id: int
+    blueprint_id: int  # a catalog blueprint's id; 0 with blueprint_ref
     model_id: int
-    signature_id: int | None = None
+    signature_id: int | None = None  # one signature at the default weight
     parameters: dict[str, Any] = field(default_factory=dict)
     images: tuple[ImageUpload, ...] = ()
+    # "catalog:<slug>", "user:<uuid>" or "user:<uuid>@<version>" (services/user_blueprints);
+    # when set it names the blueprint instead of blueprint_id.
+    blueprint_ref: str = ""
+    # Up to three weighted signatures (services/signatures.py); wins over signature_id.
+    signatures: tuple[SignatureChoice, ...] = ()
+
+    def signature_choices(self) -> tuple[SignatureChoice, ...]:
+        if self.signatures:
+            return self.signatures
+        if self.signature_id:
+            return (SignatureChoice(self.signature_id, DEFAULT_WEIGHT),)
+        return ()
+
+    # The side-by-side comparison this generation is a column of (services/compare.py).
+    comparison_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -159,52 +192,28 @@ def _checked_images(request: GenerationRequest, supports_images: bool) -> list[C
         raise GenerationError(exc.message) from None
 
 
-def _catalog_entries(
-    snapshot: catalog.CatalogSnapshot, request: GenerationRequest
-) -> tuple[catalog.BlueprintView, catalog.SignatureView | None, catalog.ModelView]:
-    """The request's blueprint, signature and model, active in `snapshot`."""
-    blueprint = snapshot.blueprints.get(request.blueprint_id)
-    if blueprint is None:
-        raise GenerationError("That blueprint is no longer available. Pick another one.")
-    signature = None
-    if request.signature_id:
-        signature = snapshot.signatures.get(request.signature_id)
-        if signature is None:
-            raise GenerationError("That visual signature is no longer available.")
-    model = snapshot.models.get(request.model_id)
-    if model is None:
-        raise GenerationError("That model is no longer available. Pick another one.")
-    return blueprint, signature, model
-
-
-def _plan_allows(*, session: Session, user_id: uuid.UUID, model: catalog.ModelView) -> bool:
-    """Whether the user's plan, while its status entitles it, includes `model`
-    (services/plans). Most models are open to every plan: callers skip this for them."""
-    plan = get_plan_summary(session=session, user_id=user_id)
-    return model.allowed_for(plan.entitled_slug if plan else None)
-
-
-def _compile(
+def _chosen_signatures(
+    session: Session,
+    blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint,
     request: GenerationRequest,
-    blueprint: catalog.BlueprintView,
-    signature: catalog.SignatureView | None,
-    model: catalog.ModelView,
-) -> tuple[dict[str, Any], list[CheckedImage], str]:
-    """Validated parameter values, checked images and the compiled prompt."""
-    values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
-    if errors:
-        raise GenerationError("Check the highlighted fields.", field_errors=errors)
-    images = _checked_images(request, model.supports_images)
+) -> list[tuple[catalog.SignatureView, int]]:
+    """The request's signatures with their weights, leading (heaviest) first. A blueprint
+    that takes no signature gets none, whatever the request says: a code review must never
+    end with a visual style."""
+    if not blueprint.takes_signature:
+        return []
     try:
-        compiled = compile_prompt(
-            prompt_template=blueprint.prompt_template,
-            parameters=values,
-            signature_name=signature.name if signature else None,
-            signature_style=signature.style_prompt if signature else None,
-        )
-    except SchemaError as exc:
-        raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
-    return values, images, compiled
+        choices = check_choices(request.signature_choices())
+    except SignatureChoiceError as exc:
+        raise GenerationError(exc.message) from None
+    chosen = []
+    for choice in choices:
+        view = catalog.get_signature(session=session, signature_id=choice.signature_id)
+        if view is None:
+            raise GenerationError("That visual signature is no longer available.")
+        chosen.append((view, choice.weight))
+    # Stable: equal weights keep the order they were picked in.
+    return sorted(chosen, key=lambda pair: -pair[1])
 
 
 def prepare(
@@ -218,10 +227,45 @@ def prepare(
     """Validate and compile, choose the key, and save the pending history row."""
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
-    blueprint, signature, model = _catalog_entries(catalog.snapshot(session=session), request)
-    if model.allowed_tiers and not _plan_allows(session=session, user_id=user_id, model=model):
-        raise GenerationError(f"{model.display_name} is not included in your plan.")
-    values, images, compiled = _compile(request, blueprint, signature, model)
+    blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint | None
+    template_id: int | None = request.blueprint_id
+    version_id = None
+    if request.blueprint_ref:
+        blueprint = user_blueprints.resolve_blueprint(
+            session=session, user_id=user_id, reference=request.blueprint_ref
+        )
+        if blueprint is not None:
+            template_id, version_id = blueprint.catalog_id, blueprint.version_id
+    else:
+        blueprint = catalog.get_blueprint(session=session, blueprint_id=request.blueprint_id)
+    if blueprint is None:
+        raise GenerationError("That blueprint is no longer available. Pick another one.")
+    signatures = _chosen_signatures(session, blueprint, request)
+    model = catalog.get_model(session=session, model_id=request.model_id)
+    if model is None:
+        raise GenerationError("That model is no longer available. Pick another one.")
+    if model.allowed_tiers:  # most models are open to every plan: skip the lookup
+        plan = get_plan_summary(session=session, user_id=user_id)
+        # The plan's models while its status entitles it (see services/plans).
+        if not model.allowed_for(plan.entitled_slug if plan else None):
+            raise GenerationError(f"{model.display_name} is not included in your plan.")
+
+    values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
+    if errors:
+        raise GenerationError("Check the highlighted fields.", field_errors=errors)
+    images = _checked_images(request, model.supports_images)
+    clause = combine(
+        [WeightedStyle(view.name, view.style_prompt, weight) for view, weight in signatures]
+    )
+    try:
+        compiled = compile_prompt(
+            prompt_template=blueprint.prompt_template,
+            parameters=values,
+            signature_name=clause.name if clause else None,
+            signature_style=clause.style if clause else None,
+        )
+    except SchemaError as exc:
+        raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
 
     # The row goes in first: a platform-key reservation is recorded on it (quota module).
     # A core INSERT naming its columns: the user role may not write quota_reserved, which
@@ -230,17 +274,22 @@ def prepare(
     insert_prompt = sa.insert(UserPrompt).values(
         id=prompt_id,
         user_id=user_id,
-        template_id=blueprint.id,
-        signature_id=signature.id if signature else None,
+        template_id=template_id,
+        blueprint_version_id=version_id,
+        # The leading signature; the name records the whole mix.
+        signature_id=signatures[0][0].id if signatures else None,
         model_id=model.id,
         template_name=blueprint.name,
-        signature_name=signature.name if signature else "",
+        signature_name=clause.name[:120] if clause else "",
         model_name=model.display_name,
         parameters=values,
         compiled_prompt=compiled,
-        key_source="offline" if model.provider == OFFLINE else "own_key",
-        status="pending",
+        key_source=KeySource.OFFLINE
+        if model.provider == ProviderName.OFFLINE
+        else KeySource.OWN_KEY,
+        status=PromptStatus.PENDING,
         created_at=now,
+        comparison_id=request.comparison_id,
     )
     session.execute(insert_prompt)
     api_key, key_source = _route_key(
@@ -264,19 +313,6 @@ def prepare(
                 created_at=now,
             )
         )
-    return _prepared(prompt_id, blueprint, model, compiled, images, api_key, key_source, settings)
-
-
-def _prepared(
-    prompt_id: uuid.UUID,
-    blueprint: catalog.BlueprintView,
-    model: catalog.ModelView,
-    compiled: str,
-    images: list[CheckedImage],
-    api_key: str | None,
-    key_source: str,
-    settings: Settings,
-) -> Prepared:
     return Prepared(
         prompt_id=prompt_id,
         provider=model.provider,
@@ -297,13 +333,50 @@ def _prepared(
     )
 
 
-# --- PostgreSQL: the hot path, one round trip each way, on the event loop ------------------
+def _route_key(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    prompt_id: uuid.UUID,
+    model: catalog.ModelView,
+    settings: Settings,
+    now: datetime,
+) -> tuple[str | None, str]:
+    """(api key, key source): the seed's routing, in order. A platform-key reservation
+    marks the pending row `prompt_id` (quota_reserved, key_source "platform")."""
+    if model.provider == ProviderName.OFFLINE:
+        return None, KeySource.OFFLINE
+    provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
+    platform_key = settings.provider_key(model.provider)
+    if platform_key and reserve_quota(
+        session=session, user_id=user_id, now=now, prompt_id=prompt_id
+    ):
+        return platform_key, KeySource.PLATFORM
+    try:
+        own_key = keys.open_key(session=session, user_id=user_id, provider=model.provider)
+    except VaultError:
+        log.error("stored %s key of user %s does not open", model.provider, user_id)
+        raise GenerationError(
+            f"Your saved {provider_name} key can no longer be read. Add it again in Settings.",
+            kind=FailureKind.UNAVAILABLE,
+        ) from None
+    if own_key:
+        return own_key, KeySource.OWN_KEY
+    if platform_key:
+        raise GenerationError(LIMIT_MESSAGE, kind=FailureKind.LIMIT)
+    raise GenerationError(
+        f"{model.display_name} is not available on this server. Add your own "
+        f"{provider_name} API key in Settings to use it, or pick another model.",
+        kind=FailureKind.UNAVAILABLE,
+    )
+
+
+# --- PostgreSQL: `prepare` in one round trip, on the event loop (issue 14) -----------------
 
 _START_SQL = (
     "SELECT outcome, used FROM promptgen_start_generation("
     "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
-_FINISH_SQL = "SELECT promptgen_finish_generation(%s, %s, %s, %s, %s, %s, %s)"
 STALE_CATALOG_RETRIES = 3
 
 
@@ -311,11 +384,22 @@ def _on_postgres() -> bool:
     return normalize_url(get_settings().database_url).startswith("postgresql")
 
 
+def _fast_path_applies(request: GenerationRequest) -> bool:
+    """The common request: a catalog blueprint, at most one signature, no images, not part
+    of a comparison. Anything else takes `prepare` (one ORM transaction in a thread)."""
+    return (
+        not request.blueprint_ref
+        and request.comparison_id is None
+        and not request.images
+        and len(request.signature_choices()) <= 1
+    )
+
+
 def _open_own_key(
     *, session: Session, user_id: uuid.UUID, model: catalog.ModelView, platform_key_set: bool
 ) -> str:
-    """The user's own key for the model's provider, or the GenerationError saying why not:
-    the quota is used up (`platform_key_set`), or the model has no key on this server."""
+    """The user's own key for the model's provider, or the GenerationError `_route_key`
+    raises when there is none."""
     provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
     try:
         own_key = keys.open_key(session=session, user_id=user_id, provider=model.provider)
@@ -323,17 +407,64 @@ def _open_own_key(
         log.error("stored %s key of user %s does not open", model.provider, user_id)
         raise GenerationError(
             f"Your saved {provider_name} key can no longer be read. Add it again in Settings.",
-            kind="unavailable",
+            kind=FailureKind.UNAVAILABLE,
         ) from None
     if own_key:
         return own_key
     if platform_key_set:
-        raise GenerationError(LIMIT_MESSAGE, kind="limit")
+        raise GenerationError(LIMIT_MESSAGE, kind=FailureKind.LIMIT)
     raise GenerationError(
         f"{model.display_name} is not available on this server. Add your own "
         f"{provider_name} API key in Settings to use it, or pick another model.",
-        kind="unavailable",
+        kind=FailureKind.UNAVAILABLE,
     )
+
+
+def _plan_allows(*, session: Session, user_id: uuid.UUID, model: catalog.ModelView) -> bool:
+    plan = get_plan_summary(session=session, user_id=user_id)
+    return model.allowed_for(plan.entitled_slug if plan else None)
+
+
+def _compile_from(
+    snapshot: catalog.CatalogSnapshot, request: GenerationRequest
+) -> tuple[catalog.BlueprintView, StyleClause | None, int | None, catalog.ModelView, Any, str]:
+    """What `prepare` checks and compiles, from a catalog snapshot: the blueprint, the
+    signature clause and its id, the model, the validated values and the compiled prompt."""
+    blueprint = snapshot.blueprints.get(request.blueprint_id)
+    if blueprint is None:
+        raise GenerationError("That blueprint is no longer available. Pick another one.")
+    signatures: list[tuple[catalog.SignatureView, int]] = []
+    if blueprint.takes_signature:
+        try:
+            choices = check_choices(request.signature_choices())
+        except SignatureChoiceError as exc:
+            raise GenerationError(exc.message) from None
+        for choice in choices:
+            view = snapshot.signatures.get(choice.signature_id)
+            if view is None:
+                raise GenerationError("That visual signature is no longer available.")
+            signatures.append((view, choice.weight))
+    model = snapshot.models.get(request.model_id)
+    if model is None:
+        raise GenerationError("That model is no longer available. Pick another one.")
+    values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
+    if errors:
+        raise GenerationError("Check the highlighted fields.", field_errors=errors)
+    _checked_images(request, model.supports_images)
+    clause = combine(
+        [WeightedStyle(view.name, view.style_prompt, weight) for view, weight in signatures]
+    )
+    try:
+        compiled = compile_prompt(
+            prompt_template=blueprint.prompt_template,
+            parameters=values,
+            signature_name=clause.name if clause else None,
+            signature_style=clause.style if clause else None,
+        )
+    except SchemaError as exc:
+        raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
+    signature_id = signatures[0][0].id if signatures else None
+    return blueprint, clause, signature_id, model, values, compiled
 
 
 async def _prepare_on_postgres(
@@ -341,22 +472,23 @@ async def _prepare_on_postgres(
 ) -> Prepared:
     """`prepare` without an ORM session or a thread: the catalog from memory, and one
     statement (promptgen_start_generation) that checks the catalog version the prompt was
-    compiled against, reserves the unit and saves the pending row in one round trip. A
-    changed catalog is reloaded and the request compiled again; the user's own key is read
+    compiled against, reserves the unit and saves the pending row, in one round trip. A
+    changed catalog is reloaded and the request compiled again; a failure judged against the
+    unchecked memory is judged again against a checked snapshot. The user's own key is read
     only when the platform key cannot be used."""
-    owner_url = get_settings().database_url
-    snapshot = catalog.cached_snapshot_for(owner_url)
+    snapshot = catalog.cached_snapshot_for(get_settings().database_url)
     for _ in range(STALE_CATALOG_RETRIES):
         verified = snapshot is None
         if snapshot is None:
             snapshot = await run_in_session(catalog.snapshot)
         try:
-            blueprint, signature, model = _catalog_entries(snapshot, request)
-            values, images, compiled = _compile(request, blueprint, signature, model)
+            blueprint, clause, signature_id, model, values, compiled = _compile_from(
+                snapshot, request
+            )
         except GenerationError:
             if verified:
                 raise
-            snapshot = None  # the memory may be behind (a new blueprint): check, then judge
+            snapshot = None  # the memory may be behind (a blueprint added just now)
             continue
         if model.allowed_tiers and not await run_in_user_session(
             _plan_allows, user_id=user_id, model=model
@@ -364,17 +496,16 @@ async def _prepare_on_postgres(
             raise GenerationError(f"{model.display_name} is not included in your plan.")
         prompt_id = uuid.uuid4()
         platform_key = settings.provider_key(model.provider)
-        routes: list[tuple[bool, str]] = []
-        if model.provider == OFFLINE:
-            routes = [(False, "offline")]
+        routes: list[tuple[bool, str]]
+        if model.provider == ProviderName.OFFLINE:
+            routes = [(False, KeySource.OFFLINE)]
         elif platform_key:
-            routes = [(True, "platform"), (False, "own_key")]
+            routes = [(True, KeySource.PLATFORM), (False, KeySource.OWN_KEY)]
         else:
-            routes = [(False, "own_key")]
-        outcome = ""
-        api_key: str | None = None
+            routes = [(False, KeySource.OWN_KEY)]
+        outcome, api_key, key_source = "", None, ""
         for reserve, key_source in routes:
-            if key_source == "own_key":
+            if key_source == KeySource.OWN_KEY:
                 api_key = await run_in_user_session(
                     _open_own_key,
                     user_id=user_id,
@@ -388,20 +519,20 @@ async def _prepare_on_postgres(
                     prompt_id,
                     snapshot.version,
                     reserve,
-                    key_source,
+                    str(key_source),
                     blueprint.id,
-                    signature.id if signature else None,
+                    signature_id,
                     model.id,
                     blueprint.name,
-                    signature.name if signature else "",
+                    clause.name[:120] if clause else "",
                     model.display_name,
                     Jsonb(values),
                     compiled,
                     datetime.now(UTC),
                 ),
-                # The pending row and its unit need not wait for the disk: the finish, which
-                # must, flushes them with it. Only a crash of PostgreSQL itself mid-call can
-                # lose them, and then the user is charged nothing (the finish finds no row).
+                # The pending row and its unit need not wait for the disk: the finish's
+                # durable commit flushes them too. Only a crash of PostgreSQL itself in
+                # between can lose them, and then nothing is charged.
                 flush_wal=False,
             )
             outcome = rows[0][0]
@@ -412,71 +543,28 @@ async def _prepare_on_postgres(
         if outcome == "stale":
             snapshot = None  # written since it was read: reload and compile again
             continue
-        return _prepared(
-            prompt_id, blueprint, model, compiled, images, api_key, key_source, settings
+        return Prepared(
+            prompt_id=prompt_id,
+            provider=model.provider,
+            model_display_name=model.display_name,
+            request=ProviderRequest(
+                model_name=model.model_name,
+                prompt=compiled,
+                instructions=blueprint.instructions,
+                images=(),
+            ),
+            config=ProviderConfig(
+                api_key=api_key,
+                base_url=model.endpoint or settings.provider_base_url(model.provider),
+                timeout_s=settings.provider_timeout_seconds,
+            ),
+            key_source=key_source,
+            compiled_prompt=compiled,
         )
     raise GenerationError(
         "The catalog is being updated just now. Your inputs are kept; try again.",
-        kind="database",
+        kind=FailureKind.DATABASE,
     )
-
-
-def _finish_arguments(fn: Callable[..., None], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """promptgen_finish_generation's arguments for a `finish_success` or `finish_failure`
-    call (the same rules as those functions' PostgreSQL branch)."""
-    if fn is finish_success:
-        return (
-            kwargs["prompt_id"],
-            "succeeded",
-            kwargs["output"],
-            None,
-            kwargs["latency_ms"],
-            kwargs["input_tokens"],
-            kwargs["output_tokens"],
-        )
-    refund = kwargs.get("refund", True)
-    return (
-        kwargs["prompt_id"],
-        kwargs.get("status", "failed"),
-        "" if refund else kwargs.get("output", ""),
-        kwargs["message"],
-        kwargs.get("latency_ms"),
-        None,
-        None,
-    )
-
-
-async def _write_outcome(fn: Callable[..., None], **kwargs: Any) -> None:
-    """Run `finish_success` / `finish_failure`: on PostgreSQL as one statement from the event
-    loop, elsewhere in a user session in a thread."""
-    if _on_postgres():
-        await run_user_statement(kwargs["user_id"], _FINISH_SQL, _finish_arguments(fn, kwargs))
-    else:
-        await run_in_user_session(fn, **kwargs)
-
-
-def _route_key(
-    *,
-    session: Session,
-    user_id: uuid.UUID,
-    prompt_id: uuid.UUID,
-    model: catalog.ModelView,
-    settings: Settings,
-    now: datetime,
-) -> tuple[str | None, str]:
-    """(api key, key source): the seed's routing, in order. A platform-key reservation
-    marks the pending row `prompt_id` (quota_reserved, key_source "platform")."""
-    if model.provider == OFFLINE:
-        return None, "offline"
-    platform_key = settings.provider_key(model.provider)
-    if platform_key and reserve_quota(
-        session=session, user_id=user_id, now=now, prompt_id=prompt_id
-    ):
-        return platform_key, "platform"
-    own_key = _open_own_key(
-        session=session, user_id=user_id, model=model, platform_key_set=bool(platform_key)
-    )
-    return own_key, "own_key"
 
 
 def _finish_on_postgres(
@@ -520,11 +608,13 @@ def finish_success(
     output_tokens: int | None,
     latency_ms: int,
 ) -> None:
+    # The form's draft did its job (services/drafts.py); a failure keeps it.
+    drafts.clear_after_generation(session=session, user_id=user_id, prompt_id=prompt_id)
     if is_postgres(session):
         _finish_on_postgres(
             session,
             prompt_id=prompt_id,
-            status="succeeded",
+            status=PromptStatus.SUCCEEDED,
             output=output,
             error=None,
             latency_ms=latency_ms,
@@ -540,9 +630,12 @@ def finish_success(
             output=output,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
-            status="succeeded",
+            status=PromptStatus.SUCCEEDED,
             latency_ms=latency_ms,
             completed_at=datetime.now(UTC),
+            estimated_cost_micros=cost_expression(
+                col(UserPrompt.model_id), input_tokens, output_tokens
+            ),
         )
     )
 
@@ -553,7 +646,7 @@ def finish_failure(
     user_id: uuid.UUID,
     prompt_id: uuid.UUID,
     message: str,
-    status: str = "failed",
+    status: PromptStatus = PromptStatus.FAILED,
     output: str = "",
     latency_ms: int | None = None,
     refund: bool = True,
@@ -592,7 +685,7 @@ def sweep_abandoned(*, session: Session, older_than: timedelta, now: datetime | 
     cutoff = (now or datetime.now(UTC)) - older_than
     prompt_ids = session.exec(
         select(UserPrompt.id)
-        .where(col(UserPrompt.status) == "pending", col(UserPrompt.created_at) < cutoff)
+        .where(col(UserPrompt.status) == PromptStatus.PENDING, col(UserPrompt.created_at) < cutoff)
         .with_for_update(skip_locked=True)
     ).all()
     for prompt_id in prompt_ids:
@@ -602,7 +695,7 @@ def sweep_abandoned(*, session: Session, older_than: timedelta, now: datetime | 
             sa.update(UserPrompt)
             .where(col(UserPrompt.id).in_(prompt_ids))
             .values(
-                status="failed",
+                status=PromptStatus.FAILED,
                 error_message=INTERRUPTED_MESSAGE,
                 completed_at=datetime.now(UTC),
             )
@@ -630,7 +723,7 @@ def database_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
         return True
     if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError)):
-        return True
+        return True  # the generation path's async driver (db.run_user_statement)
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
@@ -640,7 +733,7 @@ async def _record_until_done(fn: Callable[..., None], give_up_after: float, **kw
         await asyncio.sleep(delay)
         waited += delay
         try:
-            await _write_outcome(fn, **kwargs)
+            await run_in_user_session(fn, **kwargs)
         except Exception as exc:
             if not database_unreachable(exc) or waited >= give_up_after:
                 # The crash sweep refunds a reservation left pending; nothing else is lost.
@@ -656,7 +749,7 @@ async def _record(fn: Callable[..., None], settings: Settings, **kwargs: Any) ->
     """Write a generation's outcome; while the database is down, keep retrying in the
     background (so a refund lands as soon as it answers) and return False."""
     try:
-        await _write_outcome(fn, **kwargs)
+        await run_in_user_session(fn, **kwargs)
     except Exception as exc:
         if not database_unreachable(exc):
             raise
@@ -680,21 +773,25 @@ async def run_generation(
     """Run one generation end to end; raises GenerationError with the user's message."""
     settings = settings or get_settings()
     started = time.perf_counter()
+    # The transaction runs in a worker thread and commits even if this task is cancelled
+    # meanwhile (a compare column's Cancel can land that early): wait for it, then record
+    # the cancellation, so no pending row keeps a unit until the crash sweep.
+    if _on_postgres() and _fast_path_applies(request):
+        start = _prepare_on_postgres(user_id=user_id, request=request, settings=settings)
+    else:
+        start = run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)
+    preparing = asyncio.ensure_future(start)
     try:
-        if _on_postgres() and not request.images:
-            prepared = await _prepare_on_postgres(
-                user_id=user_id, request=request, settings=settings
-            )
-        else:  # SQLite, and images (their rows go in the same transaction)
-            prepared = await run_in_user_session(
-                prepare, user_id=user_id, request=request, settings=settings
-            )
+        prepared = await asyncio.shield(preparing)
+    except asyncio.CancelledError:
+        await asyncio.shield(_cancelled_while_preparing(preparing, user_id, settings))
+        raise
     except Exception as exc:
         if not database_unreachable(exc):
             raise
         # Nothing was reserved: the transaction that would have reserved never committed.
         log.warning("database unreachable preparing a generation: %s", type(exc).__name__)
-        raise GenerationError(DATABASE_DOWN_MESSAGE, kind="database") from None
+        raise GenerationError(DATABASE_DOWN_MESSAGE, kind=FailureKind.DATABASE) from None
     provider = get_provider(prepared.provider)
     parts: list[str] = []
     usage = Completed()
@@ -702,7 +799,7 @@ async def run_generation(
     def elapsed_ms() -> int:
         return round((time.perf_counter() - started) * 1000)
 
-    async def fail(message: str, status: str = "failed") -> None:
+    async def fail(message: str, status: PromptStatus = PromptStatus.FAILED) -> None:
         # Output delivered is output paid: only a call that showed the user nothing gives
         # its unit back. Anything that arrived is kept in history with the failure.
         # Shielded: a cancelled task must still record the failure and refund.
@@ -732,26 +829,34 @@ async def run_generation(
                     usage = item
     except ProviderError as exc:
         await fail(exc.message)
-        raise GenerationError(exc.message, kind="provider", prompt_id=prepared.prompt_id) from None
+        raise GenerationError(
+            exc.message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id
+        ) from None
     except TimeoutError:
         message = timed_out(provider.name, prepared.config.timeout_s).message
         await fail(message)
-        raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id) from None
+        raise GenerationError(
+            message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id
+        ) from None
     except asyncio.CancelledError:
-        await fail(cancelled_message(delivered=bool("".join(parts).strip())), status="cancelled")
+        await fail(
+            cancelled_message(delivered=bool("".join(parts).strip())), status=PromptStatus.CANCELLED
+        )
         raise
     except Exception:
         # Unknown failure: record and refund, keep the details in the server log only.
         log.exception("generation %s failed unexpectedly", prepared.prompt_id)
         message = "Something went wrong while generating. Your inputs are kept; try again."
         await fail(message)
-        raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id) from None
+        raise GenerationError(
+            message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id
+        ) from None
 
     output = "".join(parts).strip()
     if not output:
         message = f"{provider.name} returned an empty answer. Try again."
         await fail(message)
-        raise GenerationError(message, kind="provider", prompt_id=prepared.prompt_id)
+        raise GenerationError(message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id)
     saved = await asyncio.shield(
         _record(
             finish_success,
@@ -764,7 +869,7 @@ async def run_generation(
             latency_ms=elapsed_ms(),
         )
     )
-    offline = prepared.provider == OFFLINE
+    offline = prepared.provider == ProviderName.OFFLINE
     notice = OFFLINE_NOTICE if offline else _key_notice(prepared.key_source)
     if not saved:
         notice = f"{notice} {NOT_SAVED_YET_NOTICE}"
@@ -781,12 +886,30 @@ async def run_generation(
     )
 
 
+async def _cancelled_while_preparing(
+    preparing: asyncio.Future[Prepared], user_id: uuid.UUID, settings: Settings
+) -> None:
+    try:
+        prepared = await preparing
+    except Exception:
+        return  # nothing was prepared, so nothing was reserved
+    await _record(
+        finish_failure,
+        settings,
+        user_id=user_id,
+        prompt_id=prepared.prompt_id,
+        message=CANCELLED_MESSAGE,
+        status=PromptStatus.CANCELLED,
+        refund=True,
+    )
+
+
 def cancelled_message(*, delivered: bool) -> str:
     """What a cancelled generation says, depending on whether any answer reached the user."""
     return CANCELLED_AFTER_OUTPUT_MESSAGE if delivered else CANCELLED_MESSAGE
 
 
 def _key_notice(key_source: str) -> str:
-    if key_source == "own_key":
+    if key_source == KeySource.OWN_KEY:
         return "Refined with your own API key (no quota used)."
     return "Refined with the platform key (1 generation used)."

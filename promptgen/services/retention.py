@@ -17,9 +17,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from promptgen.db import admin_session_scope, get_engine, insert_with_on_conflict
+from promptgen.db import (
+    admin_session_scope,
+    get_engine,
+    insert_with_on_conflict,
+    rows_affected,
+    stored_id,
+    table_of,
+)
 from promptgen.models import (
     JobRun,
     PromptAttachment,
@@ -96,8 +103,8 @@ def _purge_lock(url: str | None) -> Iterator[bool]:
 def _expired(tier_id: int, cutoff: datetime):
     return (
         select(UserPrompt.id)
-        .join(UserSubscription, UserSubscription.user_id == UserPrompt.user_id)
-        .where(UserSubscription.tier_id == tier_id, UserPrompt.created_at < cutoff)
+        .join(UserSubscription, col(UserSubscription.user_id) == UserPrompt.user_id)
+        .where(UserSubscription.tier_id == tier_id, col(UserPrompt.created_at) < cutoff)
     )
 
 
@@ -132,12 +139,14 @@ def _purge_tier(url: str | None, tier: TierPurge, tier_id: int, batch_size: int)
                 ).one()
             else:
                 ids = list(session.exec(_expired(tier_id, tier.cutoff).limit(batch_size)).all())
-                images = session.execute(
-                    sa.delete(PromptAttachment).where(PromptAttachment.prompt_id.in_(ids))
-                ).rowcount
-                prompts = session.execute(
-                    sa.delete(UserPrompt).where(UserPrompt.id.in_(ids))
-                ).rowcount
+                images = rows_affected(
+                    session.execute(
+                        sa.delete(PromptAttachment).where(col(PromptAttachment.prompt_id).in_(ids))
+                    )
+                )
+                prompts = rows_affected(
+                    session.execute(sa.delete(UserPrompt).where(col(UserPrompt.id).in_(ids)))
+                )
             tier.prompts += prompts
             tier.attachments += images
             if prompts == 0:
@@ -151,7 +160,7 @@ def _count_tier(url: str | None, tier: TierPurge, tier_id: int) -> None:
         tier.attachments = session.exec(
             select(sa.func.count())
             .select_from(PromptAttachment)
-            .where(PromptAttachment.prompt_id.in_(select(expired.c.id)))
+            .where(col(PromptAttachment.prompt_id).in_(select(expired.c.id)))
         ).one()
 
 
@@ -173,11 +182,11 @@ def purge_expired(
             return report
         with admin_session_scope(url) as session:
             tiers = session.exec(
-                select(SubscriptionTier).order_by(SubscriptionTier.sort_order)
+                select(SubscriptionTier).order_by(col(SubscriptionTier.sort_order))
             ).all()
             plan = [
                 (
-                    t.id,
+                    stored_id(t),
                     TierPurge(
                         t.slug, t.name, t.retention_days, now - timedelta(days=t.retention_days)
                     ),
@@ -207,7 +216,7 @@ def claim_run(*, session: Session, name: str, now: datetime, not_within: timedel
     """Claim this run of the scheduled job `name`: True for exactly one caller in any
     `not_within` window, however many workers and instances fire it at once (the conflicting
     insert waits for the first one's commit, then sees its fresh `ran_at`)."""
-    runs = JobRun.__table__
+    runs = table_of(JobRun)
     statement = (
         insert_with_on_conflict(session)(runs)
         .values(name=name, ran_at=now)
