@@ -186,6 +186,13 @@ def cached_snapshot_for(database_url: str) -> CatalogSnapshot | None:
     return _snapshots.get(_url_key(sa.engine.make_url(normalize_url(database_url))))
 
 
+def forget_snapshot_for(database_url: str, stale: CatalogSnapshot) -> None:
+    """Drop `stale` from memory (the database said its version is no longer current)."""
+    key = _url_key(sa.engine.make_url(normalize_url(database_url)))
+    if _snapshots.get(key) is stale:
+        del _snapshots[key]
+
+
 def forget_snapshots() -> None:
     _snapshots.clear()
 

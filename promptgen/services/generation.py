@@ -380,6 +380,19 @@ _START_SQL = (
 STALE_CATALOG_RETRIES = 3
 
 
+_snapshot_locks: dict[int, asyncio.Lock] = {}
+
+
+async def _checked_snapshot() -> catalog.CatalogSnapshot:
+    """The catalog checked against its version, read by one request at a time: a burst of
+    generations after a catalog change waits for one reload instead of each opening a
+    connection of its own to read the same rows."""
+    loop_id = id(asyncio.get_running_loop())
+    lock = _snapshot_locks.setdefault(loop_id, asyncio.Lock())
+    async with lock:
+        return await run_in_session(catalog.snapshot)
+
+
 def _on_postgres() -> bool:
     return normalize_url(get_settings().database_url).startswith("postgresql")
 
@@ -480,7 +493,7 @@ async def _prepare_on_postgres(
     for _ in range(STALE_CATALOG_RETRIES):
         verified = snapshot is None
         if snapshot is None:
-            snapshot = await run_in_session(catalog.snapshot)
+            snapshot = await _checked_snapshot()
         try:
             blueprint, clause, signature_id, model, values, compiled = _compile_from(
                 snapshot, request
@@ -541,6 +554,7 @@ async def _prepare_on_postgres(
             if outcome != "no_quota":
                 break
         if outcome == "stale":
+            catalog.forget_snapshot_for(get_settings().database_url, snapshot)
             snapshot = None  # written since it was read: reload and compile again
             continue
         return Prepared(
@@ -790,7 +804,7 @@ async def run_generation(
         if not database_unreachable(exc):
             raise
         # Nothing was reserved: the transaction that would have reserved never committed.
-        log.warning("database unreachable preparing a generation: %s", type(exc).__name__)
+        log.warning("database unreachable preparing a generation: %s: %s", type(exc).__name__, exc)
         raise GenerationError(DATABASE_DOWN_MESSAGE, kind=FailureKind.DATABASE) from None
     provider = get_provider(prepared.provider)
     parts: list[str] = []
