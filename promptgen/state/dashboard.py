@@ -11,19 +11,19 @@ import reflex as rx
 
 from promptgen import blueprints
 from promptgen.errors import UserFacingError
-from promptgen.services import catalog, drafts, generation, history, studio, uploads
+from promptgen.services import catalog, drafts, generation, history, realtime, studio, uploads
 from promptgen.services.images import MAX_IMAGES
 from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_service
+from promptgen.streaming import DeltaCoalescer
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
 UPLOAD_ID = "reference-images"
 GENERATOR_ID = "generator"  # the form (scrolled to when a blueprint is chosen)
 RESULT_ID = "result"  # the result panel (scrolled to when a generation starts)
 
-# The running generation of each browser tab, so Cancel can stop it. A tab's events always
-# reach the worker holding its websocket, which is where its task runs.
-_RUNNING: dict[str, asyncio.Task] = {}
+# The running generation of each browser tab is registered in services/realtime, so Cancel
+# stops it from whichever instance the tab's websocket is connected to now.
 
 
 @dataclasses.dataclass
@@ -412,12 +412,15 @@ class DashboardState(AuthState):
             tab = self.router.session.client_token
         task = asyncio.current_task()
         assert task is not None  # an event handler always runs in a task
-        _RUNNING[tab] = task
+        realtime.register_run(tab, task)
 
-        async def on_delta(text: str) -> None:
+        async def show(text: str) -> None:
             async with self:
                 if self._session_hash == owner:  # the tab may have changed hands since
                     self.result_output += text
+
+        # Tokens reach the page in batches (~30 ms), not one websocket message each.
+        coalescer = DeltaCoalescer(show)
 
         try:
             images = await run_service(
@@ -430,9 +433,12 @@ class DashboardState(AuthState):
                 parameters=parameters,
                 images=tuple(generation.ImageUpload(name, data) for name, data in images),
             )
-            result = await generation.run_generation(
-                user_id=user.user_id, request=request, on_delta=on_delta
-            )
+            try:
+                result = await generation.run_generation(
+                    user_id=user.user_id, request=request, on_delta=coalescer.add
+                )
+            finally:
+                await asyncio.shield(coalescer.aclose())
         except generation.GenerationError as exc:
             async with self:
                 if self._session_hash == owner:
@@ -459,7 +465,7 @@ class DashboardState(AuthState):
                     )
             raise
         finally:
-            _RUNNING.pop(tab, None)
+            realtime.forget_run(tab, task)
             async with self:
                 if self._session_hash == owner:
                     self.generating = False
@@ -472,7 +478,5 @@ class DashboardState(AuthState):
                 self.result_prompt_id = str(result.prompt_id)
 
     @rx.event
-    def cancel(self):
-        task = _RUNNING.get(self.router.session.client_token)
-        if task is not None:
-            task.cancel()
+    async def cancel(self):
+        await realtime.request_cancel(self.router.session.client_token)
