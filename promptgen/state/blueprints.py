@@ -25,6 +25,7 @@ from promptgen.services.blueprint_builder import (
 )
 from promptgen.state.base import AuthState, run_service
 from promptgen.state.dashboard import MULTI_SEPARATOR, FormField, _form_field
+from promptgen.state.guard import LongText
 
 NEW = "new"
 # What the builder's text inputs may set on a field (set_field_text's `attribute`).
@@ -39,7 +40,7 @@ _TEXT_ATTRIBUTES = (
     "max_length",
     "options",
 )
-MAX_INPUT_CHARS = 60_000  # any one text the builder sends (the template's limit is 50,000)
+MAX_INPUT_CHARS = 60_000  # kept of any one text (the template's own limit is 50,000)
 
 
 def _when(value) -> str:
@@ -351,7 +352,7 @@ class BuilderState(AuthState):
         self.category = value[:100]
 
     @rx.event
-    def set_description(self, value: str):
+    def set_description(self, value: str | LongText):
         self.description = value[:MAX_INPUT_CHARS]
 
     @rx.event
@@ -359,7 +360,7 @@ class BuilderState(AuthState):
         self.note = value[: user_blueprints.MAX_NOTE_CHARS + 100]
 
     @rx.event
-    def set_template(self, value: str):
+    def set_template(self, value: str | LongText):
         self.template = value[:MAX_INPUT_CHARS]
         self._refresh()
 
@@ -402,7 +403,7 @@ class BuilderState(AuthState):
         self._refresh()
 
     @rx.event
-    def set_field_text(self, index: int, attribute: str, value: str):
+    def set_field_text(self, index: int, attribute: str, value: str | LongText):
         field = self._field_at(index)
         if field is None or attribute not in _TEXT_ATTRIBUTES:
             return
@@ -444,7 +445,7 @@ class BuilderState(AuthState):
     # -- the preview's sample values
 
     @rx.event
-    def set_sample(self, name: str, value: str):
+    def set_sample(self, name: str, value: str | LongText):
         if name in {f.name for f in self._fields}:
             self._samples = {**self._samples, name: value[:MAX_INPUT_CHARS]}
             self._refresh()
