@@ -133,6 +133,10 @@ def test_build_generate_edit_diff_and_restore(page: Page, app_server: AppServer)
     expect(page.locator("#result-output")).to_have_text(
         "Large poster of a harbour in red, 2 copies. Framed."
     )
+    # The history entry records the version it used.
+    page.get_by_role("link", name="History").first.click()
+    page.locator(".history-open").first.click()
+    expect(page.locator("#detail-blueprint-version")).to_have_text("v2")
 
     # Versions: the template diff, the field changes, and the two generations compared.
     page.goto(blueprint_url + "/versions")
