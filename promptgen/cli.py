@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from promptgen.errors import UserFacingError
 from promptgen.settings import SettingsError, get_settings
 
 
@@ -104,13 +105,13 @@ def _cmd_purge(args: argparse.Namespace) -> int:
 
 def _cmd_stripe_sync(args: argparse.Namespace) -> int:
     from promptgen.db import admin_session_scope
-    from promptgen.services import billing
+    from promptgen.services import billing, subscription_sync
 
     if not billing.billing_configured():
         print("error: STRIPE_SECRET_KEY is not set; nothing to read.", file=sys.stderr)
         return 2
     with admin_session_scope() as session:
-        targets = billing.sync_targets(session=session, email=args.user)
+        targets = subscription_sync.sync_targets(session=session, email=args.user)
     if args.user and not targets:
         print(f"error: no user with the email {args.user!r}", file=sys.stderr)
         return 2
@@ -118,8 +119,8 @@ def _cmd_stripe_sync(args: argparse.Namespace) -> int:
     for target in targets:
         try:
             with admin_session_scope() as session:
-                result = billing.sync_user(session=session, user_id=target.user_id)
-                line = billing.describe_sync(session=session, result=result)
+                result = subscription_sync.sync_user(session=session, user_id=target.user_id)
+                line = subscription_sync.describe_sync(session=session, result=result)
                 if args.dry_run:
                     session.rollback()
         except billing.BillingError as exc:
@@ -206,4 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from promptgen.logs import configure_logging
 
     configure_logging()
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UserFacingError as exc:
+        # What a command did not catch itself (billing not configured, a refused input):
+        # one line, no traceback.
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1

@@ -26,6 +26,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
@@ -390,7 +391,16 @@ def bootstrap_sql(owner_url: str, user_url: str | None = None) -> str:
 # --- preflight, grants and policies -------------------------------------------------------
 
 
-def _scalar(conn: sa.Connection, sql: str, **params: object) -> object:
+def driver_connection(conn: sa.Connection) -> Any:
+    """The psycopg connection under SQLAlchemy's: several statements in one string need the
+    simple query protocol, which SQLAlchemy's execute never uses."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    return driver
+
+
+def _scalar(conn: sa.Connection, sql: str, **params: object) -> Any:
     return conn.execute(sa.text(sql), params).scalar()
 
 
@@ -474,7 +484,7 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
         ),
         {"name": USER_SCOPE_SECRET_NAME, "value": secrets.token_hex(32)},
     )
-    conn.connection.driver_connection.execute(_IDENTITY_FUNCTION)
+    driver_connection(conn).execute(_IDENTITY_FUNCTION)
     owned = owned_tables()
     missing = set(owned) - set(USER_GRANTS)
     if missing:
@@ -512,7 +522,7 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
             )
         )
     # Straight to the driver: no parameters, so nothing parses "%" (plpgsql's %ROWTYPE).
-    conn.connection.driver_connection.execute(_quota_functions(grace_days))
+    driver_connection(conn).execute(_quota_functions(grace_days))
     for signature in (*_USER_FUNCTIONS, *_OWNER_FUNCTIONS):
         conn.execute(sa.text(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC, {role}"))
     for signature in _USER_FUNCTIONS:

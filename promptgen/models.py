@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -336,6 +337,23 @@ class UserApiKey(SQLModel, table=True):
     last_used_at: datetime | None = _ts(nullable=True)
 
 
+class PromptStatus(StrEnum):
+    """`user_prompts.status` (stored as these strings)."""
+
+    PENDING = "pending"  # running, or left by a crashed process until the sweep fails it
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class KeySource(StrEnum):
+    """`user_prompts.key_source`: whose key paid for a generation (stored as these strings)."""
+
+    PLATFORM = "platform"  # the server's key, counted against the plan's quota
+    OWN_KEY = "own_key"
+    OFFLINE = "offline"  # the offline provider, no key at all
+
+
 class UserPrompt(SQLModel, table=True):
     """One generation attempt, successful or not."""
 
@@ -376,7 +394,7 @@ class UserPrompt(SQLModel, table=True):
     output: str = _text()
     input_tokens: int | None = Field(default=None)
     output_tokens: int | None = Field(default=None)
-    key_source: str = Field(default="offline", max_length=16)  # platform | own_key | offline
+    key_source: str = Field(default=KeySource.OFFLINE, max_length=16)  # a KeySource
     # True while a pending row holds a unit of quota (see services/quota.py). Only the
     # owner role writes it; user-role inserts take the server default.
     quota_reserved: bool = Field(
@@ -384,7 +402,7 @@ class UserPrompt(SQLModel, table=True):
         # No client-side default, so an INSERT that leaves it out does not send it.
         sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
     )
-    status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
+    status: str = Field(default=PromptStatus.PENDING, max_length=16)  # a PromptStatus
     error_message: str | None = _text(nullable=True, default=None)
     latency_ms: int | None = Field(default=None)
     is_favorite: bool = Field(default=False)

@@ -29,8 +29,6 @@ API_RESEND_VERIFICATION = "/api/account/verification"
 API_CHANGE_EMAIL = "/api/account/email"
 API_CHANGE_PASSWORD = "/api/account/password"
 
-PROTECTED = (DASHBOARD, HISTORY, SETTINGS, BLUEPRINTS)
-
 
 def history_detail(prompt_id: str) -> str:
     return f"{HISTORY}/{quote(prompt_id)}"

@@ -225,15 +225,15 @@ def _field_property(
         prop.update(bounds)
         if default_text:
             try:
-                value = _number(default_text, whole=whole)
+                number = _number(default_text, whole=whole)
             except ValueError as exc:
                 problem("default", str(exc))
             else:
-                if "minimum" in bounds and value < bounds["minimum"]:
+                if "minimum" in bounds and number < bounds["minimum"]:
                     problem("default", f"must be at least the minimum ({bounds['minimum']})")
-                elif "maximum" in bounds and value > bounds["maximum"]:
+                elif "maximum" in bounds and number > bounds["maximum"]:
                     problem("default", f"must be at most the maximum ({bounds['maximum']})")
-                prop["default"] = value
+                prop["default"] = number
     elif field.kind in ("select", "multiselect"):
         options = parse_options(field.options)
         values = [value for value, _ in options]

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
 
-V = TypeVar("V")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+V = TypeVar("V", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def list_blueprints(*, session: Session) -> list[BlueprintView]:
     rows = session.exec(
         select(SupportedTemplate)
         .where(SupportedTemplate.is_active)
-        .order_by(SupportedTemplate.sort_order, SupportedTemplate.name)
+        .order_by(col(SupportedTemplate.sort_order), col(SupportedTemplate.name))
     ).all()
     return [_view(BlueprintView, r) for r in rows]
 
@@ -94,7 +97,7 @@ def list_signatures(*, session: Session) -> list[SignatureView]:
     rows = session.exec(
         select(VisualSignature)
         .where(VisualSignature.is_active)
-        .order_by(VisualSignature.sort_order, VisualSignature.name)
+        .order_by(col(VisualSignature.sort_order), col(VisualSignature.name))
     ).all()
     return [_view(SignatureView, r) for r in rows]
 
@@ -109,7 +112,7 @@ def list_models(*, session: Session, tier_slug: str | None = None) -> list[Model
     rows = session.exec(
         select(SupportedAIModel)
         .where(SupportedAIModel.is_active)
-        .order_by(SupportedAIModel.sort_order, SupportedAIModel.display_name)
+        .order_by(col(SupportedAIModel.sort_order), col(SupportedAIModel.display_name))
     ).all()
     views = [_view(ModelView, r) for r in rows]
     return [v for v in views if tier_slug is None or v.allowed_for(tier_slug)]
@@ -124,7 +127,7 @@ def list_tiers(*, session: Session) -> list[TierView]:
     rows = session.exec(
         select(SubscriptionTier)
         .where(SubscriptionTier.is_active)
-        .order_by(SubscriptionTier.sort_order, SubscriptionTier.monthly_quota)
+        .order_by(col(SubscriptionTier.sort_order), col(SubscriptionTier.monthly_quota))
     ).all()
     return [_view(TierView, r) for r in rows]
 
@@ -132,3 +135,32 @@ def list_tiers(*, session: Session) -> list[TierView]:
 def get_tier_by_slug(*, session: Session, slug: str) -> TierView | None:
     row = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == slug)).first()
     return _view(TierView, row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class StudioCatalog:
+    """What the dashboard offers: every active blueprint, signature and model (models a
+    tier may not use included, so the page can say which plan they need)."""
+
+    blueprints: list[BlueprintView]
+    signatures: list[SignatureView]
+    models: list[ModelView]
+
+
+def studio_catalog(*, session: Session) -> StudioCatalog:
+    return StudioCatalog(
+        blueprints=list_blueprints(session=session),
+        signatures=list_signatures(session=session),
+        models=list_models(session=session),
+    )
+
+
+def public_catalog(
+    *, session: Session
+) -> tuple[list[BlueprintView], list[SignatureView], list[TierView]]:
+    """What the landing and pricing pages show: blueprints, signatures and plans."""
+    return (
+        list_blueprints(session=session),
+        list_signatures(session=session),
+        list_tiers(session=session),
+    )

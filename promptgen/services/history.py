@@ -13,9 +13,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from promptgen.models import PromptAttachment, UserPrompt
+from promptgen.models import KeySource, PromptAttachment, UserBlueprintVersion, UserPrompt
 
 SNIPPET_LENGTH = 160
+
+
+_KEY_SOURCE_LABELS: dict[str, str] = {
+    KeySource.PLATFORM: "Platform key",
+    KeySource.OWN_KEY: "Your own key",
+    KeySource.OFFLINE: "Offline (no key)",
+}
+
+
+def key_source_label(key_source: str) -> str:
+    """How a history row names whose key paid for it."""
+    return _KEY_SOURCE_LABELS.get(key_source, _KEY_SOURCE_LABELS[KeySource.OFFLINE])
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,9 @@ class HistoryDetail:
     attachments: list[AttachmentView]
     # The user blueprint version it was made with (None for a catalog blueprint).
     blueprint_version_id: uuid.UUID | None = None
+    # ... which blueprint and which version number that is (None once it is deleted).
+    user_blueprint_id: str | None = None
+    blueprint_version: int | None = None
 
 
 def _snippet(prompt: UserPrompt) -> str:
@@ -146,6 +161,15 @@ def history_filters(*, session: Session, user_id: uuid.UUID) -> HistoryFilters:
     )
 
 
+def history_page(
+    *, session: Session, user_id: uuid.UUID, **search: Any
+) -> tuple[HistoryFilters, list[HistoryItem]]:
+    """What the history page shows on load: its filter choices and the rows `list_history`
+    finds with `search` (query, blueprint, model, favorites_only)."""
+    filters = history_filters(session=session, user_id=user_id)
+    return filters, list_history(session=session, user_id=user_id, **search)
+
+
 def _own_prompt(session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID):
     parsed = _parse_id(prompt_id)
     if parsed is None:
@@ -171,7 +195,7 @@ def delete_prompt(*, session: Session, user_id: uuid.UUID, prompt_id: str | uuid
         return False
     session.execute(
         sa.delete(PromptAttachment).where(
-            PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id
+            col(PromptAttachment.prompt_id) == prompt.id, col(PromptAttachment.user_id) == user_id
         )
     )
     session.delete(prompt)
@@ -272,6 +296,14 @@ def get_history_item(
         .where(PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id)
         .order_by(PromptAttachment.filename)
     ).all()
+    version = None
+    if prompt.blueprint_version_id is not None:
+        version = session.exec(
+            select(UserBlueprintVersion.blueprint_id, UserBlueprintVersion.version).where(
+                UserBlueprintVersion.id == prompt.blueprint_version_id,
+                UserBlueprintVersion.user_id == user_id,
+            )
+        ).first()
     return HistoryDetail(
         item=_item(prompt),
         template_id=prompt.template_id,
@@ -288,4 +320,6 @@ def get_history_item(
             AttachmentView(a.filename, a.mime_type, a.size_bytes, a.data) for a in attachments
         ],
         blueprint_version_id=prompt.blueprint_version_id,
+        user_blueprint_id=str(version[0]) if version else None,
+        blueprint_version=version[1] if version else None,
     )

@@ -34,12 +34,14 @@ from promptgen.blueprints import (
     validate_parameter_schema,
     validate_prompt_template,
 )
+from promptgen.errors import UserFacingError
 from promptgen.models import (
     SupportedTemplate,
     UserBlueprint,
     UserBlueprintVersion,
     UserPrompt,
 )
+from promptgen.services import catalog
 from promptgen.services.blueprint_builder import (
     BuilderField,
     FieldProblem,
@@ -69,37 +71,37 @@ _PART_NAMES = {
 }
 
 
-class BlueprintInvalid(ValueError):
-    """A blueprint that cannot be saved; `problems` name each field at fault."""
+class BlueprintInvalid(UserFacingError, ValueError):
+    """A blueprint that cannot be saved; `problems` name each field at fault (`field` is
+    the first one's)."""
 
     def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__(
+            "; ".join(str(p) for p in problems), field=problems[0].field if problems else None
+        )
         self.problems = problems
-        self.message = "; ".join(str(p) for p in problems)
-        super().__init__(self.message)
 
 
-class BlueprintNotFound(LookupError):
+class BlueprintNotFound(UserFacingError, LookupError):
     """No such blueprint (or version) among the user's own."""
 
-    message = "That blueprint does not exist, or is not yours."
+    def __init__(self) -> None:
+        super().__init__("That blueprint does not exist, or is not yours.")
 
 
-class BlueprintConflict(ValueError):
+class BlueprintConflict(UserFacingError, ValueError):
     """The blueprint changed since the editor loaded it (saved from another tab)."""
 
     def __init__(self, current_version: int) -> None:
-        self.current_version = current_version
-        self.message = (
+        super().__init__(
             f"This blueprint was saved elsewhere meanwhile (now at version {current_version}). "
             "Reload it to see that version; your edits here are not saved."
         )
-        super().__init__(self.message)
+        self.current_version = current_version
 
 
-class BlueprintLimit(ValueError):
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
+class BlueprintLimit(UserFacingError, ValueError):
+    """Past a per-account or per-blueprint limit (blueprints, versions)."""
 
 
 @dataclass(frozen=True)
@@ -501,7 +503,10 @@ def list_blueprint_history(
         return []
     rows = session.exec(
         select(UserPrompt, UserBlueprintVersion.version)
-        .join(UserBlueprintVersion, UserBlueprintVersion.id == UserPrompt.blueprint_version_id)
+        .join(
+            UserBlueprintVersion,
+            col(UserBlueprintVersion.id) == col(UserPrompt.blueprint_version_id),
+        )
         .where(
             UserPrompt.user_id == user_id,
             UserBlueprintVersion.user_id == user_id,
@@ -639,7 +644,7 @@ def _bump_version(
     )
     if expected_version is not None:
         statement = statement.where(col(UserBlueprint.current_version) == expected_version)
-    updated = session.execute(statement).rowcount
+    updated = session.exec(statement).rowcount
     session.expire(head)
     session.refresh(head)
     if not updated:
@@ -806,7 +811,7 @@ def delete_blueprint(
     key = _as_uuid(blueprint_id)
     if key is None:
         return False
-    deleted = session.execute(
+    deleted = session.exec(
         sa.delete(UserBlueprint).where(
             col(UserBlueprint.id) == key, col(UserBlueprint.user_id) == user_id
         )
@@ -843,6 +848,8 @@ def resolve_blueprint(
             instructions=row.instructions,
             catalog_id=row.id,
         )
+    if parsed.blueprint_id is None:
+        return None
     detail = get_blueprint(
         session=session, user_id=user_id, blueprint_id=parsed.blueprint_id, version=parsed.version
     )
@@ -874,3 +881,13 @@ def blueprint_of_version(
         )
     ).first()
     return (str(row[0]), row[1]) if row is not None else None
+
+
+def studio_with_own(
+    *, session: Session, user_id: uuid.UUID
+) -> tuple[catalog.StudioCatalog, list[UserBlueprintSummary]]:
+    """What the dashboard reads at page load: the catalog and the user's own blueprints,
+    in the page load's one transaction (services/page_loads.py)."""
+    return catalog.studio_catalog(session=session), list_blueprints(
+        session=session, user_id=user_id
+    )

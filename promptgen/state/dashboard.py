@@ -9,9 +9,10 @@ from typing import Any
 
 import reflex as rx
 
-from promptgen import blueprints, urls
+from promptgen import blueprints
+from promptgen.errors import UserFacingError
 from promptgen.services import catalog, generation, history, uploads, user_blueprints
-from promptgen.services.images import MAX_IMAGES, ImageRejected
+from promptgen.services.images import MAX_IMAGES
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -141,6 +142,8 @@ class DashboardState(AuthState):
     form_version: int = 0
     selected_signature_id: int = 0
     selected_model_id: str = ""
+    # The blueprints offered at the last page load, with their schemas (never sent).
+    _blueprint_views: dict[int, catalog.BlueprintView] = {}
 
     generating: bool = False
     form_notice: str = ""
@@ -157,27 +160,25 @@ class DashboardState(AuthState):
 
     @rx.event
     async def load(self):
-        """Read the catalog fresh, so rows added to the database show on the next load."""
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
-        blueprint_views = await run_service(catalog.list_blueprints)
-        signature_views = await run_service(catalog.list_signatures)
-        model_views = await run_service(catalog.list_models, tier_slug=self._tier_slug or None)
-
+        """Read the catalog fresh, so rows added to the database show on the next load: in
+        the same transaction as the plan badge (services/page_loads.py)."""
+        page = await self._load_page(user_blueprints.studio_with_own)
+        if page.user is None or page.data is None:
+            return self._to_sign_in()
+        offered, own = page.data
+        self.own_blueprints = [
+            OwnBlueprintCard(b.id, b.name, b.description, f"v{b.current_version}") for b in own
+        ]
+        self._blueprint_views = {b.id: b for b in offered.blueprints}
         groups: dict[str, list[BlueprintCard]] = {}
-        for b in blueprint_views:
+        for b in offered.blueprints:
             groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
-        own_views = await run_service(user_blueprints.list_blueprints, user_id=user_id)
-        self.own_blueprints = [
-            OwnBlueprintCard(b.id, b.name, b.description, f"v{b.current_version}")
-            for b in own_views
-        ]
-        self.signatures = [SignatureCard(s.id, s.name, s.description) for s in signature_views]
+        self.signatures = [SignatureCard(s.id, s.name, s.description) for s in offered.signatures]
         self.models = [
             ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
-            for m in model_views
+            for m in offered.models
+            if m.allowed_for(self._tier_slug or None)
         ]
         if self.selected_model_id not in {m.id for m in self.models}:
             self.selected_model_id = self.models[0].id if self.models else ""
@@ -188,32 +189,29 @@ class DashboardState(AuthState):
             str(self.router.url.query_parameters.get("blueprint", ""))
         )
         if retry_id:
-            await self._load_retry(user_id, str(retry_id))
+            await self._load_retry(page.user.user_id, str(retry_id))
         elif reference is not None and reference.kind == "user":
-            await self._select_own_blueprint(user_id, str(reference.blueprint_id))
+            await self._select_own_blueprint(page.user.user_id, str(reference.blueprint_id))
         elif self.selected_own_blueprint_id:
             await self._select_own_blueprint(
-                user_id, self.selected_own_blueprint_id, keep_values=True
+                page.user.user_id, self.selected_own_blueprint_id, keep_values=True
             )
         elif self.selected_blueprint_id:
-            await self._select_blueprint(self.selected_blueprint_id, keep_values=True)
+            self._select_blueprint(self.selected_blueprint_id, keep_values=True)
         return None
 
     async def _load_retry(self, user_id, prompt_id: str) -> None:
         """Fill the form from one of the user's earlier generations (Retry in history)."""
         found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
-        own = found is not None and await run_service(
-            user_blueprints.blueprint_of_version,
-            user_id=user_id,
-            version_id=found.blueprint_version_id,
-        )
-        if own:
-            await self._select_own_blueprint(user_id, own[0], values=found.parameters)
+        if found is not None and found.user_blueprint_id:
+            await self._select_own_blueprint(
+                user_id, found.user_blueprint_id, values=found.parameters
+            )
         elif found is None or found.template_id is None:
             self.error = "That generation cannot be retried: its blueprint is gone."
             return
         else:
-            await self._select_blueprint(found.template_id, values=found.parameters)
+            self._select_blueprint(found.template_id, values=found.parameters)
         if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
             self.error = "That generation cannot be retried: its blueprint is no longer offered."
             return
@@ -228,10 +226,11 @@ class DashboardState(AuthState):
         self.image_names = [d.label for d in drafts]
         self.form_notice = "Inputs loaded from your history. Press Generate to run it again."
 
-    async def _select_blueprint(
+    def _select_blueprint(
         self, blueprint_id: int, *, values: dict[str, Any] | None = None, keep_values: bool = False
     ) -> None:
-        view = await run_service(catalog.get_blueprint, blueprint_id=blueprint_id)
+        # From the catalog read at page load: choosing a blueprint costs no round trip.
+        view = self._blueprint_views.get(blueprint_id)
         if view is None:
             self.selected_blueprint_id = 0
             self.fields = []
@@ -288,13 +287,13 @@ class DashboardState(AuthState):
     @rx.event
     async def choose_blueprint(self, blueprint_id: int):
         # Clicking the chosen blueprint again keeps what the user typed.
-        await self._select_blueprint(int(blueprint_id), keep_values=True)
+        self._select_blueprint(int(blueprint_id), keep_values=True)
 
     @rx.event
     async def choose_own_blueprint(self, blueprint_id: str):
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
+            return self._to_sign_in()
         await self._select_own_blueprint(user.user_id, blueprint_id, keep_values=True)
         return None
 
@@ -318,9 +317,9 @@ class DashboardState(AuthState):
     @rx.event
     async def add_images(self, files: list[rx.UploadFile]):
         """Keep reference images in the database, checked by content, until Generate."""
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
+            return self._to_sign_in()
         received = []
         for upload in files[: MAX_IMAGES + 1]:
             name = getattr(upload, "filename", None) or getattr(upload, "name", "") or "image"
@@ -329,7 +328,7 @@ class DashboardState(AuthState):
             drafts = await run_service(
                 uploads.add_drafts, user_id=user.user_id, kept_ids=self._draft_ids, files=received
             )
-        except ImageRejected as exc:
+        except UserFacingError as exc:
             self.error = exc.message
             self.error_needs_key = False
             return None
@@ -340,7 +339,7 @@ class DashboardState(AuthState):
 
     @rx.event
     async def remove_image(self, index: int):
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None or not isinstance(index, int) or not 0 <= index < len(self._draft_ids):
             return
         await run_service(
@@ -356,9 +355,9 @@ class DashboardState(AuthState):
         async with self:
             if self.generating:
                 return
-            user = await self._current_user()
+            user = await self._require_user()
             if user is None:
-                yield rx.redirect(urls.sign_in_then(urls.DASHBOARD))
+                yield self._to_sign_in()
                 return
             if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
                 self.error = "Pick a blueprint first."
@@ -381,7 +380,9 @@ class DashboardState(AuthState):
             own_id = self.selected_own_blueprint_id
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
-        _RUNNING[tab] = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None  # an event handler always runs in a task
+        _RUNNING[tab] = task
 
         async def on_delta(text: str) -> None:
             async with self:

@@ -9,7 +9,7 @@ import json
 import reflex as rx
 
 from promptgen import urls
-from promptgen.services import history, user_blueprints
+from promptgen.services import history
 from promptgen.state.base import AuthState, run_service
 
 
@@ -74,33 +74,34 @@ class HistoryState(AuthState):
     blueprint_options: list[str] = []
     model_options: list[str] = []
 
-    async def _reload(self, user_id) -> None:
-        items = await run_service(
-            history.list_history,
-            user_id=user_id,
-            query=self.search,
-            blueprint="" if self.blueprint_filter == ALL else self.blueprint_filter,
-            model="" if self.model_filter == ALL else self.model_filter,
-            favorites_only=self.favorites_only,
-        )
+    def _filters(self) -> dict:
+        return {
+            "query": self.search,
+            "blueprint": "" if self.blueprint_filter == ALL else self.blueprint_filter,
+            "model": "" if self.model_filter == ALL else self.model_filter,
+            "favorites_only": self.favorites_only,
+        }
+
+    def _show(self, items: list[history.HistoryItem]) -> None:
         self.rows = [_row(i) for i in items]
         self.loaded = True
 
+    async def _reload(self, user_id) -> None:
+        self._show(await run_service(history.list_history, user_id=user_id, **self._filters()))
+
     async def _user_or_redirect(self):
-        user = await self._current_user()
-        if user is None:
-            return None, rx.redirect(urls.sign_in_then(urls.HISTORY))
-        return user.user_id, None
+        user = await self._require_user()
+        return (None, self._to_sign_in()) if user is None else (user.user_id, None)
 
     @rx.event
     async def load(self):
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(urls.HISTORY))
-        filters = await run_service(history.history_filters, user_id=user_id)
+        page = await self._load_page(history.history_page, **self._filters())
+        if page.data is None:
+            return self._to_sign_in()
+        filters, items = page.data
         self.blueprint_options = [ALL, *filters.blueprints]
         self.model_options = [ALL, *filters.models]
-        await self._reload(user_id)
+        self._show(items)
         return None
 
     @rx.event
@@ -116,19 +117,28 @@ class HistoryState(AuthState):
     async def set_blueprint_filter(self, value: str):
         self.blueprint_filter = value
         user_id, redirect = await self._user_or_redirect()
-        return redirect or await self._reload(user_id)
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
 
     @rx.event
     async def set_model_filter(self, value: str):
         self.model_filter = value
         user_id, redirect = await self._user_or_redirect()
-        return redirect or await self._reload(user_id)
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
 
     @rx.event
     async def set_favorites_only(self, value: bool):
         self.favorites_only = bool(value)
         user_id, redirect = await self._user_or_redirect()
-        return redirect or await self._reload(user_id)
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
 
     @rx.event
     async def toggle_favorite(self, prompt_id: str):
@@ -180,25 +190,20 @@ class HistoryDetailState(AuthState):
 
     @rx.event
     async def load(self):
-        path = self.router.url.path
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(path))
-        prompt_id = path.rstrip("/").rsplit("/", 1)[-1]
-        found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
+        prompt_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        page = await self._load_page(history.get_history_item, prompt_id=prompt_id)
+        if page.user is None:
+            return self._to_sign_in()
+        found = page.data
         self.loaded = True
         self.found = found is not None
         if found is None:
             self.detail = None
             return None
         self.detail = _row(found.item)
-        own = await run_service(
-            user_blueprints.blueprint_of_version,
-            user_id=user_id,
-            version_id=found.blueprint_version_id,
-        )
-        self.blueprint_version = f"v{own[1]}" if own else ""
-        self.blueprint_versions_url = urls.blueprint_versions(own[0]) if own else ""
+        own = found.user_blueprint_id
+        self.blueprint_version = f"v{found.blueprint_version}" if own else ""
+        self.blueprint_versions_url = urls.blueprint_versions(own) if own else ""
         self.parameters = [ParameterRow(k, _format_value(v)) for k, v in found.parameters.items()]
         self.compiled_prompt = found.compiled_prompt
         self.output = found.output
@@ -208,9 +213,7 @@ class HistoryDetailState(AuthState):
             "—" if tokens == (None, None) else f"{tokens[0] or 0} in / {tokens[1] or 0} out"
         )
         self.latency = "—" if found.latency_ms is None else f"{found.latency_ms} ms"
-        self.key_source = {"platform": "Platform key", "own_key": "Your own key"}.get(
-            found.item.key_source, "Offline (no key)"
-        )
+        self.key_source = history.key_source_label(found.item.key_source)
         self.attachments = [
             AttachmentRow(
                 a.filename,

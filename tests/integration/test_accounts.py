@@ -19,7 +19,7 @@ from promptgen.models import (
     UserSession,
     UserSubscription,
 )
-from promptgen.services import accounts
+from promptgen.services import accounts, throttles
 from promptgen.services.accounts import (
     AccountError,
     InvalidCredentials,
@@ -69,9 +69,9 @@ def _resolve(url: str, token: str | None, now=T0):
 
 def _throttle(url: str, email: str = EMAIL, ip: str | None = None) -> Throttle | None:
     """The (email, IP) sign-in counter; without an IP, the shared "unknown" address's."""
-    key = accounts.throttle_key(email, accounts.client_address(ip))
+    key = throttles.throttle_key(email, throttles.client_address(ip))
     with admin_session_scope(url) as session:
-        return session.get(Throttle, (accounts.SIGN_IN, key))
+        return session.get(Throttle, (throttles.SIGN_IN, key))
 
 
 # --- sign-up ----------------------------------------------------------------------
