@@ -383,9 +383,7 @@ def builder_path(schema_field: str, names: list[str]) -> str:
         where = f"fields[{names.index(parts[1])}]"
         attribute = _ATTRIBUTE_OF_KEY.get(parts[2]) if len(parts) > 2 else None
         return f"{where}.{attribute}" if attribute else where
-    if parts[0] in ("required", "x-order", "properties", "type"):
-        return "fields"
-    return "fields"
+    return "fields"  # the schema as a whole: required, x-order, no properties
 
 
 def schema_problem(exc: SchemaError, names: list[str] | None) -> FieldProblem:

@@ -869,20 +869,6 @@ def resolve_blueprint(
     )
 
 
-def blueprint_of_version(
-    *, session: Session, user_id: uuid.UUID, version_id: uuid.UUID | None
-) -> tuple[str, int] | None:
-    """(blueprint id, version number) of a version the user owns, for a history row."""
-    if version_id is None:
-        return None
-    row = session.exec(
-        select(UserBlueprintVersion.blueprint_id, UserBlueprintVersion.version).where(
-            UserBlueprintVersion.id == version_id, UserBlueprintVersion.user_id == user_id
-        )
-    ).first()
-    return (str(row[0]), row[1]) if row is not None else None
-
-
 def studio_with_own(
     *, session: Session, user_id: uuid.UUID
 ) -> tuple[catalog.StudioCatalog, list[UserBlueprintSummary]]:
