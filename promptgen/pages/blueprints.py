@@ -560,6 +560,18 @@ def _builder_form() -> rx.Component:
                 font_family="monospace",
                 aria_label="Prompt template",
             ),
+            _labelled(
+                "Instructions for the model (optional)",
+                rx.text_area(
+                    id="blueprint-instructions",
+                    value=BuilderState.instructions,
+                    on_change=BuilderState.set_instructions,
+                    placeholder="How the model should refine the prompt: tone, format, length.",
+                    rows="3",
+                    width="100%",
+                ),
+                "blueprint-instructions",
+            ),
             rx.cond(
                 BuilderState.problem_count > 0,
                 rx.box(
