@@ -14,6 +14,8 @@ BLUEPRINTS = "/blueprints"
 BLUEPRINT_DETAIL = "/blueprints/[blueprint_id]"
 BLUEPRINT_NEW = "/blueprints/new"
 BLUEPRINT_VERSIONS = "/blueprints/[blueprint_id]/versions"
+COMPARE = "/compare"
+USAGE = "/usage"
 PRICING = "/pricing"
 # Account recovery pages (Reflex) ...
 FORGOT_PASSWORD = "/forgot-password"
@@ -51,6 +53,11 @@ def dashboard_with(reference: str) -> str:
 def retry(prompt_id: str) -> str:
     """The dashboard, filled in with an earlier generation's inputs."""
     return f"{DASHBOARD}?retry={quote(prompt_id)}"
+
+
+def comparison(comparison_id: str) -> str:
+    """Compare mode, showing one earlier comparison as a whole."""
+    return f"{COMPARE}?comparison={quote(comparison_id)}"
 
 
 def sign_in_then(next_path: str) -> str:

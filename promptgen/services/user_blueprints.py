@@ -41,7 +41,7 @@ from promptgen.models import (
     UserBlueprintVersion,
     UserPrompt,
 )
-from promptgen.services import catalog
+from promptgen.services import studio
 from promptgen.services.blueprint_builder import (
     BuilderField,
     FieldProblem,
@@ -155,6 +155,14 @@ class UserBlueprintDetail:
     def reference(self) -> str:
         return f"{USER_PREFIX}{self.id}@{self.version}"
 
+    @property
+    def takes_signature(self) -> bool:
+        """Whether visual signatures are offered with it: an Image blueprint, or one whose
+        template places the signature itself."""
+        return self.category.strip().casefold() == "image" or bool(
+            _template_variables(self.prompt_template) & SIGNATURE_VARIABLES
+        )
+
 
 @dataclass(frozen=True)
 class VersionSummary:
@@ -182,6 +190,9 @@ class ResolvedBlueprint:
     user_blueprint_id: str | None = None
     version: int | None = None
     version_id: uuid.UUID | None = None
+    # Whether visual signatures apply (services/signatures.py): the catalog row's flag; for a
+    # user's own blueprint, whether it is an Image one (it has no flag of its own yet).
+    takes_signature: bool = False
 
     @property
     def is_own(self) -> bool:
@@ -238,6 +249,16 @@ def catalog_reference(slug: str) -> str:
 
 
 # --- validation ---------------------------------------------------------------------
+
+
+def _template_variables(prompt_template: str) -> set[str]:
+    """The variables a template uses (none when it does not parse)."""
+    try:
+        # Parsing only (nothing renders here), so autoescape is irrelevant.
+        parsed = jinja2.Environment().parse(prompt_template)  # noqa: S701
+    except (jinja2.TemplateError, ValueError, RecursionError):
+        return set()
+    return set(meta.find_undeclared_variables(parsed))
 
 
 def _unknown_variables(prompt_template: str, names: set[str]) -> list[str]:
@@ -847,6 +868,7 @@ def resolve_blueprint(
             parameter_schema=row.parameter_schema,
             instructions=row.instructions,
             catalog_id=row.id,
+            takes_signature=row.takes_signature,
         )
     if parsed.blueprint_id is None:
         return None
@@ -866,14 +888,16 @@ def resolve_blueprint(
         user_blueprint_id=detail.id,
         version=detail.version,
         version_id=uuid.UUID(detail.version_id),
+        takes_signature=detail.takes_signature,
     )
 
 
 def studio_with_own(
-    *, session: Session, user_id: uuid.UUID
-) -> tuple[catalog.StudioCatalog, list[UserBlueprintSummary]]:
-    """What the dashboard reads at page load: the catalog and the user's own blueprints,
-    in the page load's one transaction (services/page_loads.py)."""
-    return catalog.studio_catalog(session=session), list_blueprints(
-        session=session, user_id=user_id
+    *, session: Session, user_id: uuid.UUID, preferred_blueprint_id: int = 0
+) -> tuple[studio.StudioPage, list[UserBlueprintSummary]]:
+    """What the dashboard reads at page load (services/studio) and the user's own
+    blueprints, in the page load's one transaction (services/page_loads.py)."""
+    page = studio.load_studio(
+        session=session, user_id=user_id, preferred_blueprint_id=preferred_blueprint_id
     )
+    return page, list_blueprints(session=session, user_id=user_id)

@@ -21,7 +21,7 @@ from promptgen.db import run_in_admin_session, run_in_session, run_in_user_sessi
 from promptgen.errors import UserFacingError
 from promptgen.services import accounts, checkout
 from promptgen.services.page_loads import Loader, PageLoad, load_page
-from promptgen.services.plans import PlanSummary, get_plan_summary
+from promptgen.services.plans import PlanSummary, get_plan_summary, plan_status_label
 from promptgen.services.realtime import tab_registry
 
 T = TypeVar("T")
@@ -185,19 +185,9 @@ class AuthState(rx.State):
     @rx.var
     def plan_status_label(self) -> str:
         """ "" when all is well; otherwise what the badge should say."""
-        labels = {
-            "past_due": "Past due",
-            "unpaid": "Unpaid",
-            "paused": "Paused",
-            "incomplete": "Payment incomplete",
-        }
-        if self.plan_status in labels:
-            return labels[self.plan_status]
-        if self.plan_cancelling and self.plan_ends_on:
-            return f"Ends on {self.plan_ends_on}"
-        if self.plan_status == "trialing":
-            return "Trial"
-        return ""
+        return plan_status_label(
+            status=self.plan_status, cancelling=self.plan_cancelling, ends_on=self.plan_ends_on
+        )
 
     @rx.var
     def plan_badge_color(self) -> str:

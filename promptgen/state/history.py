@@ -10,6 +10,7 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.services import history
+from promptgen.services.pricing import format_cost
 from promptgen.state.base import AuthState, run_service
 
 
@@ -23,6 +24,8 @@ class HistoryRow:
     status: str
     snippet: str
     favorite: bool = False
+    comparison_url: str = ""  # a compare-mode column: its whole comparison
+    rating: str = ""
 
 
 @dataclasses.dataclass
@@ -58,6 +61,8 @@ def _row(item: history.HistoryItem) -> HistoryRow:
         status=item.status,
         snippet=item.snippet,
         favorite=item.is_favorite,
+        comparison_url=urls.comparison(item.comparison_id) if item.comparison_id else "",
+        rating=item.rating,
     )
 
 
@@ -71,6 +76,7 @@ class HistoryState(AuthState):
     blueprint_filter: str = ALL
     model_filter: str = ALL
     favorites_only: bool = False
+    rating_filter: str = ALL
     blueprint_options: list[str] = []
     model_options: list[str] = []
 
@@ -80,6 +86,7 @@ class HistoryState(AuthState):
             "blueprint": "" if self.blueprint_filter == ALL else self.blueprint_filter,
             "model": "" if self.model_filter == ALL else self.model_filter,
             "favorites_only": self.favorites_only,
+            "rating": "" if self.rating_filter == ALL else self.rating_filter,
         }
 
     def _show(self, items: list[history.HistoryItem]) -> None:
@@ -125,6 +132,15 @@ class HistoryState(AuthState):
     @rx.event
     async def set_model_filter(self, value: str):
         self.model_filter = value
+        user_id, redirect = await self._user_or_redirect()
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
+
+    @rx.event
+    async def set_rating_filter(self, value: str):
+        self.rating_filter = value if value in (ALL, *history.RATING_FILTERS) else ALL
         user_id, redirect = await self._user_or_redirect()
         if redirect:
             return redirect
@@ -183,6 +199,7 @@ class HistoryDetailState(AuthState):
     tokens: str = ""
     latency: str = ""
     key_source: str = ""
+    cost: str = ""
     attachments: list[AttachmentRow] = []
     # For a generation made with one of the user's blueprints: "v2" and its versions page.
     blueprint_version: str = ""
@@ -214,6 +231,7 @@ class HistoryDetailState(AuthState):
         )
         self.latency = "—" if found.latency_ms is None else f"{found.latency_ms} ms"
         self.key_source = history.key_source_label(found.item.key_source)
+        self.cost = format_cost(found.estimated_cost_micros)
         self.attachments = [
             AttachmentRow(
                 a.filename,
