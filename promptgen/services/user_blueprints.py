@@ -34,6 +34,7 @@ from promptgen.blueprints import (
     validate_parameter_schema,
     validate_prompt_template,
 )
+from promptgen.db import rows_affected
 from promptgen.errors import UserFacingError
 from promptgen.models import (
     SupportedTemplate,
@@ -526,7 +527,7 @@ def list_blueprint_history(
         select(UserPrompt, UserBlueprintVersion.version)
         .join(
             UserBlueprintVersion,
-            col(UserBlueprintVersion.id) == col(UserPrompt.blueprint_version_id),
+            col(UserBlueprintVersion.id) == UserPrompt.blueprint_version_id,
         )
         .where(
             UserPrompt.user_id == user_id,
@@ -665,7 +666,7 @@ def _bump_version(
     )
     if expected_version is not None:
         statement = statement.where(col(UserBlueprint.current_version) == expected_version)
-    updated = session.exec(statement).rowcount
+    updated = rows_affected(session.execute(statement))
     session.expire(head)
     session.refresh(head)
     if not updated:
@@ -836,8 +837,8 @@ def delete_blueprint(
         sa.delete(UserBlueprint).where(
             col(UserBlueprint.id) == key, col(UserBlueprint.user_id) == user_id
         )
-    ).rowcount
-    return bool(deleted)
+    )
+    return rows_affected(deleted) > 0
 
 
 # --- generation ---------------------------------------------------------------------
@@ -870,7 +871,7 @@ def resolve_blueprint(
             catalog_id=row.id,
             takes_signature=row.takes_signature,
         )
-    if parsed.blueprint_id is None:
+    if parsed.blueprint_id is None:  # parse_reference sets it on every user reference
         return None
     detail = get_blueprint(
         session=session, user_id=user_id, blueprint_id=parsed.blueprint_id, version=parsed.version

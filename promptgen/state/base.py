@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from promptgen import styles, urls
 from promptgen.api.session_cookie import session_hash_from_cookie_header
@@ -85,7 +86,7 @@ class AuthState(rx.State):
         then returns `self._to_sign_in()`."""
         return await self._current_user()
 
-    def _to_sign_in(self) -> rx.event.EventSpec:
+    def _to_sign_in(self) -> EventSpec:
         """To sign-in, coming back to this page afterwards."""
         # The built app serves pages with a trailing slash ("/history/").
         return rx.redirect(urls.sign_in_then(self.router.url.path.rstrip("/") or urls.DASHBOARD))
@@ -126,7 +127,7 @@ class AuthState(rx.State):
         return page
 
     async def _refresh_user(self) -> uuid.UUID | None:
-        page = await self._load_page()
+        page: PageLoad[None] = await self._load_page()
         return page.user.user_id if page.user else None
 
     async def _load_plan(self, user_id: uuid.UUID) -> None:
