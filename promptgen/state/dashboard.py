@@ -194,8 +194,13 @@ class DashboardState(AuthState):
         elif studio_page.draft_blueprint_id:
             # Back from another page, a reload or a new tab: the form as the user left it
             # (their draft), on the blueprint they were on or else their latest draft.
+            # Always rebuilt, never kept: the page mounts a fresh form whose inputs show the
+            # fields' values, and what was typed lives only in the draft. No draft read
+            # here means none exists (values={} skips a second lookup).
             await self._select_blueprint(
-                studio_page.draft_blueprint_id, draft=studio_page.draft, keep_values=True
+                studio_page.draft_blueprint_id,
+                draft=studio_page.draft,
+                values=None if studio_page.draft is not None else {},
             )
         return None
 

@@ -99,6 +99,17 @@ def test_two_weighted_signatures_blend_into_the_result(page: Page, app_server: A
     expect(_signature(page, "Soft Pastel")).to_be_disabled()
     page.get_by_role("button", name="Remove Golden Hour").click()
     expect(_signature(page, "Soft Pastel")).to_be_enabled()
+    # By keyboard: Tab reaches a signature, Space picks it, and the card shows the focus.
+    _signature(page, "Soft Pastel").focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    expect(_signature(page, "Soft Pastel")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(_signature(page, "Soft Pastel")).to_be_checked()
+    card = page.locator('.signature-card[data-name="Soft Pastel"]')
+    assert card.evaluate("c => getComputedStyle(c).outlineStyle") == "solid"
+    page.keyboard.press("Space")
+    expect(_signature(page, "Soft Pastel")).not_to_be_checked()
 
     page.click("#generate")
     output = page.locator("#result-output")
