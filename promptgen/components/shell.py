@@ -14,6 +14,7 @@ from promptgen.state.base import AuthState
 NAV_LINKS = (
     ("Dashboard", urls.DASHBOARD, "layout-dashboard"),
     ("History", urls.HISTORY, "history"),
+    ("Blueprints", urls.BLUEPRINTS, "blocks"),
     ("Usage", urls.USAGE, "chart-column"),
     ("Settings", urls.SETTINGS, "settings"),
     ("Pricing", urls.PRICING, "credit-card"),

@@ -31,6 +31,7 @@ from promptgen.state.dashboard import (
     BlueprintCard,
     DashboardState,
     ModelOption,
+    OwnBlueprintCard,
 )
 from promptgen.state.form_drafts import FormDraftState
 
@@ -64,6 +65,55 @@ def _blueprint_card(card: BlueprintCard) -> rx.Component:
         value=card.id.to_string(),
         class_name="blueprint-card",
         data_name=card.name,
+    )
+
+
+def _own_blueprint_card(card: OwnBlueprintCard) -> rx.Component:
+    return rx.radio_cards.item(
+        rx.vstack(
+            rx.hstack(
+                rx.text(card.name, size="3", weight="bold"),
+                rx.badge(card.version, variant="soft"),
+                align="center",
+            ),
+            rx.text(card.description, size="2", color_scheme="gray"),
+            spacing="1",
+            align="start",
+            width="100%",
+        ),
+        value=card.id,
+        class_name="own-blueprint-card",
+        data_name=card.name,
+    )
+
+
+def _own_blueprints() -> rx.Component:
+    """The picker's own section: the user's blueprints (services/user_blueprints), one radio
+    group reachable by Tab like the catalog's."""
+    return rx.vstack(
+        rx.hstack(
+            _picker_heading("My blueprints", "own-blueprints-heading"),
+            rx.link("Manage", href=urls.BLUEPRINTS, size="2"),
+            rx.link("New", href=urls.BLUEPRINT_NEW, size="2"),
+            spacing="3",
+            align="center",
+        ),
+        rx.cond(
+            DashboardState.own_blueprints.length() > 0,
+            rx.radio_cards.root(
+                rx.foreach(DashboardState.own_blueprints, _own_blueprint_card),
+                value=DashboardState.selected_own_blueprint_id,
+                on_value_change=DashboardState.choose_own_blueprint,
+                columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+                gap="3",
+                width="100%",
+                aria_labelledby="own-blueprints-heading",
+            ),
+            rx.text("None yet: build one from New.", size="2", color_scheme="gray"),
+        ),
+        width="100%",
+        spacing="2",
+        id="own-blueprints",
     )
 
 
@@ -264,7 +314,8 @@ def _generate_buttons() -> rx.Component:
 
 def _generator() -> rx.Component:
     return rx.cond(
-        DashboardState.selected_blueprint_id == 0,
+        (DashboardState.selected_blueprint_id == 0)
+        & (DashboardState.selected_own_blueprint_id == ""),
         callout("Pick a blueprint above to start.", icon="mouse-pointer-click"),
         draft_form(
             rx.vstack(
@@ -376,6 +427,7 @@ def dashboard() -> rx.Component:
         quota_warning(),
         compare_entry(),
         _focus_request(),
+        _own_blueprints(),
         blueprint_picker(DashboardState.selected_blueprint_id, DashboardState.choose_blueprint),
         rx.grid(
             rx.box(_generator(), id=GENERATOR_ID, width="100%", min_width="0"),

@@ -259,6 +259,17 @@ def history_detail() -> rx.Component:
                 value_rows(
                     value_row("Created", detail.created),
                     value_row("Model", detail.model),
+                    rx.cond(
+                        HistoryDetailState.blueprint_version != "",
+                        value_row(
+                            "Blueprint version",
+                            rx.link(
+                                HistoryDetailState.blueprint_version,
+                                href=HistoryDetailState.blueprint_versions_url,
+                                id="detail-blueprint-version",
+                            ),
+                        ),
+                    ),
                     value_row("Visual signature", detail.signature),
                     value_row("Key", HistoryDetailState.key_source),
                     value_row("Tokens", HistoryDetailState.tokens),

@@ -229,7 +229,7 @@ def prepare(
     now = now or datetime.now(UTC)
     blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint | None
     template_id: int | None = request.blueprint_id
-    version_id = None
+    version_id: uuid.UUID | None = None
     if request.blueprint_ref:
         blueprint = user_blueprints.resolve_blueprint(
             session=session, user_id=user_id, reference=request.blueprint_ref

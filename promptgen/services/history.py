@@ -13,7 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from promptgen.models import KeySource, PromptAttachment, PromptRating, UserPrompt
+from promptgen.models import (
+    KeySource,
+    PromptAttachment,
+    PromptRating,
+    UserBlueprintVersion,
+    UserPrompt,
+)
 
 SNIPPET_LENGTH = 160
 
@@ -71,6 +77,11 @@ class HistoryDetail:
     latency_ms: int | None
     attachments: list[AttachmentView]
     estimated_cost_micros: int | None = None
+    # The user blueprint version it was made with (None for a catalog blueprint).
+    blueprint_version_id: uuid.UUID | None = None
+    # ... which blueprint and which version number that is (None once it is deleted).
+    user_blueprint_id: str | None = None
+    blueprint_version: int | None = None
 
 
 def _snippet(prompt: UserPrompt) -> str:
@@ -339,6 +350,14 @@ def get_history_item(
         .where(PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id)
         .order_by(PromptAttachment.filename)
     ).all()
+    version = None
+    if prompt.blueprint_version_id is not None:
+        version = session.exec(
+            select(UserBlueprintVersion.blueprint_id, UserBlueprintVersion.version).where(
+                UserBlueprintVersion.id == prompt.blueprint_version_id,
+                UserBlueprintVersion.user_id == user_id,
+            )
+        ).first()
     return HistoryDetail(
         item=_item(prompt),
         template_id=prompt.template_id,
@@ -355,4 +374,7 @@ def get_history_item(
             AttachmentView(a.filename, a.mime_type, a.size_bytes, a.data) for a in attachments
         ],
         estimated_cost_micros=prompt.estimated_cost_micros,
+        blueprint_version_id=prompt.blueprint_version_id,
+        user_blueprint_id=str(version[0]) if version else None,
+        blueprint_version=version[1] if version else None,
     )

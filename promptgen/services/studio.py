@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -95,8 +95,19 @@ def load_studio(
     return StudioPage(offered, models, favorites, blueprint_id, draft)
 
 
+class PreviewableBlueprint(Protocol):
+    """A catalog blueprint or a user's own one (services/user_blueprints): what a preview reads."""
+
+    @property
+    def parameter_schema(self) -> dict[str, Any]: ...
+    @property
+    def prompt_template(self) -> str: ...
+    @property
+    def takes_signature(self) -> bool: ...
+
+
 def preview(
-    blueprint: catalog.BlueprintView,
+    blueprint: PreviewableBlueprint,
     raw_values: dict[str, Any],
     styles: Sequence[tuple[catalog.SignatureView, int]] = (),
 ) -> str:

@@ -11,7 +11,16 @@ import reflex as rx
 
 from promptgen import blueprints
 from promptgen.errors import UserFacingError
-from promptgen.services import catalog, drafts, generation, history, realtime, studio, uploads
+from promptgen.services import (
+    catalog,
+    drafts,
+    generation,
+    history,
+    realtime,
+    studio,
+    uploads,
+    user_blueprints,
+)
 from promptgen.services.images import MAX_IMAGES
 from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_service
@@ -38,6 +47,16 @@ class BlueprintCard:
 class BlueprintGroup:
     category: str
     cards: list[BlueprintCard]
+
+
+@dataclasses.dataclass
+class OwnBlueprintCard:
+    """One of the user's own blueprints in the picker (services/user_blueprints)."""
+
+    id: str
+    name: str
+    description: str
+    version: str
 
 
 @dataclasses.dataclass
@@ -118,9 +137,12 @@ def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> 
 
 class DashboardState(AuthState):
     blueprint_groups: list[BlueprintGroup] = []
+    own_blueprints: list[OwnBlueprintCard] = []
     models: list[ModelOption] = []
 
     selected_blueprint_id: int = 0
+    # The chosen own blueprint's id ("" for none); generation uses its newest version.
+    selected_own_blueprint_id: str = ""
     selected_blueprint_name: str = ""
     selected_blueprint_description: str = ""
     fields: list[FormField] = []
@@ -131,6 +153,8 @@ class DashboardState(AuthState):
     selected_model_id: str = ""
     # The blueprints and signatures offered at the last page load (never sent).
     _blueprint_views: dict[int, catalog.BlueprintView] = {}
+    # The chosen own blueprint's newest version, for the live preview (never sent).
+    _own_view: user_blueprints.UserBlueprintDetail | None = None
     _signature_views: dict[int, catalog.SignatureView] = {}
     # What the form holds now, as typed: the live preview compiles it.
     _values: dict[str, Any] = {}
@@ -159,12 +183,15 @@ class DashboardState(AuthState):
         """Read the catalog fresh, so rows added to the database show on the next load: in
         the same transaction as the plan badge (services/page_loads.py)."""
         page = await self._load_page(
-            studio.load_studio, preferred_blueprint_id=self.selected_blueprint_id
+            user_blueprints.studio_with_own, preferred_blueprint_id=self.selected_blueprint_id
         )
         if page.user is None or page.data is None:
             return self._to_sign_in()
-        studio_page = page.data
+        studio_page, own = page.data
         offered = studio_page.catalog
+        self.own_blueprints = [
+            OwnBlueprintCard(b.id, b.name, b.description, f"v{b.current_version}") for b in own
+        ]
         self._blueprint_views = {b.id: b for b in offered.blueprints}
         self._signature_views = {s.id: s for s in offered.signatures}
         groups: dict[str, list[BlueprintCard]] = {}
@@ -190,8 +217,17 @@ class DashboardState(AuthState):
             ready = [m.id for m in self.models if m.access == studio.READY]
             self.selected_model_id = (ready or usable or [""])[0]
         retry_id = self.router.url.query_parameters.get("retry")
+        reference = user_blueprints.parse_reference(
+            str(self.router.url.query_parameters.get("blueprint", ""))
+        )
         if retry_id:
             await self._load_retry(page.user.user_id, str(retry_id))
+        elif reference is not None and reference.kind == "user":
+            await self._select_own_blueprint(page.user.user_id, str(reference.blueprint_id))
+        elif self.selected_own_blueprint_id:
+            await self._select_own_blueprint(
+                page.user.user_id, self.selected_own_blueprint_id, keep_values=True
+            )
         elif studio_page.draft_blueprint_id:
             # Back from another page, a reload or a new tab: the form as the user left it
             # (their draft), on the blueprint they were on or else their latest draft.
@@ -222,11 +258,16 @@ class DashboardState(AuthState):
     async def _load_retry(self, user_id, prompt_id: str) -> None:
         """Fill the form from one of the user's earlier generations (Retry in history)."""
         found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
-        if found is None or found.template_id is None:
+        if found is not None and found.user_blueprint_id:
+            await self._select_own_blueprint(
+                user_id, found.user_blueprint_id, values=found.parameters
+            )
+        elif found is None or found.template_id is None:
             self.error = "That generation cannot be retried: its blueprint is gone."
             return
-        await self._select_blueprint(found.template_id, values=found.parameters)
-        if not self.selected_blueprint_id:
+        else:
+            await self._select_blueprint(found.template_id, values=found.parameters)
+        if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
             self.error = "That generation cannot be retried: its blueprint is no longer offered."
             return
         if found.signature_id and self.selected_blueprint_takes_signature:
@@ -253,6 +294,7 @@ class DashboardState(AuthState):
         picker = await self._picker()
         if view is None:
             self.selected_blueprint_id = 0
+            self.selected_own_blueprint_id = ""
             self.selected_blueprint_takes_signature = False
             self.fields = []
             picker._set_picks([])
@@ -270,6 +312,8 @@ class DashboardState(AuthState):
         if values:
             defaults.update(values)
         self.selected_blueprint_id = view.id
+        self.selected_own_blueprint_id = ""
+        self._own_view = None
         self.selected_blueprint_takes_signature = view.takes_signature
         self.selected_blueprint_name = view.name
         self.selected_blueprint_description = view.description
@@ -284,12 +328,17 @@ class DashboardState(AuthState):
         await self._refresh_preview()
 
     async def _refresh_preview(self) -> None:
-        view = self._blueprint_views.get(self.selected_blueprint_id)
+        view: studio.PreviewableBlueprint | None = self._blueprint_views.get(
+            self.selected_blueprint_id
+        )
+        takes_signature = view is not None and view.takes_signature
+        if view is None and self._own_view is not None:
+            view, takes_signature = self._own_view, self._own_view.takes_signature
         if view is None:
             self.preview_prompt = ""
             return
         styles = []
-        if view.takes_signature:
+        if takes_signature:
             for choice in (await self._picker())._choices():
                 signature = self._signature_views.get(choice.signature_id)
                 if signature is not None:
@@ -311,6 +360,55 @@ class DashboardState(AuthState):
         """What the form holds now (reported with each draft save): the preview follows."""
         self._values = dict(values)
         await self._refresh_preview()
+
+    async def _select_own_blueprint(
+        self,
+        user_id: uuid.UUID,
+        blueprint_id: str,
+        *,
+        values: dict[str, Any] | None = None,
+        keep_values: bool = False,
+    ) -> None:
+        """Choose one of the user's own blueprints (newest version); the service checks
+        it is theirs. Own blueprints keep no draft (drafts are per catalog blueprint)."""
+        view = await run_service(
+            user_blueprints.get_blueprint, user_id=user_id, blueprint_id=blueprint_id
+        )
+        picker = await self._picker()
+        if view is None:
+            self.selected_own_blueprint_id = ""
+            self.fields = []
+            self.error = "That blueprint does not exist, or is not yours."
+            return
+        if keep_values and self.selected_own_blueprint_id == view.id and self.fields:
+            return
+        picker._set_picks([])
+        defaults = blueprints.default_values(view.parameter_schema)
+        if values:
+            defaults.update(values)
+        self.selected_blueprint_id = 0
+        self.selected_own_blueprint_id = view.id
+        self._own_view = view
+        self._values = dict(defaults)
+        self.selected_blueprint_takes_signature = view.takes_signature
+        self.selected_blueprint_name = view.name
+        self.selected_blueprint_description = view.description
+        self.fields = [
+            _form_field(spec, defaults.get(spec.name))
+            for spec in blueprints.describe_fields(view.parameter_schema)
+        ]
+        self.field_errors = {}
+        self.error = ""
+        self.form_version += 1
+        await self._refresh_preview()
+
+    @rx.event
+    async def choose_own_blueprint(self, blueprint_id: str):
+        user = await self._require_user()
+        if user is None:
+            return self._to_sign_in()
+        await self._select_own_blueprint(user.user_id, blueprint_id, keep_values=True)
+        return None
 
     @rx.event
     def choose_model(self, model_id: str):
@@ -382,7 +480,7 @@ class DashboardState(AuthState):
             if user is None:
                 yield self._to_sign_in()
                 return
-            if not self.selected_blueprint_id:
+            if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
                 self.error = "Pick a blueprint first."
                 return
             if not self.selected_model_id:
@@ -400,10 +498,12 @@ class DashboardState(AuthState):
             owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
             blueprint_id = self.selected_blueprint_id
+            own_id = self.selected_own_blueprint_id
             picker = await self._picker()
             choices = picker._choices() if self.selected_blueprint_takes_signature else ()
-            # Kept until it succeeds: the no-key error's link to Settings loses nothing.
-            await (await self._drafts())._save(user.user_id, parameters, choices)
+            if blueprint_id:
+                # Kept until it succeeds: the no-key error's link to Settings loses nothing.
+                await (await self._drafts())._save(user.user_id, parameters, choices)
             # The preview shows exactly what is sent (and stays, with Copy, if the AI fails).
             self._values = dict(parameters)
             await self._refresh_preview()
@@ -428,6 +528,7 @@ class DashboardState(AuthState):
             )
             request = generation.GenerationRequest(
                 blueprint_id=blueprint_id,
+                blueprint_ref=user_blueprints.user_reference(own_id) if own_id else "",
                 model_id=model_id,
                 signatures=choices,
                 parameters=parameters,

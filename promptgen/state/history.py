@@ -201,6 +201,9 @@ class HistoryDetailState(AuthState):
     key_source: str = ""
     cost: str = ""
     attachments: list[AttachmentRow] = []
+    # For a generation made with one of the user's blueprints: "v2" and its versions page.
+    blueprint_version: str = ""
+    blueprint_versions_url: str = ""
 
     @rx.event
     async def load(self):
@@ -215,6 +218,9 @@ class HistoryDetailState(AuthState):
             self.detail = None
             return None
         self.detail = _row(found.item)
+        own = found.user_blueprint_id
+        self.blueprint_version = f"v{found.blueprint_version}" if own else ""
+        self.blueprint_versions_url = urls.blueprint_versions(own) if own else ""
         self.parameters = [ParameterRow(k, _format_value(v)) for k, v in found.parameters.items()]
         self.compiled_prompt = found.compiled_prompt
         self.output = found.output

@@ -8,7 +8,7 @@ import typing
 import pytest
 
 from promptgen.promptgen import app
-from promptgen.state.guard import Junk, _hints, check_event
+from promptgen.state.guard import MAX_FORM_VALUE, Junk, LongText, _hints, check_event
 
 OURS = {
     name: registered
@@ -20,12 +20,14 @@ OURS = {
 VALID = {
     int: 3,
     str: "abc",
+    LongText: "{{ subject }}\n" * 1000,
     bool: True,
     dict: {"__reflex_form_data__": [["a", "b"], ["tags", "x"], ["tags", "y"]]},
 }
 JUNK = {
     int: ["abc", 10**12, 1.5, None, True, [1], {"a": 1}],
     str: [1, None, ["a"], {"a": 1}, "x" * 5000],
+    LongText: [1, None, ["a"], {"a": 1}, "x" * (MAX_FORM_VALUE + 1)],
     bool: ["yes", 1, None, []],
     dict: [
         "junk",
@@ -110,3 +112,18 @@ def test_numbers_as_the_browser_sends_them_pass() -> None:
     check_event(handler, typing.get_type_hints(handler), {"blueprint_id": "12", "value": ["a"]})
     with pytest.raises(Junk, match="out of range"):
         check_event(handler, typing.get_type_hints(handler), {"blueprint_id": 2**31, "value": "a"})
+
+
+def _handler(suffix: str):
+    return _parameters(OURS[next(n for n in OURS if n.endswith(suffix))])[:2]
+
+
+def test_long_text_arguments_take_a_whole_template_and_no_more() -> None:
+    fn, hints = _handler("set_template")
+    check_event(fn, hints, {"value": "{{ subject }} " * 3_000})
+    with pytest.raises(Junk, match="too long"):
+        check_event(fn, hints, {"value": "x" * (MAX_FORM_VALUE + 1)})
+    # A name is ordinary text: bounded as every other string.
+    fn, hints = _handler("set_blueprint_name")
+    with pytest.raises(Junk, match="too long"):
+        check_event(fn, hints, {"value": "x" * 3_000})
