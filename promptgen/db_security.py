@@ -59,6 +59,10 @@ USER_GRANTS: dict[str, str] = {
     ),
     "prompt_attachments": "SELECT, INSERT, DELETE",
     "upload_drafts": "SELECT, INSERT, DELETE",
+    # Personal API tokens: a user session creates and revokes them; finding the user behind
+    # a presented token (and stamping last_used_at) is the owner's, like sign-in.
+    "api_tokens": "SELECT, INSERT, UPDATE (revoked_at), DELETE",
+    "shares": "SELECT, INSERT, UPDATE (revoked_at, include_images), DELETE",
     # Links sent by email are issued and used by the owner (admin sessions: the user is not
     # known yet, or the email itself is changing); a user session may only drop its own
     # pending reset links when the password changes.

@@ -23,6 +23,14 @@ API_RESET_PASSWORD = "/api/password/reset"
 API_RESEND_VERIFICATION = "/api/account/verification"
 API_CHANGE_EMAIL = "/api/account/email"
 API_CHANGE_PASSWORD = "/api/account/password"
+# The public API and the Settings forms around it (api/v1.py, api/personal.py) ...
+API_DOCS = "/api/v1/docs"
+API_TOKENS = "/api/tokens"
+API_TOKENS_REVOKE = "/api/tokens/revoke"
+API_EXPORT = "/api/account/export"
+API_IMPORT = "/api/account/import"
+# ... and public share links (an HTTP route, so link previews see its Open Graph tags).
+SHARE = "/share/{token}"
 
 PROTECTED = (DASHBOARD, HISTORY, SETTINGS)
 
@@ -34,6 +42,15 @@ def history_detail(prompt_id: str) -> str:
 def retry(prompt_id: str) -> str:
     """The dashboard, filled in with an earlier generation's inputs."""
     return f"{DASHBOARD}?retry={quote(prompt_id)}"
+
+
+def share(token: str) -> str:
+    return f"/share/{quote(token, safe='')}"
+
+
+def remix(token: str) -> str:
+    """The dashboard, filled in with a shared generation's recipe."""
+    return f"{DASHBOARD}?remix={quote(token, safe='')}"
 
 
 def sign_in_then(next_path: str) -> str:

@@ -16,13 +16,14 @@ from promptgen.db import admin_session_scope, session_scope, user_database_url, 
 from promptgen.models import (
     CATALOG_TABLES,
     PromptAttachment,
+    Share,
     UploadDraft,
     UserApiKey,
     UserPrompt,
     owned_tables,
 )
 from promptgen.periods import quota_period_start
-from promptgen.services import history, keys, recovery
+from promptgen.services import api_tokens, history, keys, recovery
 from promptgen.services.catalog_import import seed_catalog
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
@@ -68,6 +69,8 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
                 )
             )
             recovery.issue_email_verification(session=session, user_id=user_id)
+            api_tokens.create_token(session=session, user_id=user_id, name="ci", scope="read")
+            session.add(Share(user_id=user_id, token=f"share-{name}", prompt_id=prompt.id))
             key_id = session.exec(select(UserApiKey.id).where(UserApiKey.user_id == user_id)).one()
             people[name] = {"user": user_id, "prompt": prompt.id, "key": key_id}
     return people
