@@ -220,6 +220,9 @@ class EventStream(Response):
             headers={**_NO_STORE, "X-Accel-Buffering": "no"},
             media_type=self.media_type,
         )
+        # A stream has no length: without this, Response would announce "Content-Length: 0"
+        # and a client would hang up after the headers.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.user = user
         self.generation = generation
 
@@ -242,52 +245,49 @@ class EventStream(Response):
                 message = "Something went wrong while generating. Try again."
                 await events.put(("error", ApiProblem(500, "internal", message).body()))
 
-        task = asyncio.create_task(run())
-        disconnected = asyncio.Event()
-
         async def watch_disconnect() -> None:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    disconnected.set()
+                    log.info("API client disconnected; cancelling its generation")
                     task.cancel()
                     return
+                await asyncio.sleep(0.05)  # a server that repeats empty bodies cannot spin us
 
-        watcher = asyncio.create_task(watch_disconnect())
+        async def body(chunk: bytes) -> None:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        task = asyncio.create_task(run())
+        watcher: asyncio.Task[None] | None = None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await body(b": open\n\n")
+            # Only once the response has begun: granian answers a receive() made before
+            # that with a disconnect.
+            watcher = asyncio.create_task(watch_disconnect())
             while True:
                 try:
                     async with asyncio.timeout(SSE_KEEPALIVE_S):
                         event, data = await events.get()
                 except TimeoutError:
                     if task.done() and events.empty():
-                        break
-                    await send(
-                        {
-                            "type": "http.response.body",
-                            "body": b": keep-alive\n\n",
-                            "more_body": True,
-                        }
-                    )
+                        break  # cancelled: nothing more will come
+                    await body(b": keep-alive\n\n")
                     continue
-                await send(
-                    {"type": "http.response.body", "body": _sse(event, data), "more_body": True}
-                )
+                await body(_sse(event, data))
                 if event in ("done", "error"):
                     break
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the client went away mid-send
         finally:
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
             if not task.done():
                 task.cancel()
             # Let the generation record its cancellation and refund, whatever cancels us.
             with anyio.CancelScope(shield=True):
-                await asyncio.gather(task, watcher, return_exceptions=True)
-            if disconnected.is_set():
-                log.info("API client disconnected; generation cancelled")
+                await asyncio.gather(task, *filter(None, [watcher]), return_exceptions=True)
 
 
 async def list_history(request: Request, user: TokenUser) -> Response:

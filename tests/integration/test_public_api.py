@@ -298,6 +298,7 @@ def test_a_streamed_generation_arrives_as_server_sent_events(world, fake_openai)
     ) as answer:
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/event-stream")
+        assert "content-length" not in answer.headers  # else clients stop after the headers
         text = "".join(answer.iter_text())
     events = _events(text)
     kinds = [kind for kind, _ in events]
