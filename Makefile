@@ -15,7 +15,7 @@ export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_CHECK_LATEST_VERSION := 0
 export PORT
 
-.PHONY: install run test test-deps lint format bench clean
+.PHONY: install run test test-unit test-fast test-deps lint typecheck format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,13 @@ test-deps: install
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-lint: install
+lint: install typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy over promptgen/ as [tool.mypy] in pyproject.toml configures it.
+typecheck: install
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .
@@ -58,6 +62,15 @@ format: install
 
 test: test-deps lint
 	$(PY) -m pytest
+
+# Pure tests only: no database, no server, seconds.
+test-unit: install
+	$(PY) -m pytest -q tests/unit
+
+# Unit tests, the fakes' own tests and the integration tests on SQLite; nothing that needs
+# PostgreSQL or a browser. `make test` stays the gate.
+test-fast: install
+	$(PY) -m pytest -q --sqlite-only tests/unit tests/support tests/integration
 
 bench: install
 	$(PY) -m bench

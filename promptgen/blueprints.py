@@ -38,6 +38,8 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from promptgen.errors import UserFacingError
+
 # Names the template may use besides the parameters.
 SIGNATURE_VARIABLES = frozenset({"signature", "signature_name", "signature_style"})
 FIELD_KINDS = ("text", "textarea", "number", "integer", "select", "multiselect", "boolean")
@@ -45,13 +47,13 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _UI_KEYS = {"x-widget", "x-placeholder", "x-enumLabels"}
 
 
-class SchemaError(ValueError):
+class SchemaError(UserFacingError, ValueError):
     """A parameter schema or prompt template that cannot be used; names the offending field."""
 
+    field: str
+
     def __init__(self, message: str, *, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field)
 
 
 @dataclass(frozen=True)
@@ -543,6 +545,8 @@ def sample_parameter_sets(schema: dict[str, Any]) -> list[tuple[str, dict[str, A
     blank: dict[str, Any] = {}
     for spec in describe_fields(schema):
         prop = properties[spec.name]
+        first: Any
+        second: Any
         if spec.kind in ("text", "textarea"):
             text = _SAMPLE_LONG_TEXT if spec.kind == "textarea" else _SAMPLE_TEXT
             first = spec.default if spec.default is not None else _sample_text(spec, prop, text)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from promptgen.errors import UserFacingError
 from promptgen.settings import SettingsError, get_settings
 
 
@@ -206,4 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from promptgen.logs import configure_logging
 
     configure_logging()
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UserFacingError as exc:
+        # What a command did not catch itself (billing not configured, a refused input):
+        # one line, no traceback.
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1

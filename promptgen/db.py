@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +21,7 @@ from promptgen.db_security import (
     USER_SCOPE_SECRET_NAME,
     USER_SIG_SETTING,
     derive_user_url,
+    driver_connection,
     user_scope_signature,
 )
 from promptgen.settings import get_settings
@@ -98,6 +99,25 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def rows_affected(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (its result is a CursorResult at runtime;
+    SQLAlchemy's types only say Result)."""
+    return cast("sa.CursorResult[Any]", result).rowcount or 0
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """A SQLModel class's Core table (SQLModel sets `__table__` on table models at runtime)."""
+    return cast(sa.Table, model.__table__)
+
+
+def stored_id(row: Any) -> int:
+    """The integer id of a row read from the database (the model says `int | None` because
+    a row not yet inserted has none)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has not been stored yet")
+    return int(row.id)
 
 
 def insert_with_on_conflict(bind: sa.Engine | sa.Connection | Session) -> Any:
@@ -188,7 +208,7 @@ def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[S
             # query protocol, which only a statement without parameters uses.
             user = str(uuid.UUID(str(user_id)))
             signature = user_scope_signature(_user_scope_secret(owner_url), user)
-            session.connection().connection.driver_connection.execute(
+            driver_connection(session.connection()).execute(
                 f"RESET ALL; SELECT set_config('{USER_ID_SETTING}', '{user}', true), "
                 f"set_config('{USER_SIG_SETTING}', '{signature}', true)"
             )

@@ -26,6 +26,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
@@ -51,13 +52,19 @@ USER_GRANTS: dict[str, str] = {
     "user_api_keys": "SELECT, INSERT, UPDATE, DELETE",
     "user_prompts": (
         "SELECT, DELETE, "
-        "INSERT (id, user_id, template_id, signature_id, model_id, template_name, "
+        "INSERT (id, user_id, template_id, signature_id, model_id, blueprint_version_id, "
+        "template_name, "
         "signature_name, model_name, parameters, compiled_prompt, output, input_tokens, "
         "output_tokens, key_source, status, error_message, latency_ms, is_favorite, "
         "created_at, completed_at), "
         "UPDATE (is_favorite)"
     ),
     "prompt_attachments": "SELECT, INSERT, DELETE",
+    # Versions are immutable: no UPDATE; they go with their blueprint (ON DELETE CASCADE).
+    "user_blueprints": (
+        "SELECT, INSERT, UPDATE (name, category, description, current_version, updated_at), DELETE"
+    ),
+    "user_blueprint_versions": "SELECT, INSERT",
     "upload_drafts": "SELECT, INSERT, DELETE",
     # Personal API tokens: a user session creates and revokes them; finding the user behind
     # a presented token (and stamping last_used_at) is the owner's, like sign-in.
@@ -388,7 +395,16 @@ def bootstrap_sql(owner_url: str, user_url: str | None = None) -> str:
 # --- preflight, grants and policies -------------------------------------------------------
 
 
-def _scalar(conn: sa.Connection, sql: str, **params: object) -> object:
+def driver_connection(conn: sa.Connection) -> Any:
+    """The psycopg connection under SQLAlchemy's: several statements in one string need the
+    simple query protocol, which SQLAlchemy's execute never uses."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    return driver
+
+
+def _scalar(conn: sa.Connection, sql: str, **params: object) -> Any:
     return conn.execute(sa.text(sql), params).scalar()
 
 
@@ -472,7 +488,7 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
         ),
         {"name": USER_SCOPE_SECRET_NAME, "value": secrets.token_hex(32)},
     )
-    conn.connection.driver_connection.execute(_IDENTITY_FUNCTION)
+    driver_connection(conn).execute(_IDENTITY_FUNCTION)
     owned = owned_tables()
     missing = set(owned) - set(USER_GRANTS)
     if missing:
@@ -510,7 +526,7 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
             )
         )
     # Straight to the driver: no parameters, so nothing parses "%" (plpgsql's %ROWTYPE).
-    conn.connection.driver_connection.execute(_quota_functions(grace_days))
+    driver_connection(conn).execute(_quota_functions(grace_days))
     for signature in (*_USER_FUNCTIONS, *_OWNER_FUNCTIONS):
         conn.execute(sa.text(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC, {role}"))
     for signature in _USER_FUNCTIONS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -201,6 +202,64 @@ class SupportedAIModel(SQLModel, table=True):
     sort_order: int = Field(default=0)
 
 
+class UserBlueprint(SQLModel, table=True):
+    """A blueprint a user made (or copied from the catalog). Its content lives in immutable
+    versions (`user_blueprint_versions`); this row names the newest one, for listing."""
+
+    __tablename__ = "user_blueprints"
+    __table_args__ = (
+        sa.Index("ix_user_blueprints_user_updated", "user_id", "updated_at"),
+        # The target of the versions' (blueprint, owner) key.
+        sa.UniqueConstraint("id", "user_id", name="uq_user_blueprints_id_owner"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner(index=False)
+    name: str = Field(max_length=120)
+    category: str = Field(default="", max_length=64)
+    description: str = _text()
+    # The newest version's number: every save increments it with one conditional UPDATE.
+    current_version: int = Field(default=1)
+    # Where it came from when duplicated: "catalog:<slug>" or "user:<uuid>@<version>".
+    source: str = Field(default="", max_length=200)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class UserBlueprintVersion(SQLModel, table=True):
+    """One saved state of a user blueprint. Never updated (the user role has no UPDATE
+    grant); a restore writes a new version, so history stays linear."""
+
+    __tablename__ = "user_blueprint_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("blueprint_id", "version", name="uq_user_blueprint_versions_number"),
+        # A version belongs to a blueprint of the same owner: without the owner in the key,
+        # SQL in one user's session could add versions under another user's blueprint.
+        sa.ForeignKeyConstraint(
+            ["blueprint_id", "user_id"],
+            ["user_blueprints.id", "user_blueprints.user_id"],
+            name="fk_user_blueprint_versions_blueprint_owner",
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    blueprint_id: uuid.UUID = Field(nullable=False)
+    # The owner again, so row-level security applies to versions directly.
+    user_id: uuid.UUID = _owner()
+    version: int
+    name: str = Field(max_length=120)
+    category: str = Field(default="", max_length=64)
+    description: str = _text()
+    prompt_template: str = _text()
+    parameter_schema: dict[str, Any] = _json(dict)
+    instructions: str = _text()
+    note: str = Field(default="", max_length=500)
+    # Set when this version was made by restoring an older one.
+    restored_from: int | None = Field(default=None)
+    created_at: datetime = _ts()
+
+
 # --- billing ------------------------------------------------------------------
 
 
@@ -278,6 +337,23 @@ class UserApiKey(SQLModel, table=True):
     last_used_at: datetime | None = _ts(nullable=True)
 
 
+class PromptStatus(StrEnum):
+    """`user_prompts.status` (stored as these strings)."""
+
+    PENDING = "pending"  # running, or left by a crashed process until the sweep fails it
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class KeySource(StrEnum):
+    """`user_prompts.key_source`: whose key paid for a generation (stored as these strings)."""
+
+    PLATFORM = "platform"  # the server's key, counted against the plan's quota
+    OWN_KEY = "own_key"
+    OFFLINE = "offline"  # the offline provider, no key at all
+
+
 class UserPrompt(SQLModel, table=True):
     """One generation attempt, successful or not."""
 
@@ -305,6 +381,10 @@ class UserPrompt(SQLModel, table=True):
     model_id: int | None = Field(
         default=None, foreign_key="supported_ai_models.id", ondelete="SET NULL"
     )
+    # The user blueprint version used (None for a catalog blueprint, or once it is deleted).
+    blueprint_version_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_blueprint_versions.id", index=True, ondelete="SET NULL"
+    )
     # Names at the time of generation, so history reads well after catalog edits.
     template_name: str = Field(default="", max_length=120)
     signature_name: str = Field(default="", max_length=120)
@@ -314,7 +394,7 @@ class UserPrompt(SQLModel, table=True):
     output: str = _text()
     input_tokens: int | None = Field(default=None)
     output_tokens: int | None = Field(default=None)
-    key_source: str = Field(default="offline", max_length=16)  # platform | own_key | offline
+    key_source: str = Field(default=KeySource.OFFLINE, max_length=16)  # a KeySource
     # True while a pending row holds a unit of quota (see services/quota.py). Only the
     # owner role writes it; user-role inserts take the server default.
     quota_reserved: bool = Field(
@@ -322,7 +402,7 @@ class UserPrompt(SQLModel, table=True):
         # No client-side default, so an INSERT that leaves it out does not send it.
         sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
     )
-    status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
+    status: str = Field(default=PromptStatus.PENDING, max_length=16)  # a PromptStatus
     error_message: str | None = _text(nullable=True, default=None)
     latency_ms: int | None = Field(default=None)
     is_favorite: bool = Field(default=False)

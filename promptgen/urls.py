@@ -32,8 +32,6 @@ API_IMPORT = "/api/account/import"
 # ... and public share links (an HTTP route, so link previews see its Open Graph tags).
 SHARE = "/share/{token}"
 
-PROTECTED = (DASHBOARD, HISTORY, SETTINGS)
-
 
 def history_detail(prompt_id: str) -> str:
     return f"{HISTORY}/{quote(prompt_id)}"

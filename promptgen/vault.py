@@ -54,6 +54,10 @@ class MasterKeys:
     def get(self, version: str) -> bytes | None:
         return dict(self.keys).get(version)
 
+    @property
+    def newest(self) -> bytes:
+        return self.keys[0][1]
+
     @classmethod
     def parse(cls, text: str) -> MasterKeys:
         keys: list[tuple[str, bytes]] = []
@@ -123,7 +127,7 @@ def seal(
     keys = keys or master_keys()
     version = keys.newest_version
     nonce = secrets.token_bytes(NONCE_BYTES)
-    ciphertext = AESGCM(keys.get(version)).encrypt(
+    ciphertext = AESGCM(keys.newest).encrypt(
         nonce, plaintext.encode(), _associated_data(user_id, provider)
     )
     return Sealed(version, nonce, ciphertext)

@@ -86,7 +86,29 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sqlite-only",
+        action="store_true",
+        help="run only what needs no PostgreSQL: db_url tests on SQLite, no pg_url tests "
+        "(`make test-fast`)",
+    )
+
+
+def _needs_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("db_url") == "postgresql":
+        return True
+    return "postgres_server" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main
-    thread for the rest of the session, which async tests after it cannot share."""
+    thread for the rest of the session, which async tests after it cannot share.
+    With --sqlite-only, every test that would need PostgreSQL is deselected."""
+    if config.getoption("--sqlite-only"):
+        skipped = [item for item in items if _needs_postgres(item)]
+        if skipped:
+            config.hook.pytest_deselected(items=skipped)
+            items[:] = [item for item in items if not _needs_postgres(item)]
     items.sort(key=lambda item: "tests/e2e/" in str(item.fspath))

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from promptgen import urls
 from promptgen.api.forms import same_origin
 from promptgen.db import admin_session_scope, user_session_scope
+from promptgen.errors import UserFacingError
 from promptgen.services import accounts, keys
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,8 @@ def _save(token: str, provider: str, api_key: str) -> str | None:
     try:
         with user_session_scope(user.user_id) as session:
             keys.save_key(session=session, user_id=user.user_id, provider=provider, api_key=api_key)
-    except keys.InvalidApiKey as exc:
-        return str(exc)
+    except UserFacingError as exc:
+        return exc.message
     return None
 
 

@@ -93,7 +93,7 @@ def _current_plan_panel() -> rx.Component:
         rx.hstack(
             rx.link(rx.button("See plans", variant="soft"), href=urls.PRICING),
             rx.cond(
-                SettingsState.plan_name != "Free",
+                SettingsState.plan_is_paid,
                 rx.button(
                     "Manage billing",
                     variant="soft",

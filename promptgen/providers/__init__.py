@@ -12,6 +12,7 @@ from promptgen.providers.base import (
     Provider,
     ProviderConfig,
     ProviderError,
+    ProviderName,
     ProviderRequest,
     TextDelta,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Provider",
     "ProviderConfig",
     "ProviderError",
+    "ProviderName",
     "ProviderRequest",
     "TextDelta",
     "get_provider",
@@ -33,15 +35,15 @@ RETRY_BACKOFF_S = 0.5
 
 def get_provider(name: str) -> Provider:
     """The provider for a model row's `provider` column."""
-    if name == "openai":
+    if name == ProviderName.OPENAI:
         from promptgen.providers.openai import OpenAIProvider
 
         return OpenAIProvider()
-    if name == "gemini":
+    if name == ProviderName.GEMINI:
         from promptgen.providers.gemini import GeminiProvider
 
         return GeminiProvider()
-    if name == "offline":
+    if name == ProviderName.OFFLINE:
         from promptgen.providers.offline import OfflineProvider
 
         return OfflineProvider()

@@ -9,10 +9,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
-# How each provider is named to users.
-PROVIDER_NAMES = {"gemini": "Google Gemini", "openai": "OpenAI"}
+from promptgen.errors import UserFacingError
+
+
+class ProviderName(StrEnum):
+    """A model's `provider` column and a stored key's provider (the values are stored)."""
+
+    GEMINI = "gemini"
+    OPENAI = "openai"
+    OFFLINE = "offline"  # the built-in provider that needs no key
+
+
+# How each provider that takes a key is named to users.
+PROVIDER_NAMES: dict[str, str] = {
+    ProviderName.GEMINI: "Google Gemini",
+    ProviderName.OPENAI: "OpenAI",
+}
 
 
 @dataclass(frozen=True)
@@ -50,14 +65,10 @@ class Completed:
     output_tokens: int | None = None
 
 
-class ProviderError(Exception):
+class ProviderError(UserFacingError):
     """A failed provider call. `message` is written for the user; nothing raw or secret."""
 
     retryable = False
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class KeyRejected(ProviderError):

@@ -13,6 +13,7 @@ from promptgen.providers.base import (
     Completed,
     ProviderConfig,
     ProviderError,
+    ProviderName,
     ProviderRequest,
     TextDelta,
     content_blocked,
@@ -23,7 +24,7 @@ from promptgen.providers.base import (
 )
 from promptgen.providers.http import per_loop, process_wide, ssl_context
 
-NAME = PROVIDER_NAMES["gemini"]
+NAME = PROVIDER_NAMES[ProviderName.GEMINI]
 _BLOCKED_FINISH = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
 
 

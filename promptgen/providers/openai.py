@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from promptgen.providers.base import (
     PROVIDER_NAMES,
     Completed,
     ProviderConfig,
     ProviderError,
+    ProviderName,
     ProviderRequest,
     TextDelta,
     content_blocked,
@@ -23,7 +25,7 @@ from promptgen.providers.base import (
 )
 from promptgen.providers.http import per_loop, ssl_context
 
-NAME = PROVIDER_NAMES["openai"]
+NAME = PROVIDER_NAMES[ProviderName.OPENAI]
 
 
 def _messages(request: ProviderRequest) -> list[dict[str, Any]]:
@@ -75,7 +77,7 @@ class OpenAIProvider:
         try:
             stream = await client.chat.completions.create(
                 model=request.model_name,
-                messages=_messages(request),
+                messages=cast("list[ChatCompletionMessageParam]", _messages(request)),
                 stream=True,
                 stream_options={"include_usage": True},
             )

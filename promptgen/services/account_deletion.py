@@ -7,7 +7,7 @@ import logging
 import uuid
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from promptgen.audit import audit
 from promptgen.models import PromptAttachment, User, UserPrompt
@@ -35,7 +35,7 @@ def delete_account(
         log.info("cancelled the Stripe subscription of user %s before deletion", user_id)
     # The foreign keys cascade from users; history goes explicitly first so the large rows
     # are removed in plain deletes rather than through a cascade chain.
-    session.execute(sa.delete(PromptAttachment).where(PromptAttachment.user_id == user_id))
-    session.execute(sa.delete(UserPrompt).where(UserPrompt.user_id == user_id))
-    session.execute(sa.delete(User).where(User.id == user_id))
+    session.execute(sa.delete(PromptAttachment).where(col(PromptAttachment.user_id) == user_id))
+    session.execute(sa.delete(UserPrompt).where(col(UserPrompt.user_id) == user_id))
+    session.execute(sa.delete(User).where(col(User.id) == user_id))
     audit("account_deleted", user=user_id)

@@ -25,7 +25,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
 from promptgen.audit import audit
-from promptgen.db import insert_with_on_conflict, owner_engine
+from promptgen.db import insert_with_on_conflict, owner_engine, stored_id, table_of
+from promptgen.errors import UserFacingError
 from promptgen.models import (
     Throttle,
     User,
@@ -56,16 +57,14 @@ _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) 
 # --- errors -----------------------------------------------------------------------
 
 
-class AccountError(Exception):
+class AccountError(UserFacingError):
     """A refusal the user may see: `message` is safe to show, `field` names the input, and
     `code` names the refusal in a URL (the forms post to HTTP routes that redirect back)."""
 
     code = "account"
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field)
         if code is not None:
             self.code = code
 
@@ -287,7 +286,7 @@ def _hit(
 ) -> datetime | None:
     """Count one attempt atomically; returns locked_until when this attempt reaches `limit`
     (the counter is then locked for `lock_for`)."""
-    table = Throttle.__table__
+    table = table_of(Throttle)
     c = table.c
     now_value = sa.literal(now, UTCDateTime())
     lock_value = sa.literal(now + lock_for, UTCDateTime())
@@ -472,7 +471,7 @@ def sign_up(
             last_sign_in_at=now,
         )
         .on_conflict_do_nothing(index_elements=["email"])
-        .returning(User.__table__.c.id)
+        .returning(table_of(User).c.id)
     )
     if session.exec(statement).first() is None:
         raise InvalidSignUp(
@@ -485,7 +484,7 @@ def sign_up(
     session.add(
         UserSubscription(
             user_id=user_id,
-            tier_id=tier.id,
+            tier_id=stored_id(tier),
             status="active",
             billing_interval="month",
             usage_count=0,

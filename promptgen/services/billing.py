@@ -23,10 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from promptgen.audit import audit
-from promptgen.db import insert_with_on_conflict
+from promptgen.db import insert_with_on_conflict, stored_id
+from promptgen.errors import UserFacingError
 from promptgen.models import StripeEvent, SubscriptionTier, User, UserSubscription
 from promptgen.services.accounts import normalize_email
 from promptgen.services.plans import free_tier
@@ -42,12 +43,8 @@ BILLING_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "pause
 STRIPE_TIMEOUT_SECONDS = 20
 
 
-class BillingError(Exception):
+class BillingError(UserFacingError):
     """A billing action that cannot go ahead; `message` is for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidWebhook(ValueError):
@@ -234,6 +231,10 @@ def start_checkout(
         )
     except stripe.StripeError as exc:
         raise _stripe_failure(exc) from None
+    if not checkout.url:
+        # Stripe gives no URL for a session it made in another ui_mode; the user can retry.
+        log.warning("stripe checkout session %s has no url", checkout.id)
+        raise BillingError("Stripe did not open a checkout page. Please try again.")
     return checkout.url
 
 
@@ -477,7 +478,7 @@ def _audit_plan_change(
 
 
 def _drop_to_free(session: Session, row: UserSubscription) -> None:
-    row.tier_id = free_tier(session).id
+    row.tier_id = stored_id(free_tier(session))
     row.status = "active"
     row.billing_interval = "month"
     row.stripe_subscription_id = None
@@ -521,7 +522,7 @@ def _apply_subscription(
             row.past_due_since = now
     else:
         row.past_due_since = None
-    row.tier_id = tier.id
+    row.tier_id = stored_id(tier)
     row.status = status
     row.billing_interval = (price.get("recurring") or {}).get("interval") or interval
     row.stripe_subscription_id = subscription["id"]
@@ -687,14 +688,14 @@ class SyncTarget:
 def sync_targets(*, session: Session, email: str | None = None) -> list[SyncTarget]:
     """Who `stripe sync` reads: one user by email, or every user Stripe knows."""
     statement = select(User.id, User.email).join(
-        UserSubscription, UserSubscription.user_id == User.id
+        UserSubscription, col(UserSubscription.user_id) == User.id
     )
     if email is not None:
         statement = statement.where(User.email == normalize_email(email))
     else:
         statement = statement.where(
-            UserSubscription.stripe_customer_id.is_not(None)
-            | UserSubscription.stripe_subscription_id.is_not(None)
+            col(UserSubscription.stripe_customer_id).is_not(None)
+            | col(UserSubscription.stripe_subscription_id).is_not(None)
         )
     return [SyncTarget(u, e) for u, e in session.exec(statement.order_by(User.email)).all()]
 

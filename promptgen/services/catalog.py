@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
 
-V = TypeVar("V")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+V = TypeVar("V", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def list_blueprints(*, session: Session) -> list[BlueprintView]:
     rows = session.exec(
         select(SupportedTemplate)
         .where(SupportedTemplate.is_active)
-        .order_by(SupportedTemplate.sort_order, SupportedTemplate.name)
+        .order_by(col(SupportedTemplate.sort_order), col(SupportedTemplate.name))
     ).all()
     return [_view(BlueprintView, r) for r in rows]
 
@@ -94,7 +97,7 @@ def list_signatures(*, session: Session) -> list[SignatureView]:
     rows = session.exec(
         select(VisualSignature)
         .where(VisualSignature.is_active)
-        .order_by(VisualSignature.sort_order, VisualSignature.name)
+        .order_by(col(VisualSignature.sort_order), col(VisualSignature.name))
     ).all()
     return [_view(SignatureView, r) for r in rows]
 
@@ -109,7 +112,7 @@ def list_models(*, session: Session, tier_slug: str | None = None) -> list[Model
     rows = session.exec(
         select(SupportedAIModel)
         .where(SupportedAIModel.is_active)
-        .order_by(SupportedAIModel.sort_order, SupportedAIModel.display_name)
+        .order_by(col(SupportedAIModel.sort_order), col(SupportedAIModel.display_name))
     ).all()
     views = [_view(ModelView, r) for r in rows]
     return [v for v in views if tier_slug is None or v.allowed_for(tier_slug)]
@@ -124,7 +127,7 @@ def list_tiers(*, session: Session) -> list[TierView]:
     rows = session.exec(
         select(SubscriptionTier)
         .where(SubscriptionTier.is_active)
-        .order_by(SubscriptionTier.sort_order, SubscriptionTier.monthly_quota)
+        .order_by(col(SubscriptionTier.sort_order), col(SubscriptionTier.monthly_quota))
     ).all()
     return [_view(TierView, r) for r in rows]
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session, SQLModel, select
@@ -28,9 +30,11 @@ from promptgen.blueprints import (
     check_template_renders,
     validate_parameter_schema,
 )
+from promptgen.db import table_of
+from promptgen.errors import UserFacingError
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
+from promptgen.providers.base import ProviderName
 
-PROVIDERS = ("gemini", "openai", "offline")
 _SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
 # A catalog file (or dict) is read whole into memory and validated before anything is
@@ -49,7 +53,7 @@ MAX_RETENTION_DAYS = 36_500
 MAX_TEXT_CHARS = 20_000
 
 
-class CatalogError(ValueError):
+class CatalogError(UserFacingError, ValueError):
     """A catalog file that cannot be imported; the message names the entry and the field."""
 
 
@@ -109,7 +113,7 @@ class SignatureEntry(_Entry):
 
 
 class ModelEntry(_Entry):
-    provider: Literal["gemini", "openai", "offline"]
+    provider: ProviderName
     model_name: str = Field(min_length=1, max_length=120)
     display_name: str = Field(min_length=1, max_length=120)
     description: _Text = ""
@@ -161,7 +165,7 @@ class CatalogReport:
         return "Catalog: " + ("; ".join(parts) if parts else "nothing to import")
 
 
-def _describe(error: dict[str, Any], data: Any) -> str:
+def _describe(error: Mapping[str, Any], data: Any) -> str:
     location = list(error["loc"])
     where = ""
     if len(location) >= 2 and isinstance(location[1], int):
@@ -265,7 +269,7 @@ def check_storable(data: Any) -> None:
             )
 
 
-def validate_catalog(data: Any, *, known_tiers: set[str] = frozenset()) -> CatalogFile:
+def validate_catalog(data: Any, *, known_tiers: AbstractSet[str] = frozenset()) -> CatalogFile:
     """Parse and check a whole catalog document; raise CatalogError on the first problem."""
     if not isinstance(data, dict):
         raise CatalogError(
@@ -315,7 +319,7 @@ def import_catalog(*, session: Session, data: Any, now: datetime | None = None) 
     for section, table in _SECTIONS.items():
         for entry in getattr(catalog, section):
             values = entry.model_dump(exclude_unset=True)
-            row = session.exec(select(table).where(table.slug == entry.slug)).first()
+            row = session.exec(select(table).where(table_of(table).c.slug == entry.slug)).first()
             if row is None:
                 row = table(**entry.model_dump())
                 if hasattr(row, "created_at"):

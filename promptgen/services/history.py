@@ -13,9 +13,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from promptgen.models import PromptAttachment, UserPrompt
+from promptgen.models import KeySource, PromptAttachment, UserPrompt
 
 SNIPPET_LENGTH = 160
+
+
+_KEY_SOURCE_LABELS: dict[str, str] = {
+    KeySource.PLATFORM: "Platform key",
+    KeySource.OWN_KEY: "Your own key",
+    KeySource.OFFLINE: "Offline (no key)",
+}
+
+
+def key_source_label(key_source: str) -> str:
+    """How a history row names whose key paid for it."""
+    return _KEY_SOURCE_LABELS.get(key_source, _KEY_SOURCE_LABELS[KeySource.OFFLINE])
 
 
 @dataclass(frozen=True)
@@ -169,7 +181,7 @@ def delete_prompt(*, session: Session, user_id: uuid.UUID, prompt_id: str | uuid
         return False
     session.execute(
         sa.delete(PromptAttachment).where(
-            PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id
+            col(PromptAttachment.prompt_id) == prompt.id, col(PromptAttachment.user_id) == user_id
         )
     )
     session.delete(prompt)

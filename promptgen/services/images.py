@@ -5,17 +5,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from promptgen.errors import UserFacingError
+
 MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 ALLOWED_TYPES = "PNG, JPEG or WebP"
 
 
-class ImageRejected(ValueError):
+class ImageRejected(UserFacingError, ValueError):
     """An upload that cannot be used; the message names the file and the limit."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

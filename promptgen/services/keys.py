@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
 from promptgen import vault
 from promptgen.audit import audit
 from promptgen.db import run_in_user_session
+from promptgen.errors import UserFacingError
 from promptgen.models import UserApiKey
 from promptgen.providers import ProviderConfig, ProviderError, get_provider
 from promptgen.providers.base import PROVIDER_NAMES
@@ -24,7 +26,7 @@ MIN_KEY_LENGTH = 20
 MAX_KEY_LENGTH = 512
 
 
-class InvalidApiKey(ValueError):
+class InvalidApiKey(UserFacingError, ValueError):
     """A key that cannot be stored; the message is for the user."""
 
 
@@ -79,15 +81,19 @@ def save_key(*, session: Session, user_id: uuid.UUID, provider: str, api_key: st
     key = normalize_key(provider, api_key)
     sealed = vault.seal(key, user_id=user_id, provider=provider)
     now = datetime.now(UTC)
+    stored: dict[str, Any] = {
+        "key_version": sealed.key_version,
+        "nonce": sealed.nonce,
+        "ciphertext": sealed.ciphertext,
+        "last_four": key[-4:],
+        "updated_at": now,
+        "last_used_at": None,
+    }
     row = _row(session, user_id, provider)
     if row is None:
-        row = UserApiKey(user_id=user_id, provider=provider, created_at=now)
-    row.key_version = sealed.key_version
-    row.nonce = sealed.nonce
-    row.ciphertext = sealed.ciphertext
-    row.last_four = key[-4:]
-    row.updated_at = now
-    row.last_used_at = None
+        row = UserApiKey(user_id=user_id, provider=provider, created_at=now, **stored)
+    else:
+        row.sqlmodel_update(stored)
     session.add(row)
     session.flush()
     audit("key_saved", user=user_id, provider=provider)
@@ -99,10 +105,6 @@ def list_keys(*, session: Session, user_id: uuid.UUID) -> list[KeyView]:
         select(UserApiKey).where(UserApiKey.user_id == user_id).order_by(UserApiKey.provider)
     ).all()
     return [_view(r) for r in rows]
-
-
-def has_key(*, session: Session, user_id: uuid.UUID, provider: str) -> bool:
-    return _row(session, user_id, provider) is not None
 
 
 def delete_key(*, session: Session, user_id: uuid.UUID, provider: str) -> bool:

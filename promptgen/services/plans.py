@@ -22,10 +22,13 @@ from promptgen.models import SubscriptionTier, UserSubscription
 from promptgen.periods import add_months, quota_period_start
 from promptgen.settings import get_settings
 
+# The catalog's free tier: new accounts start on it, ended subscriptions return to it.
+FREE_SLUG = "free"
+
 
 def free_tier(session: Session) -> SubscriptionTier:
     """The plan every new account starts on, and every ended subscription returns to."""
-    tier = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == "free")).first()
+    tier = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == FREE_SLUG)).first()
     if tier is None:
         tier = session.exec(
             select(SubscriptionTier)
@@ -76,6 +79,15 @@ class PlanSummary:
     def payment_issue(self) -> bool:
         return self.status in PAYMENT_ISSUE_STATUSES
 
+    @property
+    def is_free(self) -> bool:
+        """On the free tier (by slug: display names are the catalog's to change)."""
+        return self.tier_slug == FREE_SLUG
+
+    @property
+    def is_paid(self) -> bool:
+        return not self.is_free
+
 
 def get_plan_summary(
     *, session: Session, user_id: uuid.UUID, now: datetime | None = None
@@ -84,7 +96,7 @@ def get_plan_summary(
     now = now or datetime.now(UTC)
     row = session.exec(
         select(UserSubscription, SubscriptionTier)
-        .join(SubscriptionTier, SubscriptionTier.id == UserSubscription.tier_id)
+        .join(SubscriptionTier, col(SubscriptionTier.id) == UserSubscription.tier_id)
         .where(UserSubscription.user_id == user_id)
     ).first()
     if row is None:

@@ -1,8 +1,8 @@
 """What the public REST API (/api/v1) reads and checks, as plain services.
 
-Blueprints are named by a reference: a catalog blueprint by its slug ("product-photo"), a
-user's own blueprint by its UUID (once user blueprints exist: `_own_blueprints` and
-`_own_blueprint` are the hook). Models and signatures are named by their slugs.
+Blueprints are named by user_blueprints' references: "catalog:<slug>" for the catalog,
+"user:<uuid>" (optionally "@<version>") for the user's own; a bare slug or UUID is read as
+one of those. Models and signatures are named by their slugs.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from promptgen.blueprints import SchemaError, coerce_and_validate, compile_promp
 from promptgen.models import (
     PromptAttachment,
     SupportedAIModel,
-    SupportedTemplate,
     UserPrompt,
     VisualSignature,
 )
-from promptgen.services import catalog
+from promptgen.services import catalog, user_blueprints
 from promptgen.services.generation import GenerationRequest
 from promptgen.services.plans import get_plan_summary
 
@@ -61,7 +60,7 @@ class ApiProblem(Exception):
 
 @dataclass(frozen=True)
 class ApiBlueprint:
-    id: str  # the reference: catalog slug or own blueprint UUID
+    id: str  # the reference: "catalog:<slug>" or "user:<uuid>"
     kind: str  # catalog | own
     name: str
     category: str
@@ -69,7 +68,8 @@ class ApiBlueprint:
     prompt_template: str
     parameter_schema: dict[str, Any]
     instructions: str
-    catalog_id: int | None = None
+    version: int | None = None
+    reference: str = ""  # what generation is given: pins an own blueprint's version
 
     def as_json(self, *, with_template: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -78,6 +78,7 @@ class ApiBlueprint:
             "name": self.name,
             "category": self.category,
             "description": self.description,
+            "version": self.version,
             "parameters_schema": self.parameter_schema,
         }
         if with_template:
@@ -85,55 +86,71 @@ class ApiBlueprint:
         return data
 
 
-def _catalog_blueprint(view: catalog.BlueprintView) -> ApiBlueprint:
+def _api_blueprint(resolved: user_blueprints.ResolvedBlueprint) -> ApiBlueprint:
+    own = resolved.is_own
     return ApiBlueprint(
-        id=view.slug,
-        kind="catalog",
-        name=view.name,
-        category=view.category,
-        description=view.description,
-        prompt_template=view.prompt_template,
-        parameter_schema=view.parameter_schema,
-        instructions=view.instructions,
-        catalog_id=view.id,
+        id=user_blueprints.user_reference(resolved.user_blueprint_id)
+        if own
+        else resolved.reference,
+        kind="own" if own else "catalog",
+        name=resolved.name,
+        category=resolved.category,
+        description=resolved.description,
+        prompt_template=resolved.prompt_template,
+        parameter_schema=resolved.parameter_schema,
+        instructions=resolved.instructions,
+        version=resolved.version,
+        reference=resolved.reference,
     )
 
 
-def _own_blueprints(session: Session, user_id: uuid.UUID) -> list[ApiBlueprint]:
-    """The user's own blueprints (user blueprints land in another branch; see module doc)."""
-    return []
-
-
-def _own_blueprint(session: Session, user_id: uuid.UUID, ref: uuid.UUID) -> ApiBlueprint | None:
-    return None
-
-
 def list_blueprints(*, session: Session, user_id: uuid.UUID) -> list[ApiBlueprint]:
-    """The catalog's active blueprints, then the user's own."""
-    views = catalog.list_blueprints(session=session)
-    return [_catalog_blueprint(v) for v in views] + _own_blueprints(session, user_id)
+    """The catalog's active blueprints, then the user's own (their newest versions)."""
+    found = [
+        ApiBlueprint(
+            id=user_blueprints.catalog_reference(v.slug),
+            kind="catalog",
+            name=v.name,
+            category=v.category,
+            description=v.description,
+            prompt_template=v.prompt_template,
+            parameter_schema=v.parameter_schema,
+            instructions=v.instructions,
+            reference=user_blueprints.catalog_reference(v.slug),
+        )
+        for v in catalog.list_blueprints(session=session)
+    ]
+    for summary in user_blueprints.list_blueprints(session=session, user_id=user_id):
+        resolved = user_blueprints.resolve_blueprint(
+            session=session, user_id=user_id, reference=summary.reference
+        )
+        if resolved is not None:
+            found.append(_api_blueprint(resolved))
+    return found
+
+
+def normalize_reference(ref: str) -> str:
+    """A blueprint reference as user_blueprints reads it. Besides "catalog:<slug>" and
+    "user:<uuid>[@<version>]", a bare slug names a catalog blueprint and a bare UUID one
+    of the user's own."""
+    if user_blueprints.parse_reference(ref) is not None:
+        return ref
+    try:
+        return user_blueprints.user_reference(uuid.UUID(ref))
+    except ValueError:
+        return user_blueprints.catalog_reference(ref)
 
 
 def get_blueprint(*, session: Session, user_id: uuid.UUID, ref: str) -> ApiBlueprint:
     """One blueprint by reference; ApiProblem 404 naming the field when there is none."""
-    try:
-        own = uuid.UUID(ref)
-    except ValueError:
-        own = None
-    found = None
-    if own is not None:
-        found = _own_blueprint(session, user_id, own)
-    elif ref:
-        row = session.exec(
-            select(SupportedTemplate).where(
-                col(SupportedTemplate.slug) == ref, col(SupportedTemplate.is_active)
-            )
-        ).first()
-        if row is not None:
-            found = _catalog_blueprint(catalog.get_blueprint(session=session, blueprint_id=row.id))
-    if found is None:
+    resolved = None
+    if isinstance(ref, str) and 0 < len(ref) <= 120:
+        resolved = user_blueprints.resolve_blueprint(
+            session=session, user_id=user_id, reference=normalize_reference(ref)
+        )
+    if resolved is None:
         raise ApiProblem(404, "blueprint_not_found", f"No blueprint {ref!r}.", field="blueprint")
-    return found
+    return _api_blueprint(resolved)
 
 
 def _by_slug(session: Session, model: type, slug: str):
@@ -235,10 +252,9 @@ def generation_request(
         raise ApiProblem(422, "model_not_found", f"No model {model_slug!r}.", field="model")
     signature = _signature(session, body.get("signature"))
     values = _check_parameters(blueprint, body.get("parameters", {}))
-    if blueprint.catalog_id is None:  # own blueprints: wired in with user blueprints
-        raise ApiProblem(422, "blueprint_not_found", f"No blueprint {ref!r}.", field="blueprint")
     return GenerationRequest(
-        blueprint_id=blueprint.catalog_id,
+        blueprint_id=0,
+        blueprint_ref=blueprint.reference,
         model_id=model.id,
         signature_id=signature.id if signature else None,
         parameters=values,

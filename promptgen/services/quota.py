@@ -23,15 +23,15 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from promptgen.db import is_postgres
-from promptgen.models import SubscriptionTier, UserPrompt, UserSubscription
+from promptgen.db import is_postgres, table_of
+from promptgen.models import KeySource, PromptStatus, SubscriptionTier, UserPrompt, UserSubscription
 from promptgen.periods import quota_period_start
 from promptgen.services.plans import ENTITLED_STATUSES, free_tier
 from promptgen.settings import get_settings
 
-_subs = UserSubscription.__table__
-_tiers = SubscriptionTier.__table__
-_prompts = UserPrompt.__table__
+_subs = table_of(UserSubscription)
+_tiers = table_of(SubscriptionTier)
+_prompts = table_of(UserPrompt)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def reserve_quota(
         session.execute(
             sa.update(_prompts)
             .where(_prompts.c.id == prompt_id, _prompts.c.user_id == user_id)
-            .values(quota_reserved=True, key_source="platform")
+            .values(quota_reserved=True, key_source=KeySource.PLATFORM)
         )
     return Reservation(user_id=user_id, period_start=period, used=used)
 
@@ -143,7 +143,7 @@ def refund_reservation(*, session: Session, prompt_id: uuid.UUID) -> bool:
         .where(
             _prompts.c.id == prompt_id,
             _prompts.c.quota_reserved.is_(True),
-            _prompts.c.status == "pending",
+            _prompts.c.status == PromptStatus.PENDING,
         )
         .values(quota_reserved=False)
         .returning(_prompts.c.user_id, _prompts.c.created_at)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from promptgen.audit import audit
+from promptgen.db import rows_affected
 from promptgen.models import AccountToken, User, UserSession
 from promptgen.services.accounts import (
     MAX_PASSWORD_LENGTH,
@@ -197,7 +198,7 @@ def _consume(session: Session, *, token: str, purpose: str, now: datetime) -> Us
         .values(used_at=now)
     )
     session.flush()
-    return user if used.rowcount == 1 else None
+    return user if rows_affected(used) == 1 else None
 
 
 # --- email verification -----------------------------------------------------------
@@ -318,7 +319,7 @@ def change_password(
     others = sa.delete(UserSession).where(col(UserSession.user_id) == user_id)
     if keep_session_id is not None:
         others = others.where(col(UserSession.id) != keep_session_id)
-    ended = session.execute(others).rowcount or 0
+    ended = rows_affected(session.execute(others))
     _forget_links(session, user_id, RESET_PASSWORD)
     session.flush()
     audit("password_changed", user=user_id, sessions_ended=ended)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
-from promptgen.db import admin_session_scope, get_engine
+from promptgen.db import admin_session_scope, get_engine, rows_affected, stored_id
 from promptgen.models import PromptAttachment, SubscriptionTier, UserPrompt, UserSubscription
 from promptgen.services.uploads import purge_old_drafts
 
@@ -90,8 +90,8 @@ def _purge_lock(url: str | None) -> Iterator[bool]:
 def _expired(tier_id: int, cutoff: datetime):
     return (
         select(UserPrompt.id)
-        .join(UserSubscription, UserSubscription.user_id == UserPrompt.user_id)
-        .where(UserSubscription.tier_id == tier_id, UserPrompt.created_at < cutoff)
+        .join(UserSubscription, col(UserSubscription.user_id) == UserPrompt.user_id)
+        .where(UserSubscription.tier_id == tier_id, col(UserPrompt.created_at) < cutoff)
     )
 
 
@@ -126,12 +126,14 @@ def _purge_tier(url: str | None, tier: TierPurge, tier_id: int, batch_size: int)
                 ).one()
             else:
                 ids = list(session.exec(_expired(tier_id, tier.cutoff).limit(batch_size)).all())
-                images = session.execute(
-                    sa.delete(PromptAttachment).where(PromptAttachment.prompt_id.in_(ids))
-                ).rowcount
-                prompts = session.execute(
-                    sa.delete(UserPrompt).where(UserPrompt.id.in_(ids))
-                ).rowcount
+                images = rows_affected(
+                    session.execute(
+                        sa.delete(PromptAttachment).where(col(PromptAttachment.prompt_id).in_(ids))
+                    )
+                )
+                prompts = rows_affected(
+                    session.execute(sa.delete(UserPrompt).where(col(UserPrompt.id).in_(ids)))
+                )
             tier.prompts += prompts
             tier.attachments += images
             if prompts == 0:
@@ -145,7 +147,7 @@ def _count_tier(url: str | None, tier: TierPurge, tier_id: int) -> None:
         tier.attachments = session.exec(
             select(sa.func.count())
             .select_from(PromptAttachment)
-            .where(PromptAttachment.prompt_id.in_(select(expired.c.id)))
+            .where(col(PromptAttachment.prompt_id).in_(select(expired.c.id)))
         ).one()
 
 
@@ -167,11 +169,11 @@ def purge_expired(
             return report
         with admin_session_scope(url) as session:
             tiers = session.exec(
-                select(SubscriptionTier).order_by(SubscriptionTier.sort_order)
+                select(SubscriptionTier).order_by(col(SubscriptionTier.sort_order))
             ).all()
             plan = [
                 (
-                    t.id,
+                    stored_id(t),
                     TierPurge(
                         t.slug, t.name, t.retention_days, now - timedelta(days=t.retention_days)
                     ),

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from promptgen.db import rows_affected
 from promptgen.models import PromptAttachment, UploadDraft, UserPrompt
 from promptgen.services.images import check_images
 
@@ -100,7 +101,7 @@ def remove_draft(*, session: Session, user_id: uuid.UUID, draft_id: str) -> bool
             col(UploadDraft.user_id) == user_id, col(UploadDraft.id) == ids[0]
         )
     )
-    return (result.rowcount or 0) > 0
+    return rows_affected(result) > 0
 
 
 def drafts_from_history(
@@ -125,5 +126,6 @@ def drafts_from_history(
 def purge_old_drafts(*, session: Session, now: datetime | None = None) -> int:
     """Delete drafts older than DRAFT_LIFETIME (admin session; the daily purge)."""
     cutoff = (now or datetime.now(UTC)) - DRAFT_LIFETIME
-    result = session.execute(sa.delete(UploadDraft).where(col(UploadDraft.created_at) < cutoff))
-    return result.rowcount or 0
+    return rows_affected(
+        session.execute(sa.delete(UploadDraft).where(col(UploadDraft.created_at) < cutoff))
+    )

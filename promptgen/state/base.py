@@ -18,6 +18,7 @@ import reflex as rx
 from promptgen import urls
 from promptgen.api.session_cookie import session_hash_from_cookie_header
 from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
+from promptgen.errors import UserFacingError
 from promptgen.services import accounts, billing
 from promptgen.services.plans import PlanSummary, get_plan_summary
 from promptgen.services.realtime import tab_registry
@@ -46,6 +47,7 @@ class AuthState(rx.State):
     signed_in: bool = False
     auth_checked: bool = False
     plan_name: str = ""
+    plan_is_paid: bool = False  # a paid tier: billing can be managed
     plan_status: str = ""
     usage_count: int = 0
     monthly_quota: int = 0
@@ -108,6 +110,7 @@ class AuthState(rx.State):
         if plan is not None:
             self._tier_slug = plan.tier_slug
             self.plan_name = plan.tier_name
+            self.plan_is_paid = plan.is_paid
             self.plan_status = plan.status
             self.plan_cancelling = plan.ends_on is not None
             self.plan_ends_on = _day(plan.ends_on)
@@ -147,7 +150,7 @@ class AuthState(rx.State):
             return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         try:
             url = await run_in_admin_session(billing.open_portal, user_id=user.user_id)
-        except billing.BillingError as exc:
+        except UserFacingError as exc:
             self.billing_portal_error = exc.message
             return None
         self.billing_portal_error = ""

@@ -10,8 +10,9 @@ from typing import Any
 import reflex as rx
 
 from promptgen import blueprints, urls
+from promptgen.errors import UserFacingError
 from promptgen.services import catalog, generation, history, uploads
-from promptgen.services.images import MAX_IMAGES, ImageRejected
+from promptgen.services.images import MAX_IMAGES
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -253,7 +254,7 @@ class DashboardState(AuthState):
             drafts = await run_service(
                 uploads.add_drafts, user_id=user.user_id, kept_ids=self._draft_ids, files=received
             )
-        except ImageRejected as exc:
+        except UserFacingError as exc:
             self.error = exc.message
             self.error_needs_key = False
             return None
@@ -304,7 +305,9 @@ class DashboardState(AuthState):
             blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
-        _RUNNING[tab] = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None  # an event handler always runs in a task
+        _RUNNING[tab] = task
 
         async def on_delta(text: str) -> None:
             async with self:

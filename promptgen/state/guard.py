@@ -266,7 +266,8 @@ def guard_socket(app: rx.App) -> None:
             return
         await original(sid, data)
 
-    namespace.on_event = on_event  # socket.io finds handlers by attribute: on_<event>
+    # socket.io finds handlers by attribute (on_<event>), so the method is replaced.
+    namespace.on_event = on_event  # type: ignore[method-assign]
 
 
 def log_backend_exception(exception: Exception) -> None:

@@ -116,19 +116,28 @@ class HistoryState(AuthState):
     async def set_blueprint_filter(self, value: str):
         self.blueprint_filter = value
         user_id, redirect = await self._user_or_redirect()
-        return redirect or await self._reload(user_id)
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
 
     @rx.event
     async def set_model_filter(self, value: str):
         self.model_filter = value
         user_id, redirect = await self._user_or_redirect()
-        return redirect or await self._reload(user_id)
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
 
     @rx.event
     async def set_favorites_only(self, value: bool):
         self.favorites_only = bool(value)
         user_id, redirect = await self._user_or_redirect()
-        return redirect or await self._reload(user_id)
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
 
     @rx.event
     async def toggle_favorite(self, prompt_id: str):
@@ -198,9 +207,7 @@ class HistoryDetailState(AuthState):
             "—" if tokens == (None, None) else f"{tokens[0] or 0} in / {tokens[1] or 0} out"
         )
         self.latency = "—" if found.latency_ms is None else f"{found.latency_ms} ms"
-        self.key_source = {"platform": "Platform key", "own_key": "Your own key"}.get(
-            found.item.key_source, "Offline (no key)"
-        )
+        self.key_source = history.key_source_label(found.item.key_source)
         self.attachments = [
             AttachmentRow(
                 a.filename,

@@ -8,6 +8,7 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.db import run_in_admin_session
+from promptgen.errors import UserFacingError
 from promptgen.services import billing, catalog
 from promptgen.state.base import AuthState, run_service
 
@@ -107,7 +108,7 @@ class PublicState(AuthState):
                     billing.ensure_customer, user_id=user.user_id, email=user.email
                 )
             url = await run_in_admin_session(service, user_id=user.user_id, **kwargs)
-        except billing.BillingError as exc:
+        except UserFacingError as exc:
             self.billing_error = exc.message
             return None
         self.billing_error = ""

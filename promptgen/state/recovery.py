@@ -7,6 +7,8 @@ URL ever lands in state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import reflex as rx
 
 from promptgen.services.recovery import MESSAGES
@@ -23,7 +25,7 @@ class RecoveryState(rx.State):
     verified: bool = False
     error: str = ""
 
-    def _query(self) -> dict:
+    def _query(self) -> Mapping[str, str]:
         return self.router.url.query_parameters
 
     @rx.event

@@ -7,6 +7,7 @@ import dataclasses
 import reflex as rx
 
 from promptgen import urls
+from promptgen.errors import UserFacingError
 from promptgen.services import account_deletion, accounts, billing, keys, recovery
 from promptgen.state.base import AuthState, run_service
 
@@ -115,7 +116,7 @@ class SettingsState(AuthState):
             return rx.redirect(urls.sign_in_then(urls.SETTINGS))
         try:
             url = await run_service(billing.open_portal, user_id=user.user_id)
-        except billing.BillingError as exc:
+        except UserFacingError as exc:
             self.billing_error = exc.message
             return None
         return rx.redirect(url)

@@ -51,6 +51,19 @@ def _deliver(server: AppServer, event: dict) -> dict:
     return answer.json()
 
 
+def _worker_that_applied(server: AppServer, event_id: str) -> int:
+    """The pid of the backend worker that applied `event_id`, from the app's log (the
+    webhook's answer does not carry it)."""
+    pattern = re.compile(rf"stripe event {re.escape(event_id)} \(.*\(worker (\d+)\)")
+    deadline = time.monotonic() + 10
+    while True:
+        found = pattern.search(server.log_path.read_text())
+        if found or time.monotonic() > deadline:
+            assert found, f"no log line for stripe event {event_id}"
+            return int(found.group(1))
+        time.sleep(0.2)
+
+
 def _day(ts: int) -> str:
     moment = datetime.fromtimestamp(ts, UTC)
     return f"{moment:%b} {moment.day}, {moment.year}"
@@ -113,7 +126,8 @@ def _live_badge_round(
                 created=created + round_,
                 cancel_at_period_end=cancelling,
             )
-            workers.add(_deliver(server, event)["worker"])
+            _deliver(server, event)
+            workers.add(_worker_that_applied(server, event["id"]))
             ends = event["data"]["object"]["items"]["data"][0]["current_period_end"]
             for tab in (first, second):
                 expect(tab.locator("#plan-name")).to_have_text("Pro", timeout=LIVE_TIMEOUT_MS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +25,7 @@ from promptgen.models import (
     UserPrompt,
     UserSubscription,
 )
-from promptgen.services import api_tokens, shares
+from promptgen.services import api_tokens, shares, user_blueprints
 from promptgen.services.catalog_import import seed_catalog
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
@@ -161,7 +162,7 @@ def test_blueprints_are_listed_with_their_json_schemas(world) -> None:
     answer = world["client"].get("/api/v1/blueprints", headers=_auth(world, "alice_read"))
     assert answer.status_code == 200
     found = {b["id"]: b for b in answer.json()["data"]}
-    lamp = found["product-photo"]
+    lamp = found["catalog:product-photo"]
     assert lamp["kind"] == "catalog"
     assert lamp["parameters_schema"]["properties"]["product"]["type"] == "string"
     assert "product" in lamp["parameters_schema"]["required"]
@@ -214,6 +215,74 @@ def test_compile_offline_validates_against_the_schema(world) -> None:
         json={"parameters": LAMP, "signature": "nope"},
     )
     assert _error(signature)["field"] == "signature"
+
+
+def test_own_blueprints_are_listed_compiled_and_generated_by_reference(world) -> None:
+    alice, bob = world["alice"], world["bob"]
+    with user_session_scope(alice.user_id, world["db"]) as session:
+        mine = user_blueprints.create_blueprint(
+            session=session,
+            user_id=alice.user_id,
+            draft=user_blueprints.BlueprintDraft(
+                name="Haiku",
+                prompt_template="Write a haiku about {{ topic }}.",
+                parameter_schema={
+                    "type": "object",
+                    "required": ["topic"],
+                    "properties": {"topic": {"type": "string", "title": "Topic", "maxLength": 40}},
+                },
+            ),
+        )
+    client = world["client"]
+    listed = {
+        b["id"]: b for b in client.get("/api/v1/blueprints", headers=_auth(world)).json()["data"]
+    }
+    own = listed[f"user:{mine.id}"]
+    assert own["kind"] == "own" and own["version"] == 1
+    assert own["parameters_schema"]["properties"]["topic"]["maxLength"] == 40
+    assert f"user:{mine.id}" not in {
+        b["id"]
+        for b in client.get("/api/v1/blueprints", headers=_auth(world, "bob")).json()["data"]
+    }
+    compiled = client.post(
+        f"/api/v1/blueprints/user:{mine.id}/compile",
+        headers=_auth(world),
+        json={"parameters": {"topic": "rain"}},
+    )
+    assert compiled.json()["prompt"] == "Write a haiku about rain."
+    too_long = client.post(
+        f"/api/v1/blueprints/{mine.id}/compile",
+        headers=_auth(world),
+        json={"parameters": {"topic": "x" * 41}},
+    )
+    assert _error(too_long)["field"] == "parameters.topic"
+    # Bob cannot see or use it.
+    theirs = client.post(
+        f"/api/v1/blueprints/user:{mine.id}/compile",
+        headers=_auth(world, "bob"),
+        json={"parameters": {"topic": "rain"}},
+    )
+    assert theirs.status_code == 404
+    generated = client.post(
+        "/api/v1/generate",
+        headers=_auth(world),
+        json={
+            "blueprint": f"user:{mine.id}",
+            "model": "blueprint-compiler",
+            "parameters": {"topic": "rain"},
+        },
+    )
+    assert generated.status_code == 200, generated.text
+    with admin_session_scope(world["db"]) as session:
+        row = session.get(UserPrompt, uuid.UUID(generated.json()["id"]))
+    assert row.blueprint_version_id == uuid.UUID(mine.version_id) and row.template_name == "Haiku"
+    with user_session_scope(bob.user_id, world["db"]) as session:
+        assert (
+            user_blueprints.resolve_blueprint(
+                session=session, user_id=bob.user_id, reference=f"user:{mine.id}"
+            )
+            is None
+        )
 
 
 # --- generate ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from promptgen.models import (
     owned_tables,
 )
 from promptgen.periods import quota_period_start
-from promptgen.services import api_tokens, history, keys, recovery
+from promptgen.services import api_tokens, history, keys, recovery, user_blueprints
 from promptgen.services.catalog_import import seed_catalog
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
@@ -71,6 +71,18 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
             recovery.issue_email_verification(session=session, user_id=user_id)
             api_tokens.create_token(session=session, user_id=user_id, name="ci", scope="read")
             session.add(Share(user_id=user_id, token=f"share-{name}", prompt_id=prompt.id))
+            user_blueprints.create_blueprint(
+                session=session,
+                user_id=user_id,
+                draft=user_blueprints.BlueprintDraft(
+                    name=f"{name}'s blueprint",
+                    prompt_template="Write about {{ topic }}.",
+                    parameter_schema={
+                        "type": "object",
+                        "properties": {"topic": {"type": "string", "title": "Topic"}},
+                    },
+                ),
+            )
             key_id = session.exec(select(UserApiKey.id).where(UserApiKey.user_id == user_id)).one()
             people[name] = {"user": user_id, "prompt": prompt.id, "key": key_id}
     return people
