@@ -27,6 +27,7 @@ from promptgen.models import (
     Share,
     SupportedAIModel,
     SupportedTemplate,
+    UserBlueprintVersion,
     UserPrompt,
     VisualSignature,
 )
@@ -66,6 +67,12 @@ class SharedGeneration:
     blueprint_name: str
     blueprint_slug: str | None  # the catalog blueprint still offered, for Remix
     blueprint_description: str
+    # The blueprint's text and schema: the catalog's, or the owner's version it used (a
+    # shared entry shares its recipe). Empty when the blueprint is gone.
+    blueprint_template: str
+    blueprint_schema: dict[str, Any]
+    blueprint_instructions: str
+    from_own_blueprint: bool
     signature_name: str
     signature_slug: str | None
     model_name: str
@@ -82,8 +89,10 @@ class SharedGeneration:
             "created_at": self.created_at.isoformat(),
             "blueprint": {
                 "name": self.blueprint_name,
-                "id": self.blueprint_slug,
+                "id": f"catalog:{self.blueprint_slug}" if self.blueprint_slug else None,
                 "description": self.blueprint_description,
+                "template": self.blueprint_template,
+                "parameters_schema": self.blueprint_schema,
             },
             "signature": {"name": self.signature_name, "id": self.signature_slug}
             if self.signature_name
@@ -227,6 +236,17 @@ def get_shared(*, session: Session, token: str) -> SharedGeneration | None:
     if prompt is None or prompt.user_id != share.user_id:
         return None
     blueprint_slug, blueprint = _slug(session, SupportedTemplate, prompt.template_id)
+    version = (
+        session.exec(
+            select(UserBlueprintVersion).where(
+                col(UserBlueprintVersion.id) == prompt.blueprint_version_id,
+                col(UserBlueprintVersion.user_id) == share.user_id,
+            )
+        ).first()
+        if prompt.blueprint_version_id is not None
+        else None
+    )
+    recipe = version if version is not None else blueprint
     signature_slug, _ = _slug(session, VisualSignature, prompt.signature_id)
     model_slug, _ = _slug(session, SupportedAIModel, prompt.model_id)
     images: list[SharedImage] = []
@@ -248,7 +268,11 @@ def get_shared(*, session: Session, token: str) -> SharedGeneration | None:
         created_at=prompt.created_at,
         blueprint_name=prompt.template_name,
         blueprint_slug=blueprint_slug,
-        blueprint_description=blueprint.description if blueprint is not None else "",
+        blueprint_description=recipe.description if recipe is not None else "",
+        blueprint_template=recipe.prompt_template if recipe is not None else "",
+        blueprint_schema=dict(recipe.parameter_schema) if recipe is not None else {},
+        blueprint_instructions=recipe.instructions if recipe is not None else "",
+        from_own_blueprint=version is not None,
         signature_name=prompt.signature_name,
         signature_slug=signature_slug,
         model_name=prompt.model_name,
@@ -292,3 +316,23 @@ def remix_recipe(*, session: Session, token: str) -> RemixRecipe | None:
         parameters=dict(prompt.parameters),
         blueprint_name=prompt.template_name,
     )
+
+
+def shared_blueprint_draft(*, session: Session, token: str) -> tuple[Any, str] | None:
+    """(BlueprintDraft, source) to copy a shared entry's blueprint into the viewer's own
+    blueprints; None when the link is dead or its blueprint is gone. Admin session."""
+    from promptgen.services.user_blueprints import BlueprintDraft
+
+    shared = get_shared(session=session, token=token)
+    if shared is None or not shared.blueprint_template:
+        return None
+    draft = BlueprintDraft(
+        name=shared.blueprint_name[:120] or "Shared blueprint",
+        prompt_template=shared.blueprint_template,
+        parameter_schema=shared.blueprint_schema,
+        description=shared.blueprint_description,
+        category="Shared with me",
+        instructions=shared.blueprint_instructions,
+    )
+    source = f"catalog:{shared.blueprint_slug}" if shared.blueprint_slug else "share"
+    return draft, source
