@@ -11,6 +11,7 @@ from promptgen.api.session_events import session_ended_listeners
 from promptgen.api.stripe_webhook import subscription_listeners
 from promptgen.logs import configure_logging
 from promptgen.pages.auth import sign_in, sign_up
+from promptgen.pages.blueprints import blueprint_builder, blueprint_list, blueprint_versions
 from promptgen.pages.dashboard import dashboard
 from promptgen.pages.history import history, history_detail
 from promptgen.pages.public import landing, pricing
@@ -19,6 +20,7 @@ from promptgen.pages.settings import settings
 from promptgen.settings import get_settings
 from promptgen.state.auth import SignInState, SignUpState
 from promptgen.state.base import TabOwner
+from promptgen.state.blueprints import BlueprintListState, BuilderState, VersionsState
 from promptgen.state.dashboard import DashboardState
 from promptgen.state.guard import EventGuard, guard_socket, log_backend_exception
 from promptgen.state.history import HistoryDetailState, HistoryState
@@ -94,6 +96,24 @@ app.add_page(
 )
 app.add_page(
     settings, route=urls.SETTINGS, title="Settings · PromptGen", on_load=SettingsState.load
+)
+app.add_page(
+    blueprint_list,
+    route=urls.BLUEPRINTS,
+    title="My blueprints · PromptGen",
+    on_load=BlueprintListState.load,
+)
+app.add_page(
+    blueprint_builder,
+    route=urls.BLUEPRINT_DETAIL,
+    title="Blueprint builder · PromptGen",
+    on_load=BuilderState.load,
+)
+app.add_page(
+    blueprint_versions,
+    route=urls.BLUEPRINT_VERSIONS,
+    title="Blueprint versions · PromptGen",
+    on_load=VersionsState.load,
 )
 
 # Before any event, a tab whose session changed forgets the previous user.

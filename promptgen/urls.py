@@ -9,6 +9,11 @@ DASHBOARD = "/dashboard"
 HISTORY = "/history"
 HISTORY_DETAIL = "/history/[prompt_id]"
 SETTINGS = "/settings"
+BLUEPRINTS = "/blueprints"
+# One dynamic page for the builder: "/blueprints/new" is it with the id "new".
+BLUEPRINT_DETAIL = "/blueprints/[blueprint_id]"
+BLUEPRINT_NEW = "/blueprints/new"
+BLUEPRINT_VERSIONS = "/blueprints/[blueprint_id]/versions"
 PRICING = "/pricing"
 # Account recovery pages (Reflex) ...
 FORGOT_PASSWORD = "/forgot-password"
@@ -32,9 +37,25 @@ API_IMPORT = "/api/account/import"
 # ... and public share links (an HTTP route, so link previews see its Open Graph tags).
 SHARE = "/share/{token}"
 
+PROTECTED = (DASHBOARD, HISTORY, SETTINGS, BLUEPRINTS)
+
 
 def history_detail(prompt_id: str) -> str:
     return f"{HISTORY}/{quote(prompt_id)}"
+
+
+def blueprint(blueprint_id: str) -> str:
+    """A user blueprint's builder page."""
+    return f"{BLUEPRINTS}/{quote(blueprint_id)}"
+
+
+def blueprint_versions(blueprint_id: str) -> str:
+    return f"{BLUEPRINTS}/{quote(blueprint_id)}/versions"
+
+
+def dashboard_with(reference: str) -> str:
+    """The dashboard with a blueprint chosen ("user:<uuid>")."""
+    return f"{DASHBOARD}?blueprint={quote(reference)}"
 
 
 def retry(prompt_id: str) -> str:

@@ -11,6 +11,7 @@ from promptgen.state.base import AuthState
 NAV_LINKS = (
     ("Dashboard", urls.DASHBOARD, "layout-dashboard"),
     ("History", urls.HISTORY, "history"),
+    ("Blueprints", urls.BLUEPRINTS, "blocks"),
     ("Settings", urls.SETTINGS, "settings"),
     ("Pricing", urls.PRICING, "credit-card"),
 )

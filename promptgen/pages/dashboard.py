@@ -15,6 +15,7 @@ from promptgen.state.dashboard import (
     DashboardState,
     FormField,
     ModelOption,
+    OwnBlueprintCard,
     SignatureCard,
 )
 
@@ -44,6 +45,47 @@ def _blueprint_card(card: BlueprintCard) -> rx.Component:
         on_click=DashboardState.choose_blueprint(card.id),
         class_name="blueprint-card",
         data_name=card.name,
+    )
+
+
+def _own_blueprint_card(card: OwnBlueprintCard) -> rx.Component:
+    return _selectable_card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(card.name, size="3"),
+                rx.badge(card.version, variant="soft"),
+                align="center",
+            ),
+            rx.text(card.description, size="2", color_scheme="gray"),
+            spacing="1",
+            align="start",
+        ),
+        selected=DashboardState.selected_own_blueprint_id == card.id,
+        on_click=DashboardState.choose_own_blueprint(card.id),
+        class_name="own-blueprint-card",
+        data_name=card.name,
+    )
+
+
+def _own_blueprints() -> rx.Component:
+    """The picker's own section: the user's blueprints (services/user_blueprints)."""
+    return rx.vstack(
+        rx.hstack(
+            rx.text("My blueprints", weight="bold", size="2", color_scheme="gray"),
+            rx.link("Manage", href=urls.BLUEPRINTS, size="2"),
+            rx.link("New", href=urls.BLUEPRINT_NEW, size="2"),
+            spacing="3",
+            align="center",
+        ),
+        rx.grid(
+            rx.foreach(DashboardState.own_blueprints, _own_blueprint_card),
+            columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        spacing="2",
+        id="own-blueprints",
     )
 
 
@@ -298,7 +340,8 @@ def _result_panel() -> rx.Component:
 
 def _generator() -> rx.Component:
     return rx.cond(
-        DashboardState.selected_blueprint_id == 0,
+        (DashboardState.selected_blueprint_id == 0)
+        & (DashboardState.selected_own_blueprint_id == ""),
         rx.callout("Pick a blueprint above to start.", icon="mouse-pointer-click"),
         rx.form(
             rx.vstack(
@@ -402,6 +445,7 @@ def dashboard() -> rx.Component:
     return app_shell(
         page_header("Dashboard", "Build a prompt from a blueprint and a visual signature."),
         rx.vstack(
+            _own_blueprints(),
             rx.foreach(DashboardState.blueprint_groups, _blueprint_group),
             spacing="4",
             width="100%",

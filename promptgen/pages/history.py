@@ -262,6 +262,19 @@ def history_detail() -> rx.Component:
                     rx.data_list.item(
                         rx.data_list.label("Model"), rx.data_list.value(detail.model)
                     ),
+                    rx.cond(
+                        HistoryDetailState.blueprint_version != "",
+                        rx.data_list.item(
+                            rx.data_list.label("Blueprint version"),
+                            rx.data_list.value(
+                                rx.link(
+                                    HistoryDetailState.blueprint_version,
+                                    href=HistoryDetailState.blueprint_versions_url,
+                                    id="detail-blueprint-version",
+                                )
+                            ),
+                        ),
+                    ),
                     rx.data_list.item(
                         rx.data_list.label("Visual signature"), rx.data_list.value(detail.signature)
                     ),

@@ -68,6 +68,8 @@ class HistoryDetail:
     error_message: str | None
     latency_ms: int | None
     attachments: list[AttachmentView]
+    # The user blueprint version it was made with (None for a catalog blueprint).
+    blueprint_version_id: uuid.UUID | None = None
 
 
 def _snippet(prompt: UserPrompt) -> str:
@@ -297,4 +299,5 @@ def get_history_item(
         attachments=[
             AttachmentView(a.filename, a.mime_type, a.size_bytes, a.data) for a in attachments
         ],
+        blueprint_version_id=prompt.blueprint_version_id,
     )

@@ -120,12 +120,21 @@ def list_blueprints(*, session: Session, user_id: uuid.UUID) -> list[ApiBlueprin
         )
         for v in catalog.list_blueprints(session=session)
     ]
-    for summary in user_blueprints.list_blueprints(session=session, user_id=user_id):
-        resolved = user_blueprints.resolve_blueprint(
-            session=session, user_id=user_id, reference=summary.reference
+    for own in user_blueprints.list_blueprint_details(session=session, user_id=user_id):
+        found.append(
+            ApiBlueprint(
+                id=user_blueprints.user_reference(own.id),
+                kind="own",
+                name=own.name,
+                category=own.category,
+                description=own.description,
+                prompt_template=own.prompt_template,
+                parameter_schema=own.parameter_schema,
+                instructions=own.instructions,
+                version=own.version,
+                reference=own.reference,
+            )
         )
-        if resolved is not None:
-            found.append(_api_blueprint(resolved))
     return found
 
 

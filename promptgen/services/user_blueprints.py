@@ -421,6 +421,24 @@ def list_blueprints(*, session: Session, user_id: uuid.UUID) -> list[UserBluepri
     return [_summary(r) for r in rows]
 
 
+def list_blueprint_details(*, session: Session, user_id: uuid.UUID) -> list[UserBlueprintDetail]:
+    """The user's own blueprints at their newest version, content and schema included (for
+    an API listing), most recently saved first. One query."""
+    rows = session.exec(
+        select(UserBlueprint, UserBlueprintVersion)
+        .join(
+            UserBlueprintVersion,
+            sa.and_(
+                col(UserBlueprintVersion.blueprint_id) == col(UserBlueprint.id),
+                col(UserBlueprintVersion.version) == col(UserBlueprint.current_version),
+            ),
+        )
+        .where(UserBlueprint.user_id == user_id, UserBlueprintVersion.user_id == user_id)
+        .order_by(col(UserBlueprint.updated_at).desc(), UserBlueprint.name)
+    ).all()
+    return [_detail(head, version) for head, version in rows]
+
+
 def _version_row(
     session: Session, user_id: uuid.UUID, blueprint_id: uuid.UUID, version: int
 ) -> UserBlueprintVersion | None:

@@ -11,7 +11,7 @@ import reflex as rx
 
 from promptgen import blueprints, urls
 from promptgen.errors import UserFacingError
-from promptgen.services import catalog, generation, history, uploads
+from promptgen.services import catalog, generation, history, uploads, user_blueprints
 from promptgen.services.images import MAX_IMAGES
 from promptgen.state.base import AuthState, run_service
 
@@ -34,6 +34,16 @@ class BlueprintCard:
 class BlueprintGroup:
     category: str
     cards: list[BlueprintCard]
+
+
+@dataclasses.dataclass
+class OwnBlueprintCard:
+    """One of the user's own blueprints in the picker (services/user_blueprints)."""
+
+    id: str
+    name: str
+    description: str
+    version: str
 
 
 @dataclasses.dataclass
@@ -118,10 +128,13 @@ def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> 
 
 class DashboardState(AuthState):
     blueprint_groups: list[BlueprintGroup] = []
+    own_blueprints: list[OwnBlueprintCard] = []
     signatures: list[SignatureCard] = []
     models: list[ModelOption] = []
 
     selected_blueprint_id: int = 0
+    # The chosen own blueprint's id ("" for none); generation uses its newest version.
+    selected_own_blueprint_id: str = ""
     selected_blueprint_name: str = ""
     selected_blueprint_description: str = ""
     fields: list[FormField] = []
@@ -157,6 +170,11 @@ class DashboardState(AuthState):
         for b in blueprint_views:
             groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
+        own_views = await run_service(user_blueprints.list_blueprints, user_id=user_id)
+        self.own_blueprints = [
+            OwnBlueprintCard(b.id, b.name, b.description, f"v{b.current_version}")
+            for b in own_views
+        ]
         self.signatures = [SignatureCard(s.id, s.name, s.description) for s in signature_views]
         self.models = [
             ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
@@ -167,8 +185,17 @@ class DashboardState(AuthState):
         if self.selected_signature_id not in {s.id for s in self.signatures}:
             self.selected_signature_id = 0
         retry_id = self.router.url.query_parameters.get("retry")
+        reference = user_blueprints.parse_reference(
+            str(self.router.url.query_parameters.get("blueprint", ""))
+        )
         if retry_id:
             await self._load_retry(user_id, str(retry_id))
+        elif reference is not None and reference.kind == "user":
+            await self._select_own_blueprint(user_id, str(reference.blueprint_id))
+        elif self.selected_own_blueprint_id:
+            await self._select_own_blueprint(
+                user_id, self.selected_own_blueprint_id, keep_values=True
+            )
         elif self.selected_blueprint_id:
             await self._select_blueprint(self.selected_blueprint_id, keep_values=True)
         return None
@@ -176,11 +203,19 @@ class DashboardState(AuthState):
     async def _load_retry(self, user_id, prompt_id: str) -> None:
         """Fill the form from one of the user's earlier generations (Retry in history)."""
         found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
-        if found is None or found.template_id is None:
+        own = found is not None and await run_service(
+            user_blueprints.blueprint_of_version,
+            user_id=user_id,
+            version_id=found.blueprint_version_id,
+        )
+        if own:
+            await self._select_own_blueprint(user_id, own[0], values=found.parameters)
+        elif found is None or found.template_id is None:
             self.error = "That generation cannot be retried: its blueprint is gone."
             return
-        await self._select_blueprint(found.template_id, values=found.parameters)
-        if not self.selected_blueprint_id:
+        else:
+            await self._select_blueprint(found.template_id, values=found.parameters)
+        if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
             self.error = "That generation cannot be retried: its blueprint is no longer offered."
             return
         if found.signature_id in {s.id for s in self.signatures}:
@@ -204,10 +239,43 @@ class DashboardState(AuthState):
             return
         if keep_values and self.selected_blueprint_id == blueprint_id and self.fields:
             return
+        self._show_form(view, values)
+        self.selected_blueprint_id = view.id
+
+    async def _select_own_blueprint(
+        self,
+        user_id: uuid.UUID,
+        blueprint_id: str,
+        *,
+        values: dict[str, Any] | None = None,
+        keep_values: bool = False,
+    ) -> None:
+        """Choose one of the user's own blueprints (newest version); the service checks
+        it is theirs."""
+        view = await run_service(
+            user_blueprints.get_blueprint, user_id=user_id, blueprint_id=blueprint_id
+        )
+        if view is None:
+            self.selected_own_blueprint_id = ""
+            self.fields = []
+            self.error = "That blueprint does not exist, or is not yours."
+            return
+        if keep_values and self.selected_own_blueprint_id == view.id and self.fields:
+            return
+        self._show_form(view, values)
+        self.selected_own_blueprint_id = view.id
+
+    def _show_form(
+        self,
+        view: catalog.BlueprintView | user_blueprints.UserBlueprintDetail,
+        values: dict[str, Any] | None,
+    ) -> None:
+        """Fill the form for a chosen blueprint (catalog or own), from its defaults."""
         defaults = blueprints.default_values(view.parameter_schema)
         if values:
             defaults.update(values)
-        self.selected_blueprint_id = view.id
+        self.selected_blueprint_id = 0
+        self.selected_own_blueprint_id = ""
         self.selected_blueprint_name = view.name
         self.selected_blueprint_description = view.description
         self.fields = [
@@ -222,6 +290,14 @@ class DashboardState(AuthState):
     async def choose_blueprint(self, blueprint_id: int):
         # Clicking the chosen blueprint again keeps what the user typed.
         await self._select_blueprint(int(blueprint_id), keep_values=True)
+
+    @rx.event
+    async def choose_own_blueprint(self, blueprint_id: str):
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
+        await self._select_own_blueprint(user.user_id, blueprint_id, keep_values=True)
+        return None
 
     @rx.event
     def choose_signature(self, signature_id: int):
@@ -285,7 +361,7 @@ class DashboardState(AuthState):
             if user is None:
                 yield rx.redirect(urls.sign_in_then(urls.DASHBOARD))
                 return
-            if not self.selected_blueprint_id:
+            if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
                 self.error = "Pick a blueprint first."
                 return
             if not self.selected_model_id:
@@ -303,6 +379,7 @@ class DashboardState(AuthState):
             owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
             blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
+            own_id = self.selected_own_blueprint_id
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
         task = asyncio.current_task()
@@ -320,6 +397,7 @@ class DashboardState(AuthState):
             )
             request = generation.GenerationRequest(
                 blueprint_id=blueprint_id,
+                blueprint_ref=user_blueprints.user_reference(own_id) if own_id else "",
                 model_id=model_id,
                 signature_id=signature_id or None,
                 parameters=parameters,

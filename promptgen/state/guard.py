@@ -39,6 +39,12 @@ MAX_LIST_ITEMS = 200
 OUR_PACKAGE = "promptgen."
 
 
+class LongText(str):
+    """The annotation of an event argument that carries a long text the user types (a
+    prompt template, a list of choices): text of up to MAX_FORM_VALUE characters rather
+    than MAX_STRING. Reflex passes the browser's string through unchanged."""
+
+
 class Junk(ValueError):
     """An event argument the handler cannot take; the message says which, briefly."""
 
@@ -138,6 +144,11 @@ def check_value(
         if not isinstance(value, str):
             raise Junk(f"{name} is not text")
         if len(value) > max_string:
+            raise Junk(f"{name} is too long")
+    elif hint is LongText:
+        if not isinstance(value, str):
+            raise Junk(f"{name} is not text")
+        if len(value) > MAX_FORM_VALUE:
             raise Junk(f"{name} is too long")
     elif hint is dict or origin is dict:
         if forms:

@@ -9,7 +9,7 @@ import json
 import reflex as rx
 
 from promptgen import urls
-from promptgen.services import history
+from promptgen.services import history, user_blueprints
 from promptgen.state.base import AuthState, run_service
 
 
@@ -183,6 +183,9 @@ class HistoryDetailState(AuthState):
     latency: str = ""
     key_source: str = ""
     attachments: list[AttachmentRow] = []
+    # For a generation made with one of the user's blueprints: "v2" and its versions page.
+    blueprint_version: str = ""
+    blueprint_versions_url: str = ""
 
     @rx.event
     async def load(self):
@@ -198,6 +201,13 @@ class HistoryDetailState(AuthState):
             self.detail = None
             return None
         self.detail = _row(found.item)
+        own = await run_service(
+            user_blueprints.blueprint_of_version,
+            user_id=user_id,
+            version_id=found.blueprint_version_id,
+        )
+        self.blueprint_version = f"v{own[1]}" if own else ""
+        self.blueprint_versions_url = urls.blueprint_versions(own[0]) if own else ""
         self.parameters = [ParameterRow(k, _format_value(v)) for k, v in found.parameters.items()]
         self.compiled_prompt = found.compiled_prompt
         self.output = found.output

@@ -189,6 +189,33 @@ def test_every_save_is_a_version_and_restore_appends_one(people) -> None:
     assert old.prompt_template.startswith("Draw")  # older versions are kept as they were
 
 
+def test_concurrent_saves_get_consecutive_versions(pg_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with admin_session_scope(pg_url) as session:
+        seed_catalog(session=session)
+        alice = make_user(session, "alice@example.com").user_id
+    people = {"db": pg_url, "alice": alice}
+    first = _create(people)
+
+    def save(number: int) -> int:
+        with _as(people, "alice") as session:
+            return user_blueprints.save_version(
+                session=session,
+                user_id=alice,
+                blueprint_id=first.id,
+                draft=_draft(name=f"Save {number}"),
+            ).version
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        versions = sorted(pool.map(save, range(8)))
+    assert versions == list(range(2, 10))
+    with _as(people, "alice") as session:
+        [detail] = user_blueprints.list_blueprint_details(session=session, user_id=alice)
+    assert detail.version == detail.current_version == 9
+    assert detail.parameter_schema == first.parameter_schema
+
+
 def test_a_save_from_a_stale_editor_is_refused_and_changes_nothing(people) -> None:
     first = _create(people)
     with _as(people, "alice") as session:

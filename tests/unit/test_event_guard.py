@@ -8,7 +8,7 @@ import typing
 import pytest
 
 from promptgen.promptgen import app
-from promptgen.state.guard import Junk, _hints, check_event
+from promptgen.state.guard import MAX_FORM_VALUE, Junk, LongText, _hints, check_event
 
 OURS = {
     name: registered
@@ -20,12 +20,14 @@ OURS = {
 VALID = {
     int: 3,
     str: "abc",
+    LongText: "{{ subject }}\n" * 1000,
     bool: True,
     dict: {"__reflex_form_data__": [["a", "b"], ["tags", "x"], ["tags", "y"]]},
 }
 JUNK = {
     int: ["abc", 10**12, 1.5, None, True, [1], {"a": 1}],
     str: [1, None, ["a"], {"a": 1}, "x" * 5000],
+    LongText: [1, None, ["a"], {"a": 1}, "x" * (MAX_FORM_VALUE + 1)],
     bool: ["yes", 1, None, []],
     dict: [
         "junk",
@@ -74,18 +76,24 @@ def test_each_handler_refuses_junk_and_takes_good_arguments(name: str) -> None:
         return
     with pytest.raises(Junk, match="missing argument"):
         check_event(fn, hints, {})
+
+    def good_value(param: str) -> object:
+        kind = _kind(hints[param])
+        options = typing.get_args(hints[param]) if kind not in VALID else (kind,)
+        return VALID[_kind(options[0])]
+
+    # Every argument good, then each one in turn junk while the others stay good.
+    good = {p: good_value(p) for p in params if _kind(hints[p]) is not list}
     for param in params:
         kind = _kind(hints[param])
         if kind is list:  # the upload handler: only files, which a browser cannot forge
             with pytest.raises(Junk):
-                check_event(fn, hints, {param: ["not a file"]})
+                check_event(fn, hints, {**good, param: ["not a file"]})
             continue
-        options = typing.get_args(hints[param]) if kind not in VALID else (kind,)
-        good = VALID[_kind(options[0])]
-        check_event(fn, hints, {param: good})
+        check_event(fn, hints, good)
         for junk in JUNK.get(kind, [{"a": {"b": 1}}]):
             with pytest.raises(Junk):
-                check_event(fn, hints, {param: junk})
+                check_event(fn, hints, {**good, param: junk})
 
 
 def test_a_plain_form_dict_passes_too() -> None:
@@ -99,3 +107,18 @@ def test_numbers_as_the_browser_sends_them_pass() -> None:
     check_event(handler, typing.get_type_hints(handler), {"blueprint_id": "12", "value": ["a"]})
     with pytest.raises(Junk, match="out of range"):
         check_event(handler, typing.get_type_hints(handler), {"blueprint_id": 2**31, "value": "a"})
+
+
+def _handler(suffix: str):
+    return _parameters(OURS[next(n for n in OURS if n.endswith(suffix))])[:2]
+
+
+def test_long_text_arguments_take_a_whole_template_and_no_more() -> None:
+    fn, hints = _handler("set_template")
+    check_event(fn, hints, {"value": "{{ subject }} " * 3_000})
+    with pytest.raises(Junk, match="too long"):
+        check_event(fn, hints, {"value": "x" * (MAX_FORM_VALUE + 1)})
+    # A name is ordinary text: bounded as every other string.
+    fn, hints = _handler("set_blueprint_name")
+    with pytest.raises(Junk, match="too long"):
+        check_event(fn, hints, {"value": "x" * 3_000})
