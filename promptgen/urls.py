@@ -68,8 +68,20 @@ def share(token: str) -> str:
 
 
 def remix(token: str) -> str:
-    """The dashboard, filled in with a shared generation's recipe."""
-    return f"{DASHBOARD}?remix={quote(token, safe='')}"
+    """Remix a shared generation: signs in if needed, then opens the dashboard with it."""
+    return f"{share(token)}/remix"
+
+
+def share_import(token: str) -> str:
+    return f"{share(token)}/import"
+
+
+def dashboard_remix(token: str, own_reference: str = "") -> str:
+    """The dashboard filled in with a shared recipe (and the viewer's copy of its blueprint)."""
+    query = f"remix={quote(token, safe='')}"
+    if own_reference:
+        query += f"&blueprint={quote(own_reference, safe=':')}"
+    return f"{DASHBOARD}?{query}"
 
 
 def sign_in_then(next_path: str) -> str:

@@ -10,10 +10,9 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from promptgen import urls
-from promptgen.api import account, auth, personal, v1
+from promptgen.api import account, auth, personal, share_page, v1
 from promptgen.api.health import health
 from promptgen.api.keys import save_key
-from promptgen.api.share_page import share_page
 from promptgen.api.stripe_webhook import stripe_webhook
 
 ROUTES: list[BaseRoute] = [
@@ -36,7 +35,9 @@ ROUTES: list[BaseRoute] = [
     Route(urls.API_TOKENS_REVOKE, personal.revoke_token, methods=["POST"]),
     Route(urls.API_EXPORT, personal.export_account, methods=["GET"]),
     Route(urls.API_IMPORT, personal.import_account, methods=["POST"]),
-    Route(urls.SHARE, share_page, methods=["GET"]),
+    Route(urls.SHARE, share_page.share_page, methods=["GET"]),
+    Route(urls.SHARE + "/remix", share_page.remix, methods=["GET"]),
+    Route(urls.SHARE + "/import", share_page.import_blueprint, methods=["POST"]),
     # The public REST API (bearer tokens only; api/v1.py).
     *v1.routes(),
 ]

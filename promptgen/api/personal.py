@@ -63,7 +63,7 @@ async def create_token(request: Request) -> Response:
             _create, user.user_id, str(form.get("name", ""))[:200], str(form.get("scope", ""))
         )
     except api_tokens.ApiTokenError as exc:
-        return _back_to_settings(token_error=exc.field or "name")
+        return _back_to_settings(token_error=exc.code)
     body = (
         "<h1>Your new API token</h1>"
         f"<p><b>{esc(created.view.name)}</b> · {esc(api_tokens.SCOPES[created.view.scope])}</p>"

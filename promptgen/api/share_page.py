@@ -8,15 +8,21 @@ and offers Remix: the dashboard, prefilled with the recipe, in the viewer's own 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from promptgen import urls
+from promptgen.api.forms import same_origin
 from promptgen.api.html_page import esc, page
-from promptgen.db import run_in_admin_session
-from promptgen.services import shares
+from promptgen.db import admin_session_scope, run_in_admin_session, user_session_scope
+from promptgen.errors import UserFacingError
+from promptgen.models import UserBlueprint
+from promptgen.services import accounts, shares, user_blueprints
 from promptgen.settings import get_settings
 
 _DESCRIPTION_LENGTH = 200
@@ -76,9 +82,12 @@ def render_share(shared: shares.SharedGeneration, url: str) -> str:
     )
     remix = (
         f'<p><a class="button" data-testid="remix" href="{esc(urls.remix(shared.token))}">'
-        "Remix in your account</a> <span class=muted>Opens the dashboard with this recipe; "
-        "sign in or sign up first.</span></p>"
-        if shared.blueprint_slug
+        "Remix in your account</a> <span class=muted>Opens your dashboard with this recipe "
+        "(sign in or sign up first).</span></p>"
+        f'<form method="post" action="{esc(urls.share_import(shared.token))}">'
+        '<button class="button" type="submit" data-testid="import-blueprint">'
+        "Save this blueprint to my blueprints</button></form>"
+        if shared.blueprint_slug or shared.from_own_blueprint
         else "<p class=muted>This blueprint is no longer offered, so it cannot be remixed.</p>"
     )
     return (
@@ -99,11 +108,7 @@ async def share_page(request: Request) -> Response:
     token = request.path_params["token"]
     shared = await run_in_admin_session(shares.get_shared, token=token)
     if shared is None:
-        body = (
-            "<h1>This link does not work</h1><p>The share was revoked, or the link is "
-            'mistyped.</p><p><a href="/">PromptGen</a></p>'
-        )
-        return page("Share not found · PromptGen", body, status=404, headers=_HEADERS)
+        return _gone()
     url = get_settings().app_url.rstrip("/") + urls.share(token)
     return page(
         f"{shared.blueprint_name} · PromptGen",
@@ -111,3 +116,90 @@ async def share_page(request: Request) -> Response:
         head=_og(shared, url),
         headers=_HEADERS,
     )
+
+
+def _viewer(request: Request) -> accounts.CurrentUser | None:
+    token = request.cookies.get(accounts.SESSION_COOKIE, "")
+    if not token:
+        return None
+    with admin_session_scope() as session:
+        return accounts.resolve_session(session=session, token=token)
+
+
+def _copy_blueprint(user_id: uuid.UUID, token: str) -> str | None:
+    """The id of the viewer's own copy of a shared entry's blueprint, made once per link
+    (a second Remix or Save reuses it); None when the link or its blueprint is gone."""
+    with admin_session_scope() as session:
+        found = shares.shared_blueprint_draft(session=session, token=token)
+    if found is None:
+        return None
+    draft, _source = found
+    source = f"share:{token}"
+    with user_session_scope(user_id) as session:
+        existing = session.exec(
+            select(UserBlueprint.id).where(
+                UserBlueprint.user_id == user_id, UserBlueprint.source == source
+            )
+        ).first()
+        if existing is not None:
+            return str(existing)
+        made = user_blueprints.create_blueprint(
+            session=session,
+            user_id=user_id,
+            draft=draft,
+            note="Saved from a shared link",
+            source=source,
+        )
+        return made.id
+
+
+def _gone() -> Response:
+    body = (
+        "<h1>This link does not work</h1><p>The share was revoked, or the link is "
+        'mistyped.</p><p><a href="/">PromptGen</a></p>'
+    )
+    return page("Share not found · PromptGen", body, status=404, headers=_HEADERS)
+
+
+async def remix(request: Request) -> Response:
+    """Remix: the dashboard, filled in with the recipe, in the viewer's own account. A
+    sharer's own blueprint is copied into the viewer's blueprints first."""
+    token = request.path_params["token"]
+    shared = await run_in_admin_session(shares.get_shared, token=token)
+    if shared is None:
+        return _gone()
+    viewer = await run_in_threadpool(_viewer, request)
+    if viewer is None:
+        return RedirectResponse(urls.sign_in_then(urls.remix(token)), status_code=303)
+    if shared.from_own_blueprint:
+        copy = await run_in_threadpool(_copy_blueprint, viewer.user_id, token)
+        if copy is None:
+            return _gone()
+        target = urls.dashboard_remix(token, user_blueprints.user_reference(copy))
+    elif shared.blueprint_slug:
+        target = urls.dashboard_remix(token)
+    else:
+        return _gone()
+    return RedirectResponse(target, status_code=303, headers={"Referrer-Policy": "no-referrer"})
+
+
+async def import_blueprint(request: Request) -> Response:
+    """Save a shared entry's blueprint into the viewer's own blueprints (a form post)."""
+    if not same_origin(request):
+        return Response("Cross-site request refused.", status_code=403)
+    token = request.path_params["token"]
+    viewer = await run_in_threadpool(_viewer, request)
+    if viewer is None:
+        return RedirectResponse(urls.sign_in_then(urls.share(token)), status_code=303)
+    try:
+        copy = await run_in_threadpool(_copy_blueprint, viewer.user_id, token)
+    except (
+        UserFacingError,
+        user_blueprints.BlueprintInvalid,
+        user_blueprints.BlueprintLimit,
+    ) as exc:  # e.g. the viewer already has the most blueprints
+        body = f"<h1>Not saved</h1><p role=alert>{esc(exc.message)}</p>"
+        return page("Not saved · PromptGen", body, status=422, headers=_HEADERS)
+    if copy is None:
+        return _gone()
+    return RedirectResponse(urls.blueprint(copy), status_code=303)

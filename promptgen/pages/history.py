@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.api_access import share_panel
 from promptgen.components.shell import app_shell, page_header
 from promptgen.state.history import (
     AttachmentRow,
@@ -326,6 +327,7 @@ def history_detail() -> rx.Component:
                     ),
                     width="100%",
                 ),
+                share_panel(),
                 _text_block("Output", HistoryDetailState.output, "detail-output"),
                 _text_block(
                     "Compiled prompt", HistoryDetailState.compiled_prompt, "detail-compiled"

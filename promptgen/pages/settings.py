@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.api_access import api_tokens_card, import_export_card
 from promptgen.components.forms import post_form
 from promptgen.components.shell import app_shell, page_header
 from promptgen.state.settings import KeyRow, SettingsState
@@ -389,6 +390,8 @@ def settings() -> rx.Component:
             _current_plan_panel(),
             _sign_in_card(),
             _keys_card(),
+            api_tokens_card(),
+            import_export_card(),
             _delete_card(),
             spacing="4",
             width="100%",

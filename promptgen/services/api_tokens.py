@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from promptgen.audit import audit
+from promptgen.errors import UserFacingError
 from promptgen.models import ApiToken, User
 
 TOKEN_PREFIX = "pg_"  # noqa: S105 - the visible prefix, not a secret
@@ -31,13 +32,23 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 _SHOWN_PREFIX = 10  # "pg_" and 7 characters
 
 
-class ApiTokenError(Exception):
-    """A token cannot be created; `message` is what the user sees, `field` the form field."""
+class ApiTokenError(UserFacingError):
+    """A token cannot be created; `code` says why (the Settings form's redirect carries it,
+    and TOKEN_ERRORS turns it back into the message)."""
 
-    def __init__(self, message: str, *, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(self, code: str) -> None:
+        super().__init__(TOKEN_ERRORS[code], field="scope" if code == "scope" else "name")
+        self.code = code
+
+
+TOKEN_ERRORS = {
+    "name_missing": "Give the token a name, such as the script that uses it.",
+    "name_long": f"Use at most {MAX_NAME_LENGTH} characters for the token's name.",
+    "scope": "Choose what the token may do: read, or read and generate.",
+    "too_many": (
+        f"You have {MAX_TOKENS_PER_USER} active tokens. Revoke one you no longer use first."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -92,25 +103,18 @@ def create_token(*, session: Session, user_id: uuid.UUID, name: str, scope: str)
     """A new token for the user (a user session)."""
     name = " ".join(name.split())
     if not name:
-        raise ApiTokenError("Give the token a name, such as the script that uses it.", field="name")
+        raise ApiTokenError("name_missing")
     if len(name) > MAX_NAME_LENGTH:
-        raise ApiTokenError(
-            f"Use at most {MAX_NAME_LENGTH} characters for the token's name.", field="name"
-        )
+        raise ApiTokenError("name_long")
     if scope not in SCOPES:
-        raise ApiTokenError(
-            "Choose what the token may do: read, or read and generate.", field="scope"
-        )
+        raise ApiTokenError("scope")
     active = session.exec(
         select(sa.func.count())
         .select_from(ApiToken)
         .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
     ).one()
     if active >= MAX_TOKENS_PER_USER:
-        raise ApiTokenError(
-            f"You have {MAX_TOKENS_PER_USER} active tokens. Revoke one you no longer use first.",
-            field="name",
-        )
+        raise ApiTokenError("too_many")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user_id,

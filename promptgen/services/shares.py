@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from promptgen.audit import audit
+from promptgen.errors import UserFacingError
 from promptgen.models import (
     PromptAttachment,
     Share,
@@ -37,10 +38,8 @@ KIND_COMPARISON = "comparison"
 _TOKEN_BYTES = 32
 
 
-class ShareError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ShareError(UserFacingError):
+    """An entry that cannot be shared; `message` says why."""
 
 
 @dataclass(frozen=True)

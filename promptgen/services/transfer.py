@@ -21,19 +21,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from promptgen.blueprints import (
-    SIGNATURE_VARIABLES,
-    SchemaError,
-    check_template_renders,
-    validate_parameter_schema,
-)
+from promptgen.blueprints import SIGNATURE_VARIABLES
+from promptgen.errors import UserFacingError
 from promptgen.models import (
     PromptAttachment,
     SupportedAIModel,
     SupportedTemplate,
+    UserBlueprint,
+    UserBlueprintVersion,
     UserPrompt,
     VisualSignature,
 )
+from promptgen.services import user_blueprints
+from promptgen.services.user_blueprints import BlueprintDraft
 
 FORMAT = "promptgen-export"
 VERSION = 1
@@ -46,12 +46,11 @@ _KEY_SOURCES = {"platform", "own_key", "offline"}
 _IMPORT_NAMESPACE = uuid.UUID("6f1e4c9a-3b7d-4e2a-9c51-0d8f2a7b6e13")
 
 
-class TransferError(Exception):
+class TransferError(UserFacingError):
     """An import that cannot be taken; `item` names what is wrong (`history[3].output`)."""
 
     def __init__(self, message: str, *, item: str = "") -> None:
-        super().__init__(f"{item}: {message}" if item else message)
-        self.message = message
+        super().__init__(message, field=item or None)
         self.item = item
 
     def __str__(self) -> str:
@@ -59,22 +58,20 @@ class TransferError(Exception):
 
 
 @dataclass(frozen=True)
-class BlueprintDraft:
-    """A blueprint read from an import, validated like the catalog's."""
+class ImportedBlueprint:
+    """A blueprint read from an import: its versions, oldest first, each checked as the
+    builder's saves are; `original` is its reference in the export ("" for Langfuse)."""
 
-    name: str
-    description: str
-    category: str
-    prompt_template: str
-    parameter_schema: dict[str, Any]
-    instructions: str = ""
+    versions: list[tuple[BlueprintDraft, str]]  # (content, note)
+    source: str  # kept on the copy, so importing the same file again finds it
+    original: str = ""
 
 
 @dataclass
 class ImportReport:
     history_added: int = 0
     history_skipped: int = 0
-    blueprints: list[BlueprintDraft] = field(default_factory=list)
+    blueprints: list[ImportedBlueprint] = field(default_factory=list)
     blueprints_added: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -84,6 +81,8 @@ class ImportReport:
             parts.append(f"{self.history_skipped} already there")
         if self.blueprints:
             parts.append(f"{self.blueprints_added} of {len(self.blueprints)} blueprints imported")
+            if self.blueprints_added < len(self.blueprints):
+                parts.append("the others were imported before")
         return ", ".join(parts) + "." + "".join(f" {n}" for n in self.notes)
 
 
@@ -95,8 +94,39 @@ def _slugs(session: Session, model: type) -> dict[int, str]:
 
 
 def _own_blueprints_for_export(session: Session, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The user's own blueprints (hook for user blueprints, built in another branch)."""
-    return []
+    """The user's own blueprints, each with every version (oldest first)."""
+    heads = session.exec(
+        select(UserBlueprint)
+        .where(col(UserBlueprint.user_id) == user_id)
+        .order_by(col(UserBlueprint.created_at))
+    ).all()
+    versions: dict[uuid.UUID, list[UserBlueprintVersion]] = {}
+    for row in session.exec(
+        select(UserBlueprintVersion)
+        .where(col(UserBlueprintVersion.user_id) == user_id)
+        .order_by(col(UserBlueprintVersion.version))
+    ).all():
+        versions.setdefault(row.blueprint_id, []).append(row)
+    return [
+        {
+            "id": user_blueprints.user_reference(head.id),
+            "name": head.name,
+            "versions": [
+                {
+                    "version": v.version,
+                    "name": v.name,
+                    "category": v.category,
+                    "description": v.description,
+                    "template": v.prompt_template,
+                    "parameters_schema": v.parameter_schema,
+                    "instructions": v.instructions,
+                    "note": v.note,
+                }
+                for v in versions.get(head.id, [])
+            ],
+        }
+        for head in heads
+    ]
 
 
 def export_account(*, session: Session, user_id: uuid.UUID) -> dict[str, Any]:
@@ -111,6 +141,16 @@ def export_account(*, session: Session, user_id: uuid.UUID) -> dict[str, Any]:
         )
     ).all():
         images.setdefault(prompt_id, []).append(filename)
+    own_versions = {
+        version_id: user_blueprints.user_reference(blueprint_id, number)
+        for version_id, blueprint_id, number in session.exec(
+            select(
+                UserBlueprintVersion.id,
+                UserBlueprintVersion.blueprint_id,
+                UserBlueprintVersion.version,
+            ).where(col(UserBlueprintVersion.user_id) == user_id)
+        ).all()
+    }
     prompts = session.exec(
         select(UserPrompt)
         .where(col(UserPrompt.user_id) == user_id, col(UserPrompt.status) != "pending")
@@ -121,7 +161,13 @@ def export_account(*, session: Session, user_id: uuid.UUID) -> dict[str, Any]:
             "id": str(p.id),
             "created_at": p.created_at.isoformat(),
             "status": p.status,
-            "blueprint": {"name": p.template_name, "id": blueprints.get(p.template_id)},
+            "blueprint": {
+                "name": p.template_name,
+                "id": own_versions.get(p.blueprint_version_id)
+                or (
+                    f"catalog:{blueprints[p.template_id]}" if p.template_id in blueprints else None
+                ),
+            },
             "signature": {"name": p.signature_name, "id": signatures.get(p.signature_id)}
             if p.signature_name
             else None,
@@ -228,13 +274,13 @@ def blueprint_from_text_prompt(
 
 
 def _validated(draft: BlueprintDraft, item: str) -> BlueprintDraft:
+    """The draft, checked as a save in the builder is; TransferError naming the part."""
     try:
-        validate_parameter_schema(draft.parameter_schema, prompt_template=draft.prompt_template)
-        check_template_renders(draft.parameter_schema, draft.prompt_template)
-    except SchemaError as exc:
-        where = f"{item}.{exc.field}" if getattr(exc, "field", "") else item
-        raise TransferError(exc.message, item=where) from None
-    return draft
+        return user_blueprints.check_draft(draft)
+    except user_blueprints.BlueprintInvalid as exc:
+        problem = exc.problems[0]
+        where = f"{item}.{problem.field}" if getattr(problem, "field", "") else item
+        raise TransferError(str(problem), item=where) from None
 
 
 def _langfuse_prompt(obj: dict[str, Any], item: str) -> BlueprintDraft:
@@ -253,28 +299,52 @@ def _langfuse_prompt(obj: dict[str, Any], item: str) -> BlueprintDraft:
     return blueprint_from_text_prompt(prompt, name=name, item=item)
 
 
-def _own_blueprint(obj: Any, item: str) -> BlueprintDraft:
+def _version_draft(obj: Any, item: str) -> tuple[BlueprintDraft, str]:
     if not isinstance(obj, dict):
         raise TransferError("must be an object", item=item)
-    if "parameters_schema" not in obj and "prompt" in obj:
-        return _langfuse_prompt(obj, item)  # a Langfuse prompt in a PromptGen file
     name = obj.get("name")
-    template = obj.get("template")
-    schema = obj.get("parameters_schema")
     if not isinstance(name, str) or not name.strip():
         raise TransferError("needs a name", item=f"{item}.name")
-    if not isinstance(template, str):
+    if not isinstance(obj.get("template"), str):
         raise TransferError("needs a template", item=f"{item}.template")
-    return _validated(
-        BlueprintDraft(
-            name=name.strip()[:120],
-            description=str(obj.get("description") or "")[:2000],
-            category=str(obj.get("category") or "Imported")[:64],
-            prompt_template=template,
-            parameter_schema=schema,
-            instructions=str(obj.get("instructions") or "")[:20_000],
-        ),
-        item,
+    draft = BlueprintDraft(
+        name=name.strip()[:120],
+        prompt_template=obj["template"],
+        parameter_schema=obj.get("parameters_schema"),
+        description=str(obj.get("description") or "")[:2000],
+        category=str(obj.get("category") or "")[:64],
+        instructions=str(obj.get("instructions") or ""),
+    )
+    note = obj.get("note") if isinstance(obj.get("note"), str) else ""
+    return _validated(draft, item), note
+
+
+def _own_blueprint(obj: Any, item: str) -> ImportedBlueprint:
+    if not isinstance(obj, dict):
+        raise TransferError("must be an object", item=item)
+    if "versions" not in obj and "prompt" in obj:  # a Langfuse prompt in a PromptGen file
+        draft = _langfuse_prompt(obj, item)
+        return ImportedBlueprint(
+            [(draft, "Imported from a Langfuse prompt")], _langfuse_source(obj)
+        )
+    versions = obj.get("versions")
+    if not isinstance(versions, list) or not versions:
+        raise TransferError("needs at least one version", item=f"{item}.versions")
+    if len(versions) > user_blueprints.MAX_VERSIONS_PER_BLUEPRINT:
+        raise TransferError("has too many versions", item=f"{item}.versions")
+    original = obj.get("id") if isinstance(obj.get("id"), str) else ""
+    parsed = user_blueprints.parse_reference(original)
+    if parsed is None or parsed.kind != "user":
+        raise TransferError('needs its "id" from the export (user:<uuid>)', item=f"{item}.id")
+    drafts = [_version_draft(v, f"{item}.versions[{i}]") for i, v in enumerate(versions)]
+    return ImportedBlueprint(drafts, f"import:{parsed.blueprint_id}", str(parsed.blueprint_id))
+
+
+def _langfuse_source(obj: dict[str, Any]) -> str:
+    name = obj.get("name") if isinstance(obj.get("name"), str) else ""
+    version = obj.get("version")
+    return (
+        f"langfuse:{name[:150]}@{version}" if isinstance(version, int) else f"langfuse:{name[:150]}"
     )
 
 
@@ -376,10 +446,13 @@ def _history_row(
     favorite = entry.get("favorite", False)
     if not isinstance(favorite, bool):
         raise TransferError("must be true or false", item=f"{item}.favorite")
+    blueprint_ref = user_blueprints.parse_reference(blueprint_slug or "")
+    catalog_slug = blueprint_ref.slug if blueprint_ref and blueprint_ref.kind == "catalog" else ""
     return {
+        "_blueprint_ref": blueprint_slug,
         "id": uuid.uuid5(_IMPORT_NAMESPACE, f"{user_id}:{original_id}"),
         "user_id": user_id,
-        "template_id": catalog["blueprints"].get(blueprint_slug or ""),
+        "template_id": catalog["blueprints"].get(catalog_slug),
         "signature_id": catalog["signatures"].get(signature_slug or ""),
         "model_id": catalog["models"].get(model_slug or ""),
         "template_name": blueprint_name,
@@ -412,29 +485,80 @@ def _catalog_ids(session: Session) -> dict[str, dict[str, int]]:
 
 
 def _save_own_blueprints(
-    session: Session, user_id: uuid.UUID, drafts: list[BlueprintDraft], report: ImportReport
-) -> None:
-    """Hook: saving drafts as the user's own blueprints arrives with user blueprints."""
-    if drafts:
-        report.notes.append(
-            f"{len(drafts)} blueprints were checked but not saved: own blueprints are not "
-            "available on this server yet."
+    session: Session, user_id: uuid.UUID, report: ImportReport
+) -> dict[str, dict[int, uuid.UUID]]:
+    """Save the imported blueprints as the user's own, every version in order; one imported
+    before (same source) is left as it is. Returns, by original blueprint id, the new
+    version ids by number (for the history rows that used them)."""
+    sources = [b.source for b in report.blueprints]
+    existing = (
+        dict(
+            session.exec(
+                select(UserBlueprint.source, UserBlueprint.id).where(
+                    col(UserBlueprint.user_id) == user_id, col(UserBlueprint.source).in_(sources)
+                )
+            ).all()
         )
+        if sources
+        else {}
+    )
+    mapping: dict[str, dict[int, uuid.UUID]] = {}
+    for index, imported in enumerate(report.blueprints):
+        head = existing.get(imported.source)
+        if head is None:
+            try:
+                (first, note), *rest = imported.versions
+                made = user_blueprints.create_blueprint(
+                    session=session,
+                    user_id=user_id,
+                    draft=first,
+                    note=note or "Imported",
+                    source=imported.source,
+                )
+                for draft, later_note in rest:
+                    user_blueprints.save_version(
+                        session=session,
+                        user_id=user_id,
+                        blueprint_id=made.id,
+                        draft=draft,
+                        note=later_note,
+                    )
+            except user_blueprints.BlueprintLimit as exc:
+                raise TransferError(exc.message, item=f"blueprints[{index}]") from None
+            head = uuid.UUID(made.id)
+            existing[imported.source] = head
+            report.blueprints_added += 1
+        if imported.original:
+            mapping[imported.original] = {
+                number: version_id
+                for version_id, number in session.exec(
+                    select(UserBlueprintVersion.id, UserBlueprintVersion.version).where(
+                        col(UserBlueprintVersion.blueprint_id) == head,
+                        col(UserBlueprintVersion.user_id) == user_id,
+                    )
+                ).all()
+            }
+    return mapping
 
 
 def import_account(*, session: Session, user_id: uuid.UUID, data: dict[str, Any]) -> ImportReport:
     """Take a parsed document (parse_import) into the user's account. Everything is
     checked first; one bad item refuses the whole file, naming the item."""
     report = ImportReport()
-    if "langfuse" in data:
+    if "langfuse" in data and data.get("format") != FORMAT and isinstance(data["langfuse"], list):
         prompts = data["langfuse"]
         if len(prompts) > MAX_BLUEPRINTS:
             raise TransferError(f"at most {MAX_BLUEPRINTS} prompts at once")
         for i, obj in enumerate(prompts):
             if not isinstance(obj, dict):
                 raise TransferError("must be a prompt object", item=f"prompts[{i}]")
-            report.blueprints.append(_langfuse_prompt(obj, f"prompts[{i}]"))
-        _save_own_blueprints(session, user_id, report.blueprints, report)
+            draft = _langfuse_prompt(obj, f"prompts[{i}]")
+            report.blueprints.append(
+                ImportedBlueprint(
+                    [(draft, "Imported from a Langfuse prompt")], _langfuse_source(obj)
+                )
+            )
+        _save_own_blueprints(session, user_id, report)
         return report
     blueprints = data.get("blueprints", [])
     history = data.get("history", [])
@@ -449,6 +573,14 @@ def import_account(*, session: Session, user_id: uuid.UUID, data: dict[str, Any]
     report.blueprints = [_own_blueprint(b, f"blueprints[{i}]") for i, b in enumerate(blueprints)]
     catalog = _catalog_ids(session)
     rows = [_history_row(entry, i, user_id, catalog) for i, entry in enumerate(history)]
+    versions = _save_own_blueprints(session, user_id, report)
+    for row in rows:
+        own = user_blueprints.parse_reference(row.pop("_blueprint_ref") or "")
+        row["blueprint_version_id"] = (
+            versions.get(str(own.blueprint_id), {}).get(own.version)
+            if own is not None and own.kind == "user" and own.version is not None
+            else None
+        )
     existing = set()
     if rows:
         existing = set(
@@ -466,5 +598,4 @@ def import_account(*, session: Session, user_id: uuid.UUID, data: dict[str, Any]
         session.execute(sa.insert(UserPrompt), unique)
     report.history_added = len(unique)
     report.history_skipped = len(rows) - len(unique)
-    _save_own_blueprints(session, user_id, report.blueprints, report)
     return report

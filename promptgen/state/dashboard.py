@@ -11,9 +11,9 @@ import reflex as rx
 
 from promptgen import blueprints, urls
 from promptgen.errors import UserFacingError
-from promptgen.services import catalog, generation, history, uploads, user_blueprints
+from promptgen.services import catalog, generation, history, shares, uploads, user_blueprints
 from promptgen.services.images import MAX_IMAGES
-from promptgen.state.base import AuthState, run_service
+from promptgen.state.base import AuthState, run_admin_service, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
 UPLOAD_ID = "reference-images"
@@ -188,8 +188,11 @@ class DashboardState(AuthState):
         reference = user_blueprints.parse_reference(
             str(self.router.url.query_parameters.get("blueprint", ""))
         )
+        remix_token = self.router.url.query_parameters.get("remix")
         if retry_id:
             await self._load_retry(user_id, str(retry_id))
+        elif remix_token:
+            await self._load_remix(user_id, str(remix_token), reference)
         elif reference is not None and reference.kind == "user":
             await self._select_own_blueprint(user_id, str(reference.blueprint_id))
         elif self.selected_own_blueprint_id:
@@ -199,6 +202,33 @@ class DashboardState(AuthState):
         elif self.selected_blueprint_id:
             await self._select_blueprint(self.selected_blueprint_id, keep_values=True)
         return None
+
+    async def _load_remix(
+        self, user_id, token: str, own: user_blueprints.BlueprintReference | None
+    ) -> None:
+        """Fill the form with a shared generation's recipe (Remix on a share page, which
+        copied a sharer's own blueprint into this account first and names it in `own`)."""
+        recipe = await run_admin_service(shares.remix_recipe, token=token)
+        if recipe is None:
+            self.error = "That share link no longer works, so there is nothing to remix."
+            return
+        if own is not None and own.kind == "user":
+            await self._select_own_blueprint(
+                user_id, str(own.blueprint_id), values=recipe.parameters
+            )
+        elif recipe.blueprint_id is not None:
+            await self._select_blueprint(recipe.blueprint_id, values=recipe.parameters)
+        if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
+            self.error = "That recipe's blueprint is no longer offered."
+            return
+        if recipe.signature_id in {s.id for s in self.signatures}:
+            self.selected_signature_id = recipe.signature_id
+        if str(recipe.model_id) in {m.id for m in self.models}:
+            self.selected_model_id = str(recipe.model_id)
+        self.form_notice = (
+            f"Remixing a shared {recipe.blueprint_name} recipe. Change anything, then press "
+            "Generate: it runs in your account."
+        )
 
     async def _load_retry(self, user_id, prompt_id: str) -> None:
         """Fill the form from one of the user's earlier generations (Retry in history)."""
