@@ -3,8 +3,10 @@ that hangs up mid-generation, and the rate limit shared through Redis or the dat
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -149,3 +151,22 @@ def test_the_edge_lets_bearer_calls_in_without_an_origin_but_guards_cookie_forms
             t.name for t in api_tokens.list_tokens(session=session, user_id=account["user"].user_id)
         ]
     assert names == ["script"]
+
+
+def test_the_readme_python_client_streams_a_generation(account, fake_openai, capsys) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    client = readme.split("A ten-line Python client")[1].split("```python\n")[1].split("```")[0]
+    assert len(client.strip().splitlines()) <= 11
+    fake_openai.reply = "Walnut lamp on a linen backdrop, soft window light."
+    env = {
+        "DATABASE_URL": account["db"],
+        "OPENAI_API_KEY": DEFAULT_KEY,
+        "OPENAI_BASE_URL": fake_openai.url + "/v1",
+    }
+    with serve_api(env) as url:
+        os.environ["PROMPTGEN_TOKEN"] = account["token"]
+        try:
+            exec(client.replace("https://promptgen.example", url), {})  # noqa: S102
+        finally:
+            del os.environ["PROMPTGEN_TOKEN"]
+    assert capsys.readouterr().out.strip() == fake_openai.reply
