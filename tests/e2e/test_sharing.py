@@ -8,6 +8,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.test_edges import WATCH_CSP, _violations
 from tests.e2e.test_foundation import PASSWORD, sign_up
 from tests.support.app_server import AppServer
 
@@ -41,6 +42,7 @@ def test_share_open_signed_out_and_remix(
     bob_context.close()
 
     viewer = browser.new_context(viewport={"width": 390, "height": 844})
+    viewer.add_init_script(WATCH_CSP)
     visitor = viewer.new_page()
     visitor.set_default_timeout(20_000)
     try:
@@ -51,6 +53,7 @@ def test_share_open_signed_out_and_remix(
         og_title = visitor.locator('meta[property="og:title"]').get_attribute("content")
         assert og_title == f"Product photo · {OFFLINE} · PromptGen"
         assert alice not in visitor.content()
+        assert _violations(visitor) == []
 
         visitor.get_by_test_id("remix").click()
         expect(visitor).to_have_url(re.compile(r"/sign-in/?\?next=/share/.+/remix$"))
@@ -77,3 +80,43 @@ def test_share_open_signed_out_and_remix(
     expect(page.locator("#share")).to_be_visible()
     gone = page.request.get(share_url)
     assert gone.status == 404
+
+
+def test_tokens_in_settings_and_the_new_pages_run_under_the_csp(
+    page: Page, app_server: AppServer
+) -> None:
+    page.add_init_script(WATCH_CSP)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if "Content Security" in m.text else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    sign_up(page, app_server)
+    page.goto(app_server.url + "/settings")
+    expect(page.locator("#no-tokens")).to_be_visible()
+    page.fill("#token-name", "nightly script")
+    page.select_option("#token-scope", "generate")
+    page.click("#create-token")
+    token = page.get_by_test_id("new-token").inner_text().strip()
+    assert token.startswith("pg_")
+    seen = list(_violations(page))
+    answer = page.request.get(
+        app_server.url + "/api/v1/models", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status == 200
+
+    page.get_by_role("link", name="Back to Settings").click()
+    row = page.locator("#token-table tr", has_text="nightly script")
+    expect(row).to_contain_text("Read and generate")
+    expect(row).to_contain_text(token[:10])
+    assert token not in page.content()  # never again on the page
+    seen += _violations(page)
+    row.get_by_role("button", name="Revoke nightly script").click()
+    expect(page.locator("#no-tokens")).to_be_visible()
+    refused = page.request.get(
+        app_server.url + "/api/v1/models", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert refused.status == 401
+
+    page.goto(app_server.url + "/api/v1/docs")
+    expect(page.get_by_role("heading", name="PromptGen API v1")).to_be_visible()
+    seen += _violations(page)
+    assert seen == [] and errors == []
