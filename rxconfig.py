@@ -3,6 +3,7 @@
 import reflex as rx
 
 from promptgen.settings import get_settings
+from promptgen.styles import THEME
 
 settings = get_settings()
 
@@ -23,9 +24,7 @@ config = rx.Config(
     redis_url=settings.redis_url,
     show_built_with_reflex=False,
     plugins=[
-        rx.plugins.RadixThemesPlugin(
-            theme=rx.theme(accent_color="violet", gray_color="slate", radius="large")
-        ),
+        rx.plugins.RadixThemesPlugin(theme=THEME),
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],
 )

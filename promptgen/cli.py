@@ -64,7 +64,8 @@ def _cmd_catalog_import(args: argparse.Namespace) -> int:
     try:
         data = read_catalog_file(Path(args.file))
         with session_scope() as session:
-            report = import_catalog(session=session, data=data)
+            # Preview image paths are relative to the catalog file.
+            report = import_catalog(session=session, data=data, base_dir=Path(args.file).parent)
     except CatalogError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("Nothing was written.", file=sys.stderr)
@@ -105,13 +106,13 @@ def _cmd_purge(args: argparse.Namespace) -> int:
 
 def _cmd_stripe_sync(args: argparse.Namespace) -> int:
     from promptgen.db import admin_session_scope
-    from promptgen.services import billing
+    from promptgen.services import billing, subscription_sync
 
     if not billing.billing_configured():
         print("error: STRIPE_SECRET_KEY is not set; nothing to read.", file=sys.stderr)
         return 2
     with admin_session_scope() as session:
-        targets = billing.sync_targets(session=session, email=args.user)
+        targets = subscription_sync.sync_targets(session=session, email=args.user)
     if args.user and not targets:
         print(f"error: no user with the email {args.user!r}", file=sys.stderr)
         return 2
@@ -119,8 +120,8 @@ def _cmd_stripe_sync(args: argparse.Namespace) -> int:
     for target in targets:
         try:
             with admin_session_scope() as session:
-                result = billing.sync_user(session=session, user_id=target.user_id)
-                line = billing.describe_sync(session=session, result=result)
+                result = subscription_sync.sync_user(session=session, user_id=target.user_id)
+                line = subscription_sync.describe_sync(session=session, result=result)
                 if args.dry_run:
                     session.rollback()
         except billing.BillingError as exc:

@@ -6,6 +6,11 @@ import calendar
 from datetime import UTC, datetime
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive value (SQLite returns them) is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def calendar_month_start(now: datetime) -> datetime:
     """The first instant of `now`'s month in UTC (the Free plan's quota period)."""
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

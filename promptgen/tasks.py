@@ -9,9 +9,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from promptgen.db import run_in_admin_session
-from promptgen.services.accounts import purge_stale_throttles
 from promptgen.services.generation import abandoned_after, sweep_abandoned
 from promptgen.services.retention import purge_expired
+from promptgen.services.throttles import purge_stale_throttles
 from promptgen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,8 @@ BLUEPRINTS = "/blueprints"
 BLUEPRINT_DETAIL = "/blueprints/[blueprint_id]"
 BLUEPRINT_NEW = "/blueprints/new"
 BLUEPRINT_VERSIONS = "/blueprints/[blueprint_id]/versions"
+COMPARE = "/compare"
+USAGE = "/usage"
 PRICING = "/pricing"
 # Account recovery pages (Reflex) ...
 FORGOT_PASSWORD = "/forgot-password"
@@ -82,6 +84,11 @@ def dashboard_remix(token: str, own_reference: str = "") -> str:
     if own_reference:
         query += f"&blueprint={quote(own_reference, safe=':')}"
     return f"{DASHBOARD}?{query}"
+
+
+def comparison(comparison_id: str) -> str:
+    """Compare mode, showing one earlier comparison as a whole."""
+    return f"{COMPARE}?comparison={quote(comparison_id)}"
 
 
 def sign_in_then(next_path: str) -> str:

@@ -1,7 +1,7 @@
 """api_tokens and shares: personal API tokens (hashed) and public share links
 
 Revision ID: 9e832e14f04a
-Revises: ed1deb668ebb
+Revises: 692a26e891aa
 Create Date: 2026-11-25 20:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from promptgen.models import UTCDateTime
 
 revision: str = "9e832e14f04a"
-down_revision: str | None = "ed1deb668ebb"
+down_revision: str | None = "692a26e891aa"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

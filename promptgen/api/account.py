@@ -26,7 +26,7 @@ from promptgen.api.forms import client_ip as request_address
 from promptgen.api.forms import same_origin as _same_origin
 from promptgen.api.session_events import tell_open_tabs
 from promptgen.db import admin_session_scope, user_session_scope
-from promptgen.services import accounts, recovery
+from promptgen.services import accounts, recovery, throttles
 from promptgen.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ async def start_password_reset(email: str) -> None:
 
 def _allow_reset_request(client_ip: str | None) -> None:
     with admin_session_scope() as session:
-        accounts.check_ip_allowance(session=session, action="password_reset", client_ip=client_ip)
+        throttles.check_ip_allowance(session=session, action="password_reset", client_ip=client_ip)
 
 
 async def forgot_password(request: Request) -> Response:

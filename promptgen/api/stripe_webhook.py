@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 
 from promptgen.db import admin_session_scope
 from promptgen.errors import UserFacingError
-from promptgen.services import billing
+from promptgen.services import billing, subscription_sync
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +29,15 @@ SubscriptionListener = Callable[[uuid.UUID], Awaitable[object]]
 subscription_listeners: list[SubscriptionListener] = []
 
 
-def _apply(event: dict) -> billing.AppliedEvent:
+def _apply(event: dict) -> subscription_sync.AppliedEvent:
     with admin_session_scope() as session:
-        return billing.apply_event(session=session, event=event)
+        return subscription_sync.apply_event(session=session, event=event)
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
     payload = await request.body()
     try:
-        event = billing.verify_event(payload, request.headers.get("stripe-signature"))
+        event = subscription_sync.verify_event(payload, request.headers.get("stripe-signature"))
     except UserFacingError as exc:  # the webhook secret is not configured
         return JSONResponse({"error": exc.message}, status_code=503)
     except billing.InvalidWebhook as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from promptgen.components.feedback import notice
 from promptgen.state.public import PlanCard, PublicState
 
 
@@ -55,7 +56,7 @@ def plan_card(plan: PlanCard) -> rx.Component:
             rx.cond(
                 PublicState.signed_in & (PublicState.plan_name == plan.name),
                 rx.hstack(
-                    rx.badge("Your current plan", color_scheme="violet", size="2"),
+                    rx.badge("Your current plan", size="2"),
                     rx.cond(
                         ~plan.free,
                         rx.button(
@@ -98,20 +99,8 @@ def plan_card(plan: PlanCard) -> rx.Component:
 
 def billing_messages() -> rx.Component:
     return rx.fragment(
-        rx.cond(
-            PublicState.billing_error != "",
-            rx.callout(
-                PublicState.billing_error,
-                icon="triangle-alert",
-                color_scheme="red",
-                id="billing-error",
-                width="100%",
-            ),
-        ),
-        rx.cond(
-            PublicState.billing_notice != "",
-            rx.callout(PublicState.billing_notice, icon="info", id="billing-notice", width="100%"),
-        ),
+        notice(PublicState.billing_error, tone="error", id="billing-error"),
+        notice(PublicState.billing_notice, id="billing-notice"),
     )
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import urls
+from promptgen import styles, urls
+from promptgen.components.feedback import callout
 from promptgen.components.forms import post_natively
+from promptgen.components.layout import column
+from promptgen.components.quota_warning import quota_badge_warning
 from promptgen.state.base import AuthState
 
 NAV_LINKS = (
     ("Dashboard", urls.DASHBOARD, "layout-dashboard"),
     ("History", urls.HISTORY, "history"),
     ("Blueprints", urls.BLUEPRINTS, "blocks"),
+    ("Usage", urls.USAGE, "chart-column"),
     ("Settings", urls.SETTINGS, "settings"),
     ("Pricing", urls.PRICING, "credit-card"),
 )
@@ -52,6 +56,7 @@ def plan_badge() -> rx.Component:
             rx.text("· " + AuthState.plan_status_label, id="plan-status"),
         ),
         rx.text(AuthState.usage_label, id="plan-usage"),
+        quota_badge_warning(),
         variant="soft",
         size="2",
         color_scheme=AuthState.plan_badge_color,
@@ -63,24 +68,21 @@ def payment_banner() -> rx.Component:
     """Shown on every signed-in page while the plan's payment needs the user."""
     return rx.cond(
         AuthState.payment_notice != "",
-        rx.callout.root(
-            rx.callout.icon(rx.icon("credit-card")),
-            rx.callout.text(
-                rx.text(AuthState.payment_notice, id="payment-notice"),
-                rx.button(
-                    "Update your payment method",
-                    size="1",
-                    margin_top="0.5em",
-                    on_click=AuthState.open_billing_portal,
-                    id="update-payment-method",
-                ),
-                rx.cond(
-                    AuthState.billing_portal_error != "",
-                    rx.text(AuthState.billing_portal_error, color_scheme="red", size="2"),
-                ),
+        callout(
+            rx.text(AuthState.payment_notice, id="payment-notice"),
+            rx.button(
+                "Update your payment method",
+                size="1",
+                margin_top="0.5em",
+                on_click=AuthState.open_billing_portal,
+                id="update-payment-method",
             ),
-            color_scheme="red",
-            width="100%",
+            rx.cond(
+                AuthState.billing_portal_error != "",
+                rx.text(AuthState.billing_portal_error, color_scheme="red", size="2"),
+            ),
+            tone="error",
+            icon="credit-card",
             margin_bottom="1em",
             id="payment-banner",
         ),
@@ -111,45 +113,57 @@ def _mobile_menu() -> rx.Component:
     )
 
 
-def app_navbar() -> rx.Component:
+def theme_toggle() -> rx.Component:
+    return rx.color_mode.button(variant="ghost", aria_label="Switch light or dark theme")
+
+
+def _top_bar(*items: rx.Component, **props) -> rx.Component:
+    """The header row of every page, on the page column's width."""
     return rx.box(
         rx.hstack(
-            logo(),
-            rx.tablet_and_desktop(
-                rx.hstack(*[_nav_link(*link) for link in NAV_LINKS], spacing="5"),
-            ),
-            rx.spacer(),
-            plan_badge(),
-            rx.tablet_and_desktop(
-                rx.hstack(
-                    rx.text(AuthState.user_email, size="2", color_scheme="gray", id="user-email"),
-                    rx.button(
-                        "Sign out",
-                        variant="soft",
-                        size="2",
-                        on_click=submit_sign_out(),
-                        id="sign-out",
-                    ),
-                    align="center",
-                    spacing="3",
-                ),
-            ),
-            rx.color_mode.button(variant="ghost"),
-            rx.mobile_only(_mobile_menu()),
+            *items,
             align="center",
             spacing="4",
             width="100%",
-            max_width="1200px",
+            max_width=styles.CONTENT_WIDTH,
             margin_x="auto",
             padding_x="1em",
             padding_y="0.75em",
         ),
         border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+        **props,
+    )
+
+
+def app_navbar() -> rx.Component:
+    return _top_bar(
+        logo(),
+        rx.tablet_and_desktop(
+            rx.hstack(*[_nav_link(*link) for link in NAV_LINKS], spacing="5"),
+        ),
+        rx.spacer(),
+        plan_badge(),
+        rx.tablet_and_desktop(
+            rx.hstack(
+                rx.text(AuthState.user_email, size="2", color_scheme="gray", id="user-email"),
+                rx.button(
+                    "Sign out",
+                    variant="soft",
+                    size="2",
+                    on_click=submit_sign_out(),
+                    id="sign-out",
+                ),
+                align="center",
+                spacing="3",
+            ),
+        ),
+        theme_toggle(),
+        rx.mobile_only(_mobile_menu()),
         background=rx.color("gray", 1),
         position="sticky",
         top="0",
         z_index="10",
-        width="100%",
     )
 
 
@@ -160,14 +174,7 @@ def app_shell(*children: rx.Component) -> rx.Component:
         sign_out_form(),
         rx.cond(
             AuthState.signed_in,
-            rx.box(
-                payment_banner(),
-                *children,
-                width="100%",
-                max_width="1200px",
-                margin_x="auto",
-                padding="1em",
-            ),
+            column(payment_banner(), *children),
             rx.center(rx.spinner(size="3"), padding="4em"),
         ),
         min_height="100vh",
@@ -175,38 +182,27 @@ def app_shell(*children: rx.Component) -> rx.Component:
 
 
 def public_navbar() -> rx.Component:
-    return rx.box(
-        rx.hstack(
-            logo(),
-            rx.spacer(),
-            rx.link("Pricing", href=urls.PRICING, color="inherit", underline="none"),
-            rx.cond(
-                AuthState.signed_in,
-                rx.link(rx.button("Open dashboard"), href=urls.DASHBOARD),
-                rx.hstack(
-                    rx.link(rx.button("Sign in", variant="soft"), href=urls.SIGN_IN),
-                    rx.link(rx.button("Get started"), href=urls.SIGN_UP),
-                    spacing="2",
-                ),
+    return _top_bar(
+        logo(),
+        rx.spacer(),
+        rx.link("Pricing", href=urls.PRICING, color="inherit", underline="none"),
+        rx.cond(
+            AuthState.signed_in,
+            rx.link(rx.button("Open dashboard"), href=urls.DASHBOARD),
+            rx.hstack(
+                rx.link(rx.button("Sign in", variant="soft"), href=urls.SIGN_IN),
+                rx.link(rx.button("Get started"), href=urls.SIGN_UP),
+                spacing="2",
             ),
-            rx.color_mode.button(variant="ghost"),
-            align="center",
-            spacing="4",
-            width="100%",
-            max_width="1200px",
-            margin_x="auto",
-            padding_x="1em",
-            padding_y="0.75em",
         ),
-        border_bottom=f"1px solid {rx.color('gray', 5)}",
-        width="100%",
+        theme_toggle(),
     )
 
 
 def public_shell(*children: rx.Component) -> rx.Component:
     return rx.box(
         public_navbar(),
-        rx.box(*children, width="100%", max_width="1200px", margin_x="auto", padding="1em"),
+        column(*children),
         min_height="100vh",
     )
 

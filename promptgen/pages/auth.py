@@ -5,13 +5,16 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.feedback import notice
 from promptgen.components.forms import post_form
+from promptgen.components.layout import centered_card, field_label
 from promptgen.components.shell import logo
-from promptgen.state.auth import AuthFormState
+from promptgen.pages import page
+from promptgen.state.auth import AuthFormState, SignInState, SignUpState
 
 
-def _field_error(message: rx.Var) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, color_scheme="red", size="2"))
+def _field_error(message: rx.Var, error_id: str) -> rx.Component:
+    return rx.cond(message != "", rx.text(message, color_scheme="red", size="2", id=error_id))
 
 
 def _auth_card(
@@ -29,88 +32,74 @@ def _auth_card(
     below_password: rx.Component | None = None,
 ) -> rx.Component:
     state = AuthFormState
-    return rx.center(
-        rx.card(
-            # A plain HTML form posting to an HTTP route, which sets the HttpOnly session
-            # cookie: the password and the token never pass through Reflex state.
-            post_form(
-                form_id,
-                action,
+    return centered_card(
+        # A plain HTML form posting to an HTTP route, which sets the HttpOnly session
+        # cookie: the password and the token never pass through Reflex state.
+        post_form(
+            form_id,
+            action,
+            rx.vstack(
+                logo(),
+                rx.heading(title, size="6"),
+                rx.text(subtitle, color_scheme="gray", size="2"),
+                notice(state.form_error, tone="error", id="form-error"),
                 rx.vstack(
-                    logo(),
-                    rx.heading(title, size="6"),
-                    rx.text(subtitle, color_scheme="gray", size="2"),
-                    rx.cond(
-                        state.form_error != "",
-                        rx.callout(
-                            state.form_error,
-                            icon="triangle-alert",
-                            color_scheme="red",
-                            width="100%",
-                            id="form-error",
-                        ),
-                    ),
-                    rx.vstack(
-                        rx.text("Email", as_="label", html_for="email", weight="medium", size="2"),
-                        rx.input(
-                            id="email",
-                            name="email",
-                            type="email",
-                            placeholder="you@example.com",
-                            auto_complete="email",
-                            required=True,
-                            width="100%",
-                            size="3",
-                            default_value=state.email_value,
-                            # A new key remounts the input when the refused email comes back.
-                            key=state.email_value,
-                            aria_invalid=rx.cond(state.email_error != "", "true", "false"),
-                        ),
-                        _field_error(state.email_error),
-                        spacing="1",
+                    field_label("Email", "email"),
+                    rx.input(
+                        id="email",
+                        name="email",
+                        type="email",
+                        placeholder="you@example.com",
+                        auto_complete="email",
+                        required=True,
                         width="100%",
+                        size="3",
+                        default_value=state.email_value,
+                        # A new key remounts the input when the refused email comes back.
+                        key=state.email_value,
+                        aria_invalid=rx.cond(state.email_error != "", "true", "false"),
+                        aria_describedby=rx.cond(state.email_error != "", "email-error", ""),
                     ),
-                    rx.vstack(
-                        rx.text(
-                            "Password", as_="label", html_for="password", weight="medium", size="2"
-                        ),
-                        rx.input(
-                            id="password",
-                            name="password",
-                            type="password",
-                            auto_complete=auto_complete,
-                            required=True,
-                            width="100%",
-                            size="3",
-                        ),
-                        rx.text(password_hint, size="1", color_scheme="gray")
-                        if password_hint
-                        else rx.fragment(),
-                        _field_error(state.password_error),
-                        below_password or rx.fragment(),
-                        spacing="1",
-                        width="100%",
-                    ),
-                    rx.el.input(type="hidden", name="next", value=state.next_path),
-                    rx.button(submit_label, type="submit", width="100%", size="3", id="submit"),
-                    rx.text(
-                        switch_text + " ",
-                        rx.link(switch_label, href=switch_href),
-                        size="2",
-                    ),
-                    spacing="4",
+                    _field_error(state.email_error, "email-error"),
+                    spacing="1",
                     width="100%",
                 ),
+                rx.vstack(
+                    field_label("Password", "password"),
+                    rx.input(
+                        id="password",
+                        name="password",
+                        type="password",
+                        auto_complete=auto_complete,
+                        required=True,
+                        aria_invalid=rx.cond(state.password_error != "", "true", "false"),
+                        aria_describedby=rx.cond(state.password_error != "", "password-error", ""),
+                        width="100%",
+                        size="3",
+                    ),
+                    rx.text(password_hint, size="1", color_scheme="gray")
+                    if password_hint
+                    else rx.fragment(),
+                    _field_error(state.password_error, "password-error"),
+                    below_password or rx.fragment(),
+                    spacing="1",
+                    width="100%",
+                ),
+                rx.el.input(type="hidden", name="next", value=state.next_path),
+                rx.button(submit_label, type="submit", width="100%", size="3", id="submit"),
+                rx.text(
+                    switch_text + " ",
+                    rx.link(switch_label, href=switch_href),
+                    size="2",
+                ),
+                spacing="4",
+                width="100%",
             ),
-            width="100%",
-            max_width="420px",
-            size="4",
         ),
-        min_height="100vh",
-        padding="1em",
     )
 
 
+@page(urls.SIGN_IN, "Sign in", SignInState.load)
 def sign_in() -> rx.Component:
     return _auth_card(
         action="/api/auth/sign-in",
@@ -129,6 +118,7 @@ def sign_in() -> rx.Component:
     )
 
 
+@page(urls.SIGN_UP, "Sign up", SignUpState.load)
 def sign_up() -> rx.Component:
     return _auth_card(
         action="/api/auth/sign-up",

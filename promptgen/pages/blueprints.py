@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.layout import field_label
 from promptgen.components.shell import app_shell, page_header
+from promptgen.pages import page
 from promptgen.services.blueprint_builder import KIND_LABELS
 from promptgen.state.blueprints import (
     BlueprintListState,
@@ -143,6 +145,7 @@ def _catalog_row(row: CatalogRow) -> rx.Component:
     )
 
 
+@page(urls.BLUEPRINTS, "My blueprints", BlueprintListState.load)
 def blueprint_list() -> rx.Component:
     return app_shell(
         rx.hstack(
@@ -186,7 +189,7 @@ def blueprint_list() -> rx.Component:
 
 def _labelled(label: str | rx.Var, control: rx.Component, control_id: str | rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.text(label, as_="label", html_for=control_id, size="1", weight="medium"),
+        field_label(label, control_id),
         control,
         spacing="1",
         width="100%",
@@ -366,7 +369,7 @@ def _preview_input(field: FormField) -> rx.Component:
     return rx.vstack(
         rx.cond(
             field.kind != "boolean",
-            rx.text(field.title, as_="label", html_for=control_id, size="2", weight="medium"),
+            field_label(field.title, control_id),
         ),
         rx.match(
             field.kind,
@@ -557,6 +560,18 @@ def _builder_form() -> rx.Component:
                 font_family="monospace",
                 aria_label="Prompt template",
             ),
+            _labelled(
+                "Instructions for the model (optional)",
+                rx.text_area(
+                    id="blueprint-instructions",
+                    value=BuilderState.instructions,
+                    on_change=BuilderState.set_instructions,
+                    placeholder="How the model should refine the prompt: tone, format, length.",
+                    rows="3",
+                    width="100%",
+                ),
+                "blueprint-instructions",
+            ),
             rx.cond(
                 BuilderState.problem_count > 0,
                 rx.box(
@@ -621,6 +636,7 @@ def _builder_form() -> rx.Component:
     )
 
 
+@page(urls.BLUEPRINT_DETAIL, "Blueprint builder", BuilderState.load)
 def blueprint_builder() -> rx.Component:
     return app_shell(
         _back_to_list(),
@@ -894,6 +910,7 @@ def _versions_body() -> rx.Component:
     )
 
 
+@page(urls.BLUEPRINT_VERSIONS, "Blueprint versions", VersionsState.load)
 def blueprint_versions() -> rx.Component:
     return app_shell(
         _back_to_list(),

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import urls
+from promptgen import styles, urls
+from promptgen.components.compare_entry import compare_entry
+from promptgen.components.draft_form import draft_form
+from promptgen.components.feedback import callout, notice
+from promptgen.components.quota_warning import quota_warning
+from promptgen.components.schema_form import schema_fields
 from promptgen.components.shell import app_shell, page_header
+from promptgen.components.signature_picker import (
+    clear_form_button,
+    draft_notice,
+    signature_picker,
+)
+from promptgen.pages import page
 from promptgen.services.images import MAX_IMAGE_BYTES, MAX_IMAGES
 from promptgen.state.dashboard import (
-    MULTI_SEPARATOR,
     UPLOAD_ID,
     BlueprintCard,
     BlueprintGroup,
     DashboardState,
-    FormField,
     ModelOption,
     OwnBlueprintCard,
-    SignatureCard,
 )
+from promptgen.state.form_drafts import FormDraftState
 
 
 def _selectable_card(*children: rx.Component, selected: rx.Var, on_click, **props) -> rx.Component:
@@ -103,143 +112,6 @@ def _blueprint_group(group: BlueprintGroup) -> rx.Component:
     )
 
 
-def _label(field: FormField) -> rx.Component:
-    return rx.hstack(
-        rx.text(
-            field.title, as_="label", html_for="field-" + field.name, weight="medium", size="2"
-        ),
-        rx.cond(field.required, rx.text("*", color_scheme="red", title="Required")),
-        spacing="1",
-    )
-
-
-def _text_input(field: FormField) -> rx.Component:
-    return rx.input(
-        id="field-" + field.name,
-        name=field.name,
-        default_value=field.default_text,
-        placeholder=field.placeholder,
-        width="100%",
-    )
-
-
-def _number_input(field: FormField) -> rx.Component:
-    return rx.input(
-        id="field-" + field.name,
-        name=field.name,
-        type="number",
-        default_value=field.default_text,
-        placeholder=field.placeholder,
-        step="any",
-        width="100%",
-    )
-
-
-def _textarea(field: FormField) -> rx.Component:
-    return rx.text_area(
-        id="field-" + field.name,
-        name=field.name,
-        default_value=field.default_text,
-        placeholder=field.placeholder,
-        rows="4",
-        width="100%",
-    )
-
-
-def _select(field: FormField) -> rx.Component:
-    return rx.el.select(
-        rx.cond(field.required, rx.fragment(), rx.el.option("—", value="")),
-        rx.foreach(
-            field.options,
-            lambda option, index: rx.el.option(field.option_labels[index], value=option),
-        ),
-        id="field-" + field.name,
-        name=field.name,
-        default_value=field.default_text,
-        class_name="pg-native-select",
-    )
-
-
-def _multiselect(field: FormField) -> rx.Component:
-    return rx.flex(
-        rx.foreach(
-            field.options,
-            lambda option, index: rx.el.label(
-                rx.el.input(
-                    type="checkbox",
-                    name=field.name + MULTI_SEPARATOR + option,
-                    default_checked=field.default_selected.contains(option),
-                ),
-                rx.text(field.option_labels[index], size="2"),
-                class_name="pg-choice",
-            ),
-        ),
-        wrap="wrap",
-        spacing="3",
-        id="field-" + field.name,
-    )
-
-
-def _boolean(field: FormField) -> rx.Component:
-    return rx.el.label(
-        rx.el.input(
-            type="checkbox",
-            id="field-" + field.name,
-            name=field.name,
-            default_checked=field.default_checked,
-        ),
-        rx.text(rx.cond(field.description != "", field.description, field.title), size="2"),
-        class_name="pg-choice",
-    )
-
-
-def _form_field(field: FormField) -> rx.Component:
-    error = DashboardState.field_errors.get(field.name, "")
-    return rx.vstack(
-        rx.cond(field.kind != "boolean", _label(field)),
-        rx.match(
-            field.kind,
-            ("textarea", _textarea(field)),
-            ("number", _number_input(field)),
-            ("integer", _number_input(field)),
-            ("select", _select(field)),
-            ("multiselect", _multiselect(field)),
-            ("boolean", _boolean(field)),
-            _text_input(field),
-        ),
-        rx.cond(
-            (field.description != "") & (field.kind != "boolean"),
-            rx.text(field.description, size="1", color_scheme="gray"),
-        ),
-        rx.cond(field.hint != "", rx.text(field.hint, size="1", color_scheme="gray")),
-        rx.cond(
-            error != "",
-            rx.text(
-                error, color_scheme="red", size="2", class_name="field-error", data_field=field.name
-            ),
-        ),
-        spacing="1",
-        width="100%",
-        align="start",
-        class_name="form-field",
-    )
-
-
-def _signature_card(card: SignatureCard) -> rx.Component:
-    return _selectable_card(
-        rx.vstack(
-            rx.heading(card.name, size="2"),
-            rx.text(card.description, size="1", color_scheme="gray"),
-            spacing="1",
-            align="start",
-        ),
-        selected=DashboardState.selected_signature_id == card.id,
-        on_click=DashboardState.choose_signature(card.id),
-        class_name="signature-card",
-        size="1",
-    )
-
-
 def _model_option(model: ModelOption) -> rx.Component:
     return rx.select.item(model.label, value=model.id)
 
@@ -316,19 +188,11 @@ def _result_panel() -> rx.Component:
                     width="100%",
                     align="center",
                 ),
-                rx.cond(
-                    DashboardState.result_notice != "",
-                    rx.callout(
-                        DashboardState.result_notice, icon="info", size="1", id="result-notice"
-                    ),
-                ),
+                notice(DashboardState.result_notice, size="1", id="result-notice"),
                 rx.box(
                     rx.text(DashboardState.result_output, white_space="pre-wrap", size="2"),
-                    padding="1em",
-                    background=rx.color("gray", 2),
-                    border_radius="8px",
-                    width="100%",
                     id="result-output",
+                    **styles.PANEL,
                 ),
                 spacing="3",
                 width="100%",
@@ -342,31 +206,14 @@ def _generator() -> rx.Component:
     return rx.cond(
         (DashboardState.selected_blueprint_id == 0)
         & (DashboardState.selected_own_blueprint_id == ""),
-        rx.callout("Pick a blueprint above to start.", icon="mouse-pointer-click"),
-        rx.form(
+        callout("Pick a blueprint above to start.", icon="mouse-pointer-click"),
+        draft_form(
             rx.vstack(
                 rx.heading(DashboardState.selected_blueprint_name, size="5"),
                 rx.text(DashboardState.selected_blueprint_description, color_scheme="gray"),
-                rx.cond(
-                    DashboardState.form_notice != "",
-                    rx.callout(
-                        DashboardState.form_notice, icon="history", size="1", id="form-notice"
-                    ),
-                ),
-                rx.grid(
-                    rx.foreach(DashboardState.fields, _form_field),
-                    columns=rx.breakpoints(initial="1", md="2"),
-                    spacing="4",
-                    width="100%",
-                ),
-                rx.heading("Visual signature", size="4", margin_top="1em"),
-                rx.text("Optional. Click again to clear.", size="1", color_scheme="gray"),
-                rx.grid(
-                    rx.foreach(DashboardState.signatures, _signature_card),
-                    columns=rx.breakpoints(initial="2", md="4"),
-                    spacing="2",
-                    width="100%",
-                ),
+                notice(DashboardState.form_notice, icon="history", size="1", id="form-notice"),
+                schema_fields(DashboardState.fields, DashboardState.field_errors),
+                signature_picker(),
                 rx.hstack(
                     rx.text("Model", weight="medium"),
                     rx.select.root(
@@ -382,22 +229,18 @@ def _generator() -> rx.Component:
                 _reference_images(),
                 rx.cond(
                     DashboardState.error != "",
-                    rx.callout.root(
-                        rx.callout.icon(rx.icon("triangle-alert")),
-                        rx.callout.text(
-                            DashboardState.error,
-                            rx.cond(
-                                DashboardState.error_needs_key,
-                                rx.link(
-                                    " Open Settings →",
-                                    href=urls.SETTINGS,
-                                    id="add-key-link",
-                                    weight="bold",
-                                ),
+                    callout(
+                        DashboardState.error,
+                        rx.cond(
+                            DashboardState.error_needs_key,
+                            rx.link(
+                                " Open Settings →",
+                                href=urls.SETTINGS,
+                                id="add-key-link",
+                                weight="bold",
                             ),
                         ),
-                        color_scheme="red",
-                        width="100%",
+                        tone="error",
                         id="generate-error",
                     ),
                 ),
@@ -424,14 +267,23 @@ def _generator() -> rx.Component:
                         ),
                     ),
                     rx.cond(DashboardState.generating, rx.spinner(size="3", id="progress")),
+                    clear_form_button(),
                     align="center",
                     spacing="3",
                 ),
+                draft_notice(),
                 spacing="3",
                 width="100%",
                 align="start",
             ),
             on_submit=DashboardState.generate,
+            # A draft is kept as the user types (state/form_drafts.py): after a pause, and
+            # whenever a field loses focus.
+            on_change=FormDraftState.save_draft.debounce(800),
+            on_blur=FormDraftState.save_draft,
+            stamp=DashboardState.selected_blueprint_id.to_string()
+            + ":"
+            + DashboardState.form_version.to_string(),
             reset_on_submit=False,
             no_validate=True,
             # A new key gives a fresh form (and fresh defaults) for each chosen blueprint.
@@ -441,9 +293,12 @@ def _generator() -> rx.Component:
     )
 
 
+@page(urls.DASHBOARD, "Dashboard", DashboardState.load)
 def dashboard() -> rx.Component:
     return app_shell(
         page_header("Dashboard", "Build a prompt from a blueprint and a visual signature."),
+        quota_warning(),
+        compare_entry(),
         rx.vstack(
             _own_blueprints(),
             rx.foreach(DashboardState.blueprint_groups, _blueprint_group),

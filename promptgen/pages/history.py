@@ -6,7 +6,11 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.components.api_access import share_panel
+from promptgen.components.dialogs import confirm_dialog
+from promptgen.components.feedback import callout, notice
+from promptgen.components.layout import text_panel, value_row, value_rows
 from promptgen.components.shell import app_shell, page_header
+from promptgen.pages import page
 from promptgen.state.history import (
     AttachmentRow,
     HistoryDetailState,
@@ -33,6 +37,10 @@ def _history_row(row: HistoryRow) -> rx.Component:
                         rx.text(row.blueprint, weight="bold"),
                         rx.badge(row.model, variant="outline"),
                         _status_badge(row.status),
+                        rx.cond(
+                            row.rating != "",
+                            rx.badge(row.rating, color_scheme="amber", class_name="row-rating"),
+                        ),
                         rx.spacer(),
                         rx.text(row.created, size="1", color_scheme="gray"),
                         width="100%",
@@ -51,6 +59,16 @@ def _history_row(row: HistoryRow) -> rx.Component:
                 min_width="0",
                 class_name="history-open",
             ),
+            rx.cond(
+                row.comparison_url != "",
+                rx.link(
+                    rx.button(
+                        rx.icon("columns-3", size=14), "Comparison", variant="soft", size="1"
+                    ),
+                    href=row.comparison_url,
+                    class_name="open-comparison",
+                ),
+            ),
             rx.icon_button(
                 rx.icon("star", size=16, fill=rx.cond(row.favorite, "currentColor", "none")),
                 variant="ghost",
@@ -59,37 +77,20 @@ def _history_row(row: HistoryRow) -> rx.Component:
                 aria_label="Favourite",
                 class_name="favorite-toggle",
             ),
-            rx.alert_dialog.root(
-                rx.alert_dialog.trigger(
-                    rx.icon_button(
-                        rx.icon("trash-2", size=16),
-                        variant="ghost",
-                        color_scheme="red",
-                        aria_label="Delete",
-                        class_name="delete-row",
-                    )
+            confirm_dialog(
+                rx.icon_button(
+                    rx.icon("trash-2", size=16),
+                    variant="ghost",
+                    color_scheme="red",
+                    aria_label="Delete",
+                    class_name="delete-row",
                 ),
-                rx.alert_dialog.content(
-                    rx.alert_dialog.title("Delete this generation?"),
-                    rx.alert_dialog.description("Its inputs, images and output are removed."),
-                    rx.hstack(
-                        rx.alert_dialog.cancel(rx.button("Keep", variant="soft")),
-                        rx.alert_dialog.action(
-                            rx.button(
-                                "Delete",
-                                color_scheme="red",
-                                on_click=[
-                                    HistoryState.delete(row.id),
-                                    rx.toast.success("Deleted."),
-                                ],
-                                class_name="confirm-delete-row",
-                            )
-                        ),
-                        justify="end",
-                        spacing="3",
-                        margin_top="1em",
-                    ),
-                ),
+                title="Delete this generation?",
+                description="Its inputs, images and output are removed.",
+                cancel_label="Keep",
+                confirm_label="Delete",
+                on_confirm=[HistoryState.delete(row.id), rx.toast.success("Deleted.")],
+                confirm_class="confirm-delete-row",
             ),
             align="center",
             spacing="3",
@@ -147,6 +148,19 @@ def _toolbar() -> rx.Component:
             "All models",
             "model-filter",
         ),
+        rx.select.root(
+            rx.select.trigger(id="rating-filter", min_width="140px"),
+            rx.select.content(
+                rx.select.item("Any rating", value="all"),
+                rx.select.item("Thumbs up", value="up"),
+                rx.select.item("Thumbs down", value="down"),
+                rx.select.item("Winners", value="winner"),
+                rx.select.item("Rated", value="rated"),
+                rx.select.item("Not rated", value="unrated"),
+            ),
+            value=HistoryState.rating_filter,
+            on_change=HistoryState.set_rating_filter,
+        ),
         rx.hstack(
             rx.switch(
                 checked=HistoryState.favorites_only,
@@ -173,17 +187,19 @@ def _toolbar() -> rx.Component:
     )
 
 
+@page(urls.HISTORY, "History", HistoryState.load)
 def history() -> rx.Component:
     return app_shell(
         page_header("History", "Every generation you have made, newest first."),
         _toolbar(),
         rx.cond(
             HistoryState.loaded & (HistoryState.rows.length() == 0),
-            rx.callout(
+            callout(
                 rx.cond(
                     (HistoryState.search != "")
                     | (HistoryState.blueprint_filter != "all")
                     | (HistoryState.model_filter != "all")
+                    | (HistoryState.rating_filter != "all")
                     | HistoryState.favorites_only,
                     "Nothing matches these filters.",
                     "Nothing here yet. Generate a prompt on the dashboard and it will appear here.",
@@ -210,28 +226,10 @@ def _attachment(row: AttachmentRow) -> rx.Component:
 
 
 def _parameter(row: ParameterRow) -> rx.Component:
-    return rx.data_list.item(
-        rx.data_list.label(row.name),
-        rx.data_list.value(rx.text(row.value, white_space="pre-wrap")),
-    )
+    return value_row(row.name, rx.text(row.value, white_space="pre-wrap"))
 
 
-def _text_block(title: str, text: rx.Var, block_id: str) -> rx.Component:
-    return rx.vstack(
-        rx.heading(title, size="4"),
-        rx.box(
-            rx.text(text, white_space="pre-wrap", size="2"),
-            padding="1em",
-            background=rx.color("gray", 2),
-            border_radius="8px",
-            width="100%",
-            id=block_id,
-        ),
-        width="100%",
-        align="start",
-    )
-
-
+@page(urls.HISTORY_DETAIL, "Generation", HistoryDetailState.load)
 def history_detail() -> rx.Component:
     detail = HistoryDetailState.detail
     return app_shell(
@@ -240,10 +238,10 @@ def history_detail() -> rx.Component:
         ),
         rx.cond(
             HistoryDetailState.loaded & ~HistoryDetailState.found,
-            rx.callout(
+            callout(
                 "This generation does not exist or is not yours.",
+                tone="error",
                 icon="circle-x",
-                color_scheme="red",
                 margin_top="1em",
                 id="not-found",
             ),
@@ -256,50 +254,31 @@ def history_detail() -> rx.Component:
                     _status_badge(detail.status),
                     align="center",
                 ),
-                rx.data_list.root(
-                    rx.data_list.item(
-                        rx.data_list.label("Created"), rx.data_list.value(detail.created)
-                    ),
-                    rx.data_list.item(
-                        rx.data_list.label("Model"), rx.data_list.value(detail.model)
-                    ),
+                value_rows(
+                    value_row("Created", detail.created),
+                    value_row("Model", detail.model),
                     rx.cond(
                         HistoryDetailState.blueprint_version != "",
-                        rx.data_list.item(
-                            rx.data_list.label("Blueprint version"),
-                            rx.data_list.value(
-                                rx.link(
-                                    HistoryDetailState.blueprint_version,
-                                    href=HistoryDetailState.blueprint_versions_url,
-                                    id="detail-blueprint-version",
-                                )
+                        value_row(
+                            "Blueprint version",
+                            rx.link(
+                                HistoryDetailState.blueprint_version,
+                                href=HistoryDetailState.blueprint_versions_url,
+                                id="detail-blueprint-version",
                             ),
                         ),
                     ),
-                    rx.data_list.item(
-                        rx.data_list.label("Visual signature"), rx.data_list.value(detail.signature)
-                    ),
-                    rx.data_list.item(
-                        rx.data_list.label("Key"), rx.data_list.value(HistoryDetailState.key_source)
-                    ),
-                    rx.data_list.item(
-                        rx.data_list.label("Tokens"), rx.data_list.value(HistoryDetailState.tokens)
-                    ),
-                    rx.data_list.item(
-                        rx.data_list.label("Latency"),
-                        rx.data_list.value(HistoryDetailState.latency),
-                    ),
+                    value_row("Visual signature", detail.signature),
+                    value_row("Key", HistoryDetailState.key_source),
+                    value_row("Tokens", HistoryDetailState.tokens),
+                    value_row("Latency", HistoryDetailState.latency),
+                    value_row("Estimated cost", HistoryDetailState.cost),
                 ),
                 rx.heading("Inputs", size="4"),
-                rx.data_list.root(
+                value_rows(
                     rx.foreach(HistoryDetailState.parameters, _parameter), id="detail-inputs"
                 ),
-                rx.cond(
-                    HistoryDetailState.error_message != "",
-                    rx.callout(
-                        HistoryDetailState.error_message, color_scheme="red", icon="triangle-alert"
-                    ),
-                ),
+                notice(HistoryDetailState.error_message, tone="error"),
                 rx.cond(
                     HistoryDetailState.attachments.length() > 0,
                     rx.vstack(
@@ -328,8 +307,8 @@ def history_detail() -> rx.Component:
                     width="100%",
                 ),
                 share_panel(),
-                _text_block("Output", HistoryDetailState.output, "detail-output"),
-                _text_block(
+                text_panel("Output", HistoryDetailState.output, "detail-output"),
+                text_panel(
                     "Compiled prompt", HistoryDetailState.compiled_prompt, "detail-compiled"
                 ),
                 spacing="3",

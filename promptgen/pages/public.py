@@ -5,8 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.feedback import notice
 from promptgen.components.plans import billing_messages, billing_switch, plan_grid
 from promptgen.components.shell import page_header, public_shell
+from promptgen.pages import page
 from promptgen.state.public import PublicState, ShowcaseItem
 
 STEPS = (
@@ -53,14 +55,12 @@ def _step(icon: str, title: str, text: str) -> rx.Component:
     )
 
 
+@page(urls.LANDING, "", PublicState.load)
 def landing() -> rx.Component:
     return public_shell(
         rx.vstack(
             rx.vstack(
-                rx.cond(
-                    PublicState.account_notice != "",
-                    rx.callout(PublicState.account_notice, icon="info", id="account-notice"),
-                ),
+                notice(PublicState.account_notice, id="account-notice"),
                 rx.heading(
                     "Prompts that look designed, because they are.",
                     size=rx.breakpoints(initial="7", md="9"),
@@ -127,6 +127,7 @@ def landing() -> rx.Component:
     )
 
 
+@page(urls.PRICING, "Pricing", PublicState.load)
 def pricing() -> rx.Component:
     return public_shell(
         page_header("Pricing", "Every plan includes the offline Blueprint compiler."),

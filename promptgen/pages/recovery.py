@@ -9,61 +9,37 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.feedback import callout, notice
 from promptgen.components.forms import post_form
+from promptgen.components.layout import centered_card, labelled
 from promptgen.components.shell import logo
+from promptgen.pages import page
 from promptgen.state.recovery import RecoveryState
 
 
 def _card(*children: rx.Component) -> rx.Component:
-    return rx.center(
-        rx.card(
-            rx.vstack(logo(), *children, spacing="4", width="100%"),
-            width="100%",
-            max_width="420px",
-            size="4",
-        ),
-        min_height="100vh",
-        padding="1em",
-    )
+    return centered_card(rx.vstack(logo(), *children, spacing="4", width="100%"))
 
 
 def _error() -> rx.Component:
-    return rx.cond(
-        RecoveryState.error != "",
-        rx.callout(
-            RecoveryState.error,
-            icon="triangle-alert",
-            color_scheme="red",
-            width="100%",
-            id="form-error",
-        ),
-    )
+    return notice(RecoveryState.error, tone="error", id="form-error")
 
 
 def _post_form(form_id: str, action: str, *children: rx.Component) -> rx.Component:
     return post_form(form_id, action, rx.vstack(*children, spacing="3", width="100%"), width="100%")
 
 
-def _labelled(label: str, field: rx.Component, html_for: str) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, as_="label", html_for=html_for, weight="medium", size="2"),
-        field,
-        spacing="1",
-        width="100%",
-    )
-
-
+@page(urls.FORGOT_PASSWORD, "Forgot password", RecoveryState.load_forgot_password)
 def forgot_password() -> rx.Component:
     return _card(
         rx.heading("Forgot your password?", size="6"),
         rx.cond(
             RecoveryState.sent,
-            rx.callout(
+            callout(
                 "If an account exists for that email, we sent a link to reset its password. "
                 "Check your inbox.",
+                tone="success",
                 icon="mail",
-                color_scheme="green",
-                width="100%",
                 id="reset-sent",
             ),
             rx.text(
@@ -77,7 +53,7 @@ def forgot_password() -> rx.Component:
         _post_form(
             "forgot-form",
             urls.API_FORGOT_PASSWORD,
-            _labelled(
+            labelled(
                 "Email",
                 rx.input(
                     id="email",
@@ -97,18 +73,17 @@ def forgot_password() -> rx.Component:
     )
 
 
+@page(urls.NEW_PASSWORD, "New password", RecoveryState.load_new_password)
 def new_password() -> rx.Component:
     return _card(
         rx.heading("Choose a new password", size="6"),
         rx.cond(
             RecoveryState.done,
             rx.vstack(
-                rx.callout(
+                callout(
                     "Your password is changed, and every device was signed out. Sign in with "
                     "your new password.",
-                    icon="check",
-                    color_scheme="green",
-                    width="100%",
+                    tone="success",
                     id="reset-done",
                 ),
                 rx.link(rx.button("Sign in", size="3"), href=urls.SIGN_IN),
@@ -117,11 +92,9 @@ def new_password() -> rx.Component:
             rx.cond(
                 RecoveryState.link_invalid,
                 rx.vstack(
-                    rx.callout(
+                    callout(
                         "This link is invalid or has expired. Request a new one.",
-                        icon="triangle-alert",
-                        color_scheme="red",
-                        width="100%",
+                        tone="error",
                         id="link-invalid",
                     ),
                     rx.link("Request a new link", href=urls.FORGOT_PASSWORD),
@@ -132,7 +105,7 @@ def new_password() -> rx.Component:
                     _post_form(
                         "new-password-form",
                         urls.API_RESET_PASSWORD,
-                        _labelled(
+                        labelled(
                             "New password",
                             rx.input(
                                 id="password",
@@ -161,23 +134,18 @@ def new_password() -> rx.Component:
     )
 
 
+@page(urls.EMAIL_VERIFIED, "Email verification", RecoveryState.load_email_verified)
 def email_verified() -> rx.Component:
     return _card(
         rx.cond(
             RecoveryState.verified,
-            rx.callout(
-                "Your email address is verified. Thank you!",
-                icon="check",
-                color_scheme="green",
-                width="100%",
-                id="email-verified",
+            callout(
+                "Your email address is verified. Thank you!", tone="success", id="email-verified"
             ),
-            rx.callout(
+            callout(
                 "This verification link is invalid or has expired. Sign in and send a new one "
                 "from Settings.",
-                icon="triangle-alert",
-                color_scheme="red",
-                width="100%",
+                tone="error",
                 id="verification-invalid",
             ),
         ),

@@ -4,92 +4,73 @@ from __future__ import annotations
 
 import reflex as rx
 
-from promptgen import urls
+from promptgen import styles, urls
 from promptgen.components.api_access import api_tokens_card, import_export_card
+from promptgen.components.dialogs import confirm_dialog
+from promptgen.components.feedback import notice
 from promptgen.components.forms import post_form
+from promptgen.components.layout import panel, value_row, value_rows
 from promptgen.components.shell import app_shell, page_header
+from promptgen.pages import page
 from promptgen.state.settings import KeyRow, SettingsState
 
 
 def _current_plan_panel() -> rx.Component:
-    return rx.card(
-        rx.heading("Account", size="4", margin_bottom="0.5em"),
-        rx.data_list.root(
-            rx.data_list.item(
-                rx.data_list.label("Email"),
-                rx.data_list.value(
-                    rx.hstack(
-                        rx.text(SettingsState.user_email, id="settings-email"),
-                        rx.cond(
-                            SettingsState.email_verified,
-                            rx.badge("verified", color_scheme="green", id="email-status"),
-                            rx.badge("not verified", color_scheme="amber", id="email-status"),
-                        ),
-                        rx.cond(
-                            ~SettingsState.email_verified,
-                            post_form(
-                                "resend-verification-form",
-                                urls.API_RESEND_VERIFICATION,
-                                rx.button(
-                                    "Resend verification email",
-                                    type="submit",
-                                    size="1",
-                                    variant="soft",
-                                    id="resend-verification",
-                                ),
+    return panel(
+        value_rows(
+            value_row(
+                "Email",
+                rx.hstack(
+                    rx.text(SettingsState.user_email, id="settings-email"),
+                    rx.cond(
+                        SettingsState.email_verified,
+                        rx.badge("verified", color_scheme="green", id="email-status"),
+                        rx.badge("not verified", color_scheme="amber", id="email-status"),
+                    ),
+                    rx.cond(
+                        ~SettingsState.email_verified,
+                        post_form(
+                            "resend-verification-form",
+                            urls.API_RESEND_VERIFICATION,
+                            rx.button(
+                                "Resend verification email",
+                                type="submit",
+                                size="1",
+                                variant="soft",
+                                id="resend-verification",
                             ),
                         ),
-                        align="center",
-                        wrap="wrap",
-                        spacing="2",
-                    )
-                ),
-            ),
-            rx.data_list.item(
-                rx.data_list.label("Plan"), rx.data_list.value(SettingsState.plan_name)
-            ),
-            rx.data_list.item(
-                rx.data_list.label("Status"),
-                rx.data_list.value(
-                    rx.cond(
-                        SettingsState.plan_status_label != "",
-                        SettingsState.plan_status_label,
-                        SettingsState.plan_status,
                     ),
-                    id="settings-status",
+                    align="center",
+                    wrap="wrap",
+                    spacing="2",
                 ),
             ),
-            rx.data_list.item(
-                rx.data_list.label("This month"),
-                rx.data_list.value(SettingsState.usage_label, id="settings-usage"),
+            value_row("Plan", SettingsState.plan_name),
+            value_row(
+                "Status",
+                rx.cond(
+                    SettingsState.plan_status_label != "",
+                    SettingsState.plan_status_label,
+                    SettingsState.plan_status,
+                ),
+                id="settings-status",
             ),
-            rx.data_list.item(
-                rx.data_list.label("Count starts again"),
-                rx.data_list.value(SettingsState.usage_resets_on, id="settings-resets"),
-            ),
+            value_row("This month", SettingsState.usage_label, id="settings-usage"),
+            value_row("Count starts again", SettingsState.usage_resets_on, id="settings-resets"),
         ),
-        rx.cond(
-            SettingsState.usage_note != "",
-            rx.callout(SettingsState.usage_note, icon="info", id="usage-note", margin_top="1em"),
+        notice(SettingsState.usage_note, id="usage-note", margin_top="1em"),
+        notice(
+            SettingsState.checkout_notice,
+            icon="party-popper",
+            id="checkout-notice",
+            margin_top="1em",
         ),
-        rx.cond(
-            SettingsState.checkout_notice != "",
-            rx.callout(
-                SettingsState.checkout_notice,
-                icon="party-popper",
-                id="checkout-notice",
-                margin_top="1em",
-            ),
-        ),
-        rx.cond(
-            SettingsState.billing_error != "",
-            rx.callout(
-                SettingsState.billing_error,
-                icon="triangle-alert",
-                color_scheme="red",
-                margin_top="1em",
-                id="settings-billing-error",
-            ),
+        notice(
+            SettingsState.billing_error,
+            tone="error",
+            margin_top="1em",
+            id="settings-billing-error",
         ),
         rx.hstack(
             rx.link(rx.button("See plans", variant="soft"), href=urls.PRICING),
@@ -104,7 +85,7 @@ def _current_plan_panel() -> rx.Component:
             ),
             margin_top="1em",
         ),
-        width="100%",
+        title="Account",
     )
 
 
@@ -121,33 +102,9 @@ def _password_input(name: str, input_id: str, placeholder: str, complete: str) -
 
 
 def _sign_in_card() -> rx.Component:
-    return rx.card(
-        rx.heading("Email and password", size="4"),
-        rx.text(
-            "Both need your current password. A new email address is verified again; a new "
-            "password signs out your other devices.",
-            size="2",
-            color_scheme="gray",
-            margin_y="0.5em",
-        ),
-        rx.cond(
-            SettingsState.account_notice != "",
-            rx.callout(
-                SettingsState.account_notice,
-                icon="check",
-                color_scheme="green",
-                id="account-notice",
-            ),
-        ),
-        rx.cond(
-            SettingsState.account_error != "",
-            rx.callout(
-                SettingsState.account_error,
-                icon="triangle-alert",
-                color_scheme="red",
-                id="account-error",
-            ),
-        ),
+    return panel(
+        notice(SettingsState.account_notice, tone="success", id="account-notice"),
+        notice(SettingsState.account_error, tone="error", id="account-error"),
         rx.vstack(
             post_form(
                 "change-email-form",
@@ -197,7 +154,11 @@ def _sign_in_card() -> rx.Component:
             width="100%",
             margin_top="0.5em",
         ),
-        width="100%",
+        title="Email and password",
+        description=(
+            "Both need your current password. A new email address is verified again; a new "
+            "password signs out your other devices."
+        ),
     )
 
 
@@ -216,36 +177,22 @@ def _key_row(row: KeyRow) -> rx.Component:
                     on_click=SettingsState.test_key(row.provider),
                     class_name="test-key",
                 ),
-                rx.alert_dialog.root(
-                    rx.alert_dialog.trigger(
-                        rx.button(
-                            "Delete",
-                            size="1",
-                            variant="soft",
-                            color_scheme="red",
-                            class_name="delete-key",
-                        )
+                confirm_dialog(
+                    rx.button(
+                        "Delete",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        class_name="delete-key",
                     ),
-                    rx.alert_dialog.content(
-                        rx.alert_dialog.title("Delete this key?"),
-                        rx.alert_dialog.description(
-                            "Past your monthly quota, generations stop until you add a key again."
-                        ),
-                        rx.hstack(
-                            rx.alert_dialog.cancel(rx.button("Keep it", variant="soft")),
-                            rx.alert_dialog.action(
-                                rx.button(
-                                    "Delete key",
-                                    color_scheme="red",
-                                    on_click=SettingsState.delete_key(row.provider),
-                                    class_name="confirm-delete-key",
-                                )
-                            ),
-                            justify="end",
-                            spacing="3",
-                            margin_top="1em",
-                        ),
+                    title="Delete this key?",
+                    description=(
+                        "Past your monthly quota, generations stop until you add a key again."
                     ),
+                    cancel_label="Keep it",
+                    confirm_label="Delete key",
+                    on_confirm=SettingsState.delete_key(row.provider),
+                    confirm_class="confirm-delete-key",
                 ),
                 spacing="2",
             ),
@@ -292,28 +239,9 @@ def _key_form() -> rx.Component:
 
 
 def _keys_card() -> rx.Component:
-    return rx.card(
-        rx.heading("Your API keys", size="4"),
-        rx.text(
-            "Past your monthly quota, PromptGen uses your own key for that provider. Keys are "
-            "encrypted at rest and never shown again; saving a key for a provider replaces the "
-            "old one.",
-            size="2",
-            color_scheme="gray",
-            margin_y="0.5em",
-        ),
-        rx.cond(
-            SettingsState.key_notice != "",
-            rx.callout(
-                SettingsState.key_notice, icon="check", color_scheme="green", id="key-notice"
-            ),
-        ),
-        rx.cond(
-            SettingsState.key_error != "",
-            rx.callout(
-                SettingsState.key_error, icon="triangle-alert", color_scheme="red", id="key-error"
-            ),
-        ),
+    return panel(
+        notice(SettingsState.key_notice, tone="success", id="key-notice"),
+        notice(SettingsState.key_error, tone="error", id="key-error"),
         rx.cond(
             SettingsState.api_keys.length() > 0,
             rx.table.root(
@@ -334,30 +262,19 @@ def _keys_card() -> rx.Component:
             rx.text("No keys saved.", size="2", color_scheme="gray", id="no-keys"),
         ),
         rx.box(_key_form(), margin_top="1em", width="100%"),
-        width="100%",
+        title="Your API keys",
+        description=(
+            "Past your monthly quota, PromptGen uses your own key for that provider. Keys are "
+            "encrypted at rest and never shown again; saving a key for a provider replaces the "
+            "old one."
+        ),
         overflow_x="auto",
     )
 
 
 def _delete_card() -> rx.Component:
-    return rx.card(
-        rx.heading("Delete account", size="4", color_scheme="red"),
-        rx.text(
-            "Deletes your profile, history, images and API keys for good, and cancels any paid "
-            "subscription first. Enter your password to confirm.",
-            size="2",
-            color_scheme="gray",
-            margin_y="0.5em",
-        ),
-        rx.cond(
-            SettingsState.delete_error != "",
-            rx.callout(
-                SettingsState.delete_error,
-                icon="triangle-alert",
-                color_scheme="red",
-                id="delete-error",
-            ),
-        ),
+    return panel(
+        notice(SettingsState.delete_error, tone="error", id="delete-error"),
         rx.form(
             rx.flex(
                 rx.input(
@@ -379,10 +296,16 @@ def _delete_card() -> rx.Component:
             on_submit=SettingsState.delete_account,
             reset_on_submit=True,
         ),
-        width="100%",
+        title="Delete account",
+        description=(
+            "Deletes your profile, history, images and API keys for good, and cancels any paid "
+            "subscription first. Enter your password to confirm."
+        ),
+        danger=True,
     )
 
 
+@page(urls.SETTINGS, "Settings", SettingsState.load)
 def settings() -> rx.Component:
     return app_shell(
         page_header("Settings", "Your account, plan and API keys."),
@@ -395,6 +318,6 @@ def settings() -> rx.Component:
             _delete_card(),
             spacing="4",
             width="100%",
-            max_width="860px",
+            max_width=styles.READING_WIDTH,
         ),
     )

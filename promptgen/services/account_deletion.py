@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 
 from promptgen.audit import audit
 from promptgen.models import PromptAttachment, User, UserPrompt
-from promptgen.services import billing
+from promptgen.services import checkout
 from promptgen.services.accounts import confirm_password
 from promptgen.settings import Settings
 
@@ -31,7 +31,7 @@ def delete_account(
     billing.BillingError when an active subscription cannot be cancelled (nothing deleted)."""
     confirm_password(session=session, user_id=user_id, password=password, client_ip=client_ip)
     # Stop the billing before the account: a deleted user must not be charged again.
-    if billing.cancel_subscription(session=session, user_id=user_id, settings=settings):
+    if checkout.cancel_subscription(session=session, user_id=user_id, settings=settings):
         log.info("cancelled the Stripe subscription of user %s before deletion", user_id)
     # The foreign keys cascade from users; history goes explicitly first so the large rows
     # are removed in plain deletes rather than through a cascade chain.

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
-import math
 import secrets
 import time
 import unicodedata
@@ -19,24 +17,49 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
 from promptgen.audit import audit
 from promptgen.db import insert_with_on_conflict, owner_engine, stored_id, table_of
-from promptgen.errors import UserFacingError
 from promptgen.models import (
-    Throttle,
     User,
     UserProfile,
     UserSession,
     UserSubscription,
-    UTCDateTime,
 )
-from promptgen.periods import calendar_month_start
+from promptgen.periods import as_utc, calendar_month_start
+from promptgen.services.account_errors import (
+    AccountError as AccountError,
+)
+from promptgen.services.account_errors import (
+    InvalidCredentials as InvalidCredentials,
+)
+from promptgen.services.account_errors import (
+    InvalidPassword as InvalidPassword,
+)
+from promptgen.services.account_errors import (
+    InvalidSignUp as InvalidSignUp,
+)
 from promptgen.services.plans import free_tier
+from promptgen.services.throttles import (
+    SIGN_IN_IP,
+    check_ip,
+    check_ip_allowance,
+    check_pair,
+    clear_pair,
+    client_address,
+    count_ip,
+    record_failure,
+    retry_after,
+)
+from promptgen.services.throttles import (
+    TooManyAttempts as TooManyAttempts,
+)
+from promptgen.services.throttles import (
+    TooManyRequests as TooManyRequests,
+)
 from promptgen.settings import get_settings
 
 MIN_PASSWORD_LENGTH = 10
@@ -52,54 +75,6 @@ SLOWDOWN_CAP_SECONDS = 3.0
 SESSION_COOKIE = "promptgen_session"
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
-
-
-# --- errors -----------------------------------------------------------------------
-
-
-class AccountError(UserFacingError):
-    """A refusal the user may see: `message` is safe to show, `field` names the input, and
-    `code` names the refusal in a URL (the forms post to HTTP routes that redirect back)."""
-
-    code = "account"
-
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(message, field=field)
-        if code is not None:
-            self.code = code
-
-
-class InvalidSignUp(AccountError):
-    """The sign-up form cannot create an account (bad email, weak password, taken email)."""
-
-
-class InvalidPassword(InvalidSignUp):
-    """A new password breaks the password rules (sign-up or password change)."""
-
-
-class InvalidCredentials(AccountError):
-    """Wrong email or password; the same message whether or not the account exists."""
-
-    code = "credentials"
-
-    def __init__(
-        self, message: str = "Email or password is incorrect.", *, field: str | None = None
-    ) -> None:
-        super().__init__(message, field=field)
-
-
-class TooManyAttempts(AccountError):
-    """Sign-in for this email is locked for a while after repeated failures."""
-
-    code = "locked"
-
-    def __init__(self, retry_after_seconds: int) -> None:
-        self.retry_after_seconds = max(1, int(retry_after_seconds))
-        minutes = max(1, math.ceil(self.retry_after_seconds / 60))
-        unit = "minute" if minutes == 1 else "minutes"
-        super().__init__(
-            f"Too many failed sign-in attempts. Try again in {minutes} {unit}.", field=None
-        )
 
 
 # --- results ----------------------------------------------------------------------
@@ -123,14 +98,6 @@ class CurrentUser:
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def hash_token(token: str) -> str:
@@ -200,243 +167,6 @@ def _start_session(session: Session, *, user_id: uuid.UUID, user_agent: str, now
     return token
 
 
-# --- throttles (own short transactions, so attempts count even on rollback) --------
-#
-# Failed sign-ins are counted per (email, client IP): a burst from one address locks that
-# address out of that account, never the owner signing in from elsewhere. Each client IP
-# also has its own budgets (failed sign-ins across all emails, sign-ups, password-reset
-# requests), so one address cannot spray guesses over many accounts either. An IPv6
-# address counts by its /64, which one subscriber usually holds whole.
-
-SIGN_IN = "sign_in"  # failures per (email, IP)
-SIGN_IN_IP = "sign_in_ip"  # failures per IP, any email
-IP_ACTIONS = ("sign_up", "password_reset")  # attempts per IP, for check_ip_allowance
-
-UNKNOWN_IP = "unknown"
-
-
-class TooManyRequests(TooManyAttempts):
-    """This client address has used up its allowance for an action for a while."""
-
-    code = "network"
-
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(retry_after_seconds)
-        minutes = max(1, math.ceil(self.retry_after_seconds / 60))
-        unit = "minute" if minutes == 1 else "minutes"
-        self.message = f"Too many attempts from your network. Try again in {minutes} {unit}."
-        self.args = (self.message,)
-
-
-@dataclass(frozen=True)
-class _ThrottleState:
-    count: int
-    locked_until: datetime | None
-
-
-def client_address(client_ip: str | None) -> str:
-    """What a client IP counts as: the address itself, an IPv6 address's /64, or "unknown"."""
-    text = (client_ip or "").strip()
-    if not text:
-        return UNKNOWN_IP
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return text[:64]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
-def throttle_key(*parts: str) -> str:
-    """The stored key of a throttle: the SHA-256 of its parts (no email or IP in the clear)."""
-    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
-
-
-def _state(row: Throttle | None, now: datetime, window: timedelta) -> _ThrottleState:
-    if row is None:
-        return _ThrottleState(0, None)
-    if row.locked_until is not None:
-        locked_until = _aware(row.locked_until)
-        if locked_until > now:
-            return _ThrottleState(row.count, locked_until)
-        return _ThrottleState(0, None)  # an expired lock starts afresh
-    if row.window_start is None or _aware(row.window_start) < now - window:
-        return _ThrottleState(0, None)
-    return _ThrottleState(row.count, None)
-
-
-def _read(engine: sa.Engine, scope: str, key: str, now: datetime, window: timedelta):
-    with Session(engine) as short:
-        row = short.get(Throttle, (scope, key))
-        return row, _state(row, now, window)
-
-
-def _hit(
-    engine: sa.Engine,
-    scope: str,
-    key: str,
-    now: datetime,
-    *,
-    limit: int,
-    window: timedelta,
-    lock_for: timedelta,
-) -> datetime | None:
-    """Count one attempt atomically; returns locked_until when this attempt reaches `limit`
-    (the counter is then locked for `lock_for`)."""
-    table = table_of(Throttle)
-    c = table.c
-    now_value = sa.literal(now, UTCDateTime())
-    lock_value = sa.literal(now + lock_for, UTCDateTime())
-    stale = sa.or_(
-        c.window_start.is_(None),
-        c.window_start < now - window,
-        sa.and_(c.locked_until.is_not(None), c.locked_until <= now),
-    )
-    new_count = sa.case((stale, 1), else_=c.count + 1)
-    statement = insert_with_on_conflict(engine)(table).values(
-        scope=scope,
-        key=key,
-        count=1,
-        window_start=now,
-        locked_until=now + lock_for if limit <= 1 else None,
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[c.scope, c.key],
-        set_={
-            "count": new_count,
-            "window_start": sa.case((stale, now_value), else_=c.window_start),
-            "locked_until": sa.case((new_count >= limit, lock_value), else_=None),
-        },
-    )
-    with Session(engine) as short:
-        short.exec(statement)
-        row = short.get(Throttle, (scope, key))
-        locked_until = _aware(row.locked_until) if row and row.locked_until else None
-        short.commit()
-    return locked_until if locked_until is not None and locked_until > now else None
-
-
-def _clear(engine: sa.Engine, scope: str, key: str) -> None:
-    with Session(engine) as short:
-        short.exec(delete(Throttle).where(col(Throttle.scope) == scope, col(Throttle.key) == key))
-        short.commit()
-
-
-def _retry_after(locked_until: datetime, now: datetime) -> int:
-    return max(1, math.ceil((locked_until - now).total_seconds()))
-
-
-def _ip_limit(action: str) -> int:
-    settings = get_settings()
-    return {
-        SIGN_IN_IP: settings.signin_ip_limit,
-        "sign_up": settings.signup_ip_limit,
-        "password_reset": settings.password_reset_ip_limit,
-    }[action]
-
-
-def _check_ip(engine: sa.Engine, action: str, address: str, now: datetime) -> None:
-    """Refuse (TooManyRequests) while this address is over its allowance for `action`."""
-    if address == UNKNOWN_IP:
-        return
-    window = timedelta(minutes=get_settings().ip_window_minutes)
-    _, state = _read(engine, action, throttle_key(address), now, window)
-    if state.locked_until is not None:
-        audit("ip_throttled", action=action, ip=address)
-        raise TooManyRequests(_retry_after(state.locked_until, now))
-
-
-def _count_ip(engine: sa.Engine, action: str, address: str, now: datetime) -> datetime | None:
-    if address == UNKNOWN_IP:
-        return None
-    window = timedelta(minutes=get_settings().ip_window_minutes)
-    locked_until = _hit(
-        engine,
-        action,
-        throttle_key(address),
-        now,
-        limit=_ip_limit(action),
-        window=window,
-        lock_for=window,
-    )
-    if locked_until is not None:
-        audit("ip_limit_reached", action=action, ip=address)
-    return locked_until
-
-
-def check_ip_allowance(
-    *, session: Session, action: str, client_ip: str | None, now: datetime | None = None
-) -> None:
-    """Count one `action` ("sign_up" or "password_reset") from this client address, and
-    raise TooManyRequests when the address is over its allowance (SIGNUP_IP_LIMIT,
-    PASSWORD_RESET_IP_LIMIT per IP_WINDOW_MINUTES). An unknown address is not limited.
-    Counts in its own transaction, so a refusal later in the caller still counts."""
-    if action not in IP_ACTIONS:
-        raise ValueError(f"unknown throttled action {action!r}")
-    now = _aware(now) if now else _utcnow()
-    engine = owner_engine(session)
-    address = client_address(client_ip)
-    _check_ip(engine, action, address, now)
-    # The attempt that reaches the limit goes ahead; the next one is refused above.
-    _count_ip(engine, action, address, now)
-
-
-def purge_stale_throttles(*, session: Session, now: datetime | None = None) -> int:
-    """Delete counters whose window and lock are both over; returns how many went."""
-    now = _aware(now) if now else _utcnow()
-    settings = get_settings()
-    longest = max(
-        settings.signin_window_minutes, settings.ip_window_minutes, settings.signin_lockout_minutes
-    )
-    result = session.exec(
-        delete(Throttle).where(
-            col(Throttle.window_start) < now - timedelta(minutes=longest),
-            sa.or_(col(Throttle.locked_until).is_(None), col(Throttle.locked_until) < now),
-        )
-    )
-    session.flush()
-    return result.rowcount or 0
-
-
-def _pair_key(email: str, address: str) -> str:
-    return throttle_key(email, address)
-
-
-def _sign_in_window() -> timedelta:
-    return timedelta(minutes=get_settings().signin_window_minutes)
-
-
-def _record_failure(engine: sa.Engine, email: str, address: str, now: datetime) -> datetime | None:
-    """Count one failed sign-in for (email, address) and for the address alone; returns
-    locked_until when this failure locks the pair."""
-    settings = get_settings()
-    locked_until = _hit(
-        engine,
-        SIGN_IN,
-        _pair_key(email, address),
-        now,
-        limit=settings.signin_lockout_after,
-        window=_sign_in_window(),
-        lock_for=timedelta(minutes=settings.signin_lockout_minutes),
-    )
-    _count_ip(engine, SIGN_IN_IP, address, now)
-    audit("sign_in_failed", email=email, ip=address)
-    if locked_until is not None:
-        audit("sign_in_locked", email=email, ip=address, until=locked_until.isoformat())
-    return locked_until
-
-
-def _check_pair(engine: sa.Engine, email: str, address: str, now: datetime):
-    row, state = _read(engine, SIGN_IN, _pair_key(email, address), now, _sign_in_window())
-    if state.locked_until is not None:
-        audit("sign_in_refused_locked", email=email, ip=address)
-        raise TooManyAttempts(_retry_after(state.locked_until, now))
-    return row, state
-
-
 # --- public API -------------------------------------------------------------------
 
 
@@ -452,7 +182,7 @@ def sign_up(
     """Create an account on the Free tier and sign it in (SIGNUP_IP_LIMIT per client IP).
     The attempt is counted in its own short transaction: call it in a unit of work that has
     not written yet (SQLite allows one writer)."""
-    now = _aware(now) if now else _utcnow()
+    now = as_utc(now) if now else datetime.now(UTC)
     check_ip_allowance(session=session, action="sign_up", client_ip=client_ip, now=now)
     email = normalize_email(email)
     _check_new_password(password)
@@ -518,17 +248,17 @@ def sign_in(
     so they count even though the caller's transaction rolls back on the exception.
     Call it in a unit of work that has not written yet (SQLite allows one writer).
     """
-    now = _aware(now) if now else _utcnow()
+    now = as_utc(now) if now else datetime.now(UTC)
     address = client_address(client_ip)
     engine = owner_engine(session)
-    _check_ip(engine, SIGN_IN_IP, address, now)
+    check_ip(engine, SIGN_IN_IP, address, now)
     try:
         email = normalize_email(email)
     except InvalidSignUp:
-        _count_ip(engine, SIGN_IN_IP, address, now)
+        count_ip(engine, SIGN_IN_IP, address, now)
         raise InvalidCredentials() from None
     settings = get_settings()
-    throttle_row, state = _check_pair(engine, email, address, now)
+    throttle_row, state = check_pair(engine, email, address, now)
     if not password:
         raise InvalidCredentials()
     if state.count >= settings.signin_slowdown_after:
@@ -542,13 +272,13 @@ def sign_in(
     else:
         verified = _verify(user.password_hash, password)
     if not verified:
-        locked_until = _record_failure(engine, email, address, now)
+        locked_until = record_failure(engine, email, address, now)
         if locked_until is not None:
-            raise TooManyAttempts(_retry_after(locked_until, now))
+            raise TooManyAttempts(retry_after(locked_until, now))
         raise InvalidCredentials()
     assert user is not None
     if throttle_row is not None:
-        _clear(engine, SIGN_IN, _pair_key(email, address))
+        clear_pair(engine, email, address)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_sign_in_at = now
@@ -575,7 +305,7 @@ def resolve_session_hash(
     (promptgen.api.session_cookie), so the raw token never reaches Reflex's state."""
     if not token_hash or len(token_hash) != 64:
         return None
-    now = _aware(now) if now else _utcnow()
+    now = as_utc(now) if now else datetime.now(UTC)
     row = session.exec(
         select(UserSession, User)
         .join(User, col(User.id) == col(UserSession.user_id))
@@ -584,7 +314,7 @@ def resolve_session_hash(
     if row is None:
         return None
     user_session, user = row
-    last_seen = _aware(user_session.last_seen_at)
+    last_seen = as_utc(user_session.last_seen_at)
     if now - last_seen > timedelta(days=get_settings().session_idle_days):
         session.delete(user_session)
         session.flush()
@@ -630,16 +360,16 @@ def confirm_password(
 ) -> None:
     """Re-check a signed-in user's password before a sensitive action, under the same
     (email, client IP) throttle as sign-in, so a stolen session cannot guess the password."""
-    now = _aware(now) if now else _utcnow()
+    now = as_utc(now) if now else datetime.now(UTC)
     user = session.get(User, user_id)
     if user is None:
         raise InvalidCredentials("That password is incorrect.", field="password")
     engine = owner_engine(session)
     address = client_address(client_ip)
-    _check_pair(engine, user.email, address, now)
+    check_pair(engine, user.email, address, now)
     if verify_password(session=session, user_id=user_id, password=password):
         return
-    locked_until = _record_failure(engine, user.email, address, now)
+    locked_until = record_failure(engine, user.email, address, now)
     if locked_until is not None:
-        raise TooManyAttempts(_retry_after(locked_until, now))
+        raise TooManyAttempts(retry_after(locked_until, now))
     raise InvalidCredentials("That password is incorrect.", field="password")

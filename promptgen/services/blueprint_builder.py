@@ -225,15 +225,15 @@ def _field_property(
         prop.update(bounds)
         if default_text:
             try:
-                value = _number(default_text, whole=whole)
+                number = _number(default_text, whole=whole)
             except ValueError as exc:
                 problem("default", str(exc))
             else:
-                if "minimum" in bounds and value < bounds["minimum"]:
+                if "minimum" in bounds and number < bounds["minimum"]:
                     problem("default", f"must be at least the minimum ({bounds['minimum']})")
-                elif "maximum" in bounds and value > bounds["maximum"]:
+                elif "maximum" in bounds and number > bounds["maximum"]:
                     problem("default", f"must be at most the maximum ({bounds['maximum']})")
-                prop["default"] = value
+                prop["default"] = number
     elif field.kind in ("select", "multiselect"):
         options = parse_options(field.options)
         values = [value for value, _ in options]
@@ -243,10 +243,10 @@ def _field_property(
         elif len(options) > MAX_OPTIONS:
             problem("options", f"at most {MAX_OPTIONS} choices")
         else:
-            for number, (value, label) in enumerate(options, start=1):
-                if not value:
+            for number, (choice, label) in enumerate(options, start=1):
+                if not choice:
                     problem("options", f"choice {number} has a label but no value")
-                elif len(value) > MAX_OPTION_CHARS or len(label) > MAX_OPTION_CHARS:
+                elif len(choice) > MAX_OPTION_CHARS or len(label) > MAX_OPTION_CHARS:
                     problem("options", f"choice {number} is over {MAX_OPTION_CHARS} characters")
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:
@@ -383,9 +383,7 @@ def builder_path(schema_field: str, names: list[str]) -> str:
         where = f"fields[{names.index(parts[1])}]"
         attribute = _ATTRIBUTE_OF_KEY.get(parts[2]) if len(parts) > 2 else None
         return f"{where}.{attribute}" if attribute else where
-    if parts[0] in ("required", "x-order", "properties", "type"):
-        return "fields"
-    return "fields"
+    return "fields"  # the schema as a whole: required, x-order, no properties
 
 
 def schema_problem(exc: SchemaError, names: list[str] | None) -> FieldProblem:

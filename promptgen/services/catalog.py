@@ -29,6 +29,7 @@ class BlueprintView:
     prompt_template: str
     parameter_schema: dict[str, Any]
     instructions: str
+    takes_signature: bool
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class SignatureView:
     description: str
     style_prompt: str
     preview_image_url: str | None
+    palette: tuple[str, ...]
+    # Set when the signature has a stored preview image (the bytes stay in the database).
+    preview_sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class ModelView:
     endpoint: str | None
     supports_images: bool
     allowed_tiers: tuple[str, ...]
+    input_price_per_mtok: float = 0.0
+    output_price_per_mtok: float = 0.0
 
     def allowed_for(self, tier_slug: str | None) -> bool:
         return not self.allowed_tiers or tier_slug in self.allowed_tiers
@@ -135,3 +141,32 @@ def list_tiers(*, session: Session) -> list[TierView]:
 def get_tier_by_slug(*, session: Session, slug: str) -> TierView | None:
     row = session.exec(select(SubscriptionTier).where(SubscriptionTier.slug == slug)).first()
     return _view(TierView, row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class StudioCatalog:
+    """What the dashboard offers: every active blueprint, signature and model (models a
+    tier may not use included, so the page can say which plan they need)."""
+
+    blueprints: list[BlueprintView]
+    signatures: list[SignatureView]
+    models: list[ModelView]
+
+
+def studio_catalog(*, session: Session) -> StudioCatalog:
+    return StudioCatalog(
+        blueprints=list_blueprints(session=session),
+        signatures=list_signatures(session=session),
+        models=list_models(session=session),
+    )
+
+
+def public_catalog(
+    *, session: Session
+) -> tuple[list[BlueprintView], list[SignatureView], list[TierView]]:
+    """What the landing and pricing pages show: blueprints, signatures and plans."""
+    return (
+        list_blueprints(session=session),
+        list_signatures(session=session),
+        list_tiers(session=session),
+    )

@@ -13,14 +13,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from promptgen.models import KeySource, PromptAttachment, UserPrompt
+from promptgen.models import (
+    KeySource,
+    PromptAttachment,
+    PromptRating,
+    UserBlueprintVersion,
+    UserPrompt,
+)
 
 SNIPPET_LENGTH = 160
 
 
 _KEY_SOURCE_LABELS: dict[str, str] = {
     KeySource.PLATFORM: "Platform key",
-    KeySource.OWN_KEY: "Your own key",
+    KeySource.OWN_KEY: "Your own key (billed to your key, not your plan)",
     KeySource.OFFLINE: "Offline (no key)",
 }
 
@@ -41,6 +47,8 @@ class HistoryItem:
     key_source: str
     snippet: str
     is_favorite: bool
+    comparison_id: str = ""  # set on a compare-mode column: open the comparison as a whole
+    rating: str = ""  # "up", "down", "winner", "winner, up"... ("" unrated)
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,12 @@ class HistoryDetail:
     error_message: str | None
     latency_ms: int | None
     attachments: list[AttachmentView]
+    estimated_cost_micros: int | None = None
     # The user blueprint version it was made with (None for a catalog blueprint).
     blueprint_version_id: uuid.UUID | None = None
+    # ... which blueprint and which version number that is (None once it is deleted).
+    user_blueprint_id: str | None = None
+    blueprint_version: int | None = None
 
 
 def _snippet(prompt: UserPrompt) -> str:
@@ -78,7 +90,7 @@ def _snippet(prompt: UserPrompt) -> str:
     return text if len(text) <= SNIPPET_LENGTH else text[: SNIPPET_LENGTH - 1] + "…"
 
 
-def _item(prompt: UserPrompt) -> HistoryItem:
+def _item(prompt: UserPrompt, rating: str = "") -> HistoryItem:
     return HistoryItem(
         id=str(prompt.id),
         created_at=prompt.created_at,
@@ -89,7 +101,36 @@ def _item(prompt: UserPrompt) -> HistoryItem:
         key_source=prompt.key_source,
         snippet=_snippet(prompt),
         is_favorite=prompt.is_favorite,
+        comparison_id=str(prompt.comparison_id) if prompt.comparison_id else "",
+        rating=rating,
     )
+
+
+RATING_FILTERS = ("up", "down", "winner", "rated", "unrated")
+
+
+def _rating_condition(user_id: uuid.UUID, rating: str) -> sa.ColumnElement:
+    """Generations whose rating matches `rating` (one of RATING_FILTERS)."""
+    rated = select(PromptRating.prompt_id).where(
+        PromptRating.user_id == user_id, PromptRating.prompt_id == UserPrompt.id
+    )
+    if rating == "up":
+        rated = rated.where(PromptRating.vote > 0)
+    elif rating == "down":
+        rated = rated.where(PromptRating.vote < 0)
+    elif rating == "winner":
+        rated = rated.where(col(PromptRating.is_winner).is_(True))
+    else:
+        rated = rated.where(
+            sa.or_(col(PromptRating.vote) != 0, col(PromptRating.is_winner).is_(True))
+        )
+    exists = rated.exists()
+    return sa.not_(exists) if rating == "unrated" else exists
+
+
+def _rating_label(vote: int, winner: bool) -> str:
+    parts = (["winner"] if winner else []) + ({1: ["up"], -1: ["down"]}.get(vote, []))
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -110,6 +151,7 @@ def list_history(
     blueprint: str = "",
     model: str = "",
     favorites_only: bool = False,
+    rating: str = "",
     limit: int = 200,
 ) -> list[HistoryItem]:
     """The user's generations, newest first, optionally searched and filtered."""
@@ -137,12 +179,27 @@ def list_history(
         statement = statement.where(UserPrompt.model_name == model)
     if favorites_only:
         statement = statement.where(UserPrompt.is_favorite)
+    if rating in RATING_FILTERS:
+        statement = statement.where(_rating_condition(user_id, rating))
     prompts = session.exec(
         statement.order_by(col(UserPrompt.created_at).desc(), col(UserPrompt.id).desc()).limit(
             limit
         )
     ).all()
-    return [_item(p) for p in prompts]
+    ratings = (
+        {
+            r.prompt_id: _rating_label(r.vote, r.is_winner)
+            for r in session.exec(
+                select(PromptRating).where(
+                    PromptRating.user_id == user_id,
+                    col(PromptRating.prompt_id).in_([p.id for p in prompts]),
+                )
+            ).all()
+        }
+        if prompts
+        else {}
+    )
+    return [_item(p, ratings.get(p.id, "")) for p in prompts]
 
 
 def history_filters(*, session: Session, user_id: uuid.UUID) -> HistoryFilters:
@@ -156,6 +213,15 @@ def history_filters(*, session: Session, user_id: uuid.UUID) -> HistoryFilters:
         blueprints=sorted({r[0] for r in rows if r[0]}),
         models=sorted({r[1] for r in rows if r[1]}),
     )
+
+
+def history_page(
+    *, session: Session, user_id: uuid.UUID, **search: Any
+) -> tuple[HistoryFilters, list[HistoryItem]]:
+    """What the history page shows on load: its filter choices and the rows `list_history`
+    finds with `search` (query, blueprint, model, favorites_only, rating)."""
+    filters = history_filters(session=session, user_id=user_id)
+    return filters, list_history(session=session, user_id=user_id, **search)
 
 
 def _own_prompt(session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID):
@@ -284,6 +350,14 @@ def get_history_item(
         .where(PromptAttachment.prompt_id == prompt.id, PromptAttachment.user_id == user_id)
         .order_by(PromptAttachment.filename)
     ).all()
+    version = None
+    if prompt.blueprint_version_id is not None:
+        version = session.exec(
+            select(UserBlueprintVersion.blueprint_id, UserBlueprintVersion.version).where(
+                UserBlueprintVersion.id == prompt.blueprint_version_id,
+                UserBlueprintVersion.user_id == user_id,
+            )
+        ).first()
     return HistoryDetail(
         item=_item(prompt),
         template_id=prompt.template_id,
@@ -299,5 +373,8 @@ def get_history_item(
         attachments=[
             AttachmentView(a.filename, a.mime_type, a.size_bytes, a.data) for a in attachments
         ],
+        estimated_cost_micros=prompt.estimated_cost_micros,
         blueprint_version_id=prompt.blueprint_version_id,
+        user_blueprint_id=str(version[0]) if version else None,
+        blueprint_version=version[1] if version else None,
     )

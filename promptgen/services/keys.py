@@ -20,6 +20,7 @@ from promptgen.errors import UserFacingError
 from promptgen.models import UserApiKey
 from promptgen.providers import ProviderConfig, ProviderError, get_provider
 from promptgen.providers.base import PROVIDER_NAMES
+from promptgen.services import recovery
 from promptgen.settings import Settings, get_settings
 
 MIN_KEY_LENGTH = 20
@@ -180,3 +181,10 @@ async def verify_key(*, user_id: uuid.UUID, provider: str, settings: Settings | 
     except ProviderError as exc:
         return f"Not working: {exc.message}"
     return f"Valid — {name} accepted the key."
+
+
+def settings_page(*, session: Session, user_id: uuid.UUID) -> tuple[bool, list[KeyView]]:
+    """What the settings page shows on load: whether the email is verified, and the keys."""
+    return recovery.email_verified(session=session, user_id=user_id), list_keys(
+        session=session, user_id=user_id
+    )

@@ -34,12 +34,15 @@ from promptgen.blueprints import (
     validate_parameter_schema,
     validate_prompt_template,
 )
+from promptgen.db import rows_affected
+from promptgen.errors import UserFacingError
 from promptgen.models import (
     SupportedTemplate,
     UserBlueprint,
     UserBlueprintVersion,
     UserPrompt,
 )
+from promptgen.services import studio
 from promptgen.services.blueprint_builder import (
     BuilderField,
     FieldProblem,
@@ -69,37 +72,37 @@ _PART_NAMES = {
 }
 
 
-class BlueprintInvalid(ValueError):
-    """A blueprint that cannot be saved; `problems` name each field at fault."""
+class BlueprintInvalid(UserFacingError, ValueError):
+    """A blueprint that cannot be saved; `problems` name each field at fault (`field` is
+    the first one's)."""
 
     def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__(
+            "; ".join(str(p) for p in problems), field=problems[0].field if problems else None
+        )
         self.problems = problems
-        self.message = "; ".join(str(p) for p in problems)
-        super().__init__(self.message)
 
 
-class BlueprintNotFound(LookupError):
+class BlueprintNotFound(UserFacingError, LookupError):
     """No such blueprint (or version) among the user's own."""
 
-    message = "That blueprint does not exist, or is not yours."
+    def __init__(self) -> None:
+        super().__init__("That blueprint does not exist, or is not yours.")
 
 
-class BlueprintConflict(ValueError):
+class BlueprintConflict(UserFacingError, ValueError):
     """The blueprint changed since the editor loaded it (saved from another tab)."""
 
     def __init__(self, current_version: int) -> None:
-        self.current_version = current_version
-        self.message = (
+        super().__init__(
             f"This blueprint was saved elsewhere meanwhile (now at version {current_version}). "
             "Reload it to see that version; your edits here are not saved."
         )
-        super().__init__(self.message)
+        self.current_version = current_version
 
 
-class BlueprintLimit(ValueError):
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
+class BlueprintLimit(UserFacingError, ValueError):
+    """Past a per-account or per-blueprint limit (blueprints, versions)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,14 @@ class UserBlueprintDetail:
     def reference(self) -> str:
         return f"{USER_PREFIX}{self.id}@{self.version}"
 
+    @property
+    def takes_signature(self) -> bool:
+        """Whether visual signatures are offered with it: an Image blueprint, or one whose
+        template places the signature itself."""
+        return self.category.strip().casefold() == "image" or bool(
+            _template_variables(self.prompt_template) & SIGNATURE_VARIABLES
+        )
+
 
 @dataclass(frozen=True)
 class VersionSummary:
@@ -180,6 +191,9 @@ class ResolvedBlueprint:
     user_blueprint_id: str | None = None
     version: int | None = None
     version_id: uuid.UUID | None = None
+    # Whether visual signatures apply (services/signatures.py): the catalog row's flag; for a
+    # user's own blueprint, whether it is an Image one (it has no flag of its own yet).
+    takes_signature: bool = False
 
     @property
     def is_own(self) -> bool:
@@ -236,6 +250,16 @@ def catalog_reference(slug: str) -> str:
 
 
 # --- validation ---------------------------------------------------------------------
+
+
+def _template_variables(prompt_template: str) -> set[str]:
+    """The variables a template uses (none when it does not parse)."""
+    try:
+        # Parsing only (nothing renders here), so autoescape is irrelevant.
+        parsed = jinja2.Environment().parse(prompt_template)  # noqa: S701
+    except (jinja2.TemplateError, ValueError, RecursionError):
+        return set()
+    return set(meta.find_undeclared_variables(parsed))
 
 
 def _unknown_variables(prompt_template: str, names: set[str]) -> list[str]:
@@ -501,7 +525,10 @@ def list_blueprint_history(
         return []
     rows = session.exec(
         select(UserPrompt, UserBlueprintVersion.version)
-        .join(UserBlueprintVersion, UserBlueprintVersion.id == UserPrompt.blueprint_version_id)
+        .join(
+            UserBlueprintVersion,
+            col(UserBlueprintVersion.id) == UserPrompt.blueprint_version_id,
+        )
         .where(
             UserPrompt.user_id == user_id,
             UserBlueprintVersion.user_id == user_id,
@@ -639,7 +666,7 @@ def _bump_version(
     )
     if expected_version is not None:
         statement = statement.where(col(UserBlueprint.current_version) == expected_version)
-    updated = session.execute(statement).rowcount
+    updated = rows_affected(session.execute(statement))
     session.expire(head)
     session.refresh(head)
     if not updated:
@@ -806,12 +833,12 @@ def delete_blueprint(
     key = _as_uuid(blueprint_id)
     if key is None:
         return False
-    deleted = session.execute(
+    deleted = session.exec(
         sa.delete(UserBlueprint).where(
             col(UserBlueprint.id) == key, col(UserBlueprint.user_id) == user_id
         )
-    ).rowcount
-    return bool(deleted)
+    )
+    return rows_affected(deleted) > 0
 
 
 # --- generation ---------------------------------------------------------------------
@@ -842,7 +869,10 @@ def resolve_blueprint(
             parameter_schema=row.parameter_schema,
             instructions=row.instructions,
             catalog_id=row.id,
+            takes_signature=row.takes_signature,
         )
+    if parsed.blueprint_id is None:  # parse_reference sets it on every user reference
+        return None
     detail = get_blueprint(
         session=session, user_id=user_id, blueprint_id=parsed.blueprint_id, version=parsed.version
     )
@@ -859,18 +889,16 @@ def resolve_blueprint(
         user_blueprint_id=detail.id,
         version=detail.version,
         version_id=uuid.UUID(detail.version_id),
+        takes_signature=detail.takes_signature,
     )
 
 
-def blueprint_of_version(
-    *, session: Session, user_id: uuid.UUID, version_id: uuid.UUID | None
-) -> tuple[str, int] | None:
-    """(blueprint id, version number) of a version the user owns, for a history row."""
-    if version_id is None:
-        return None
-    row = session.exec(
-        select(UserBlueprintVersion.blueprint_id, UserBlueprintVersion.version).where(
-            UserBlueprintVersion.id == version_id, UserBlueprintVersion.user_id == user_id
-        )
-    ).first()
-    return (str(row[0]), row[1]) if row is not None else None
+def studio_with_own(
+    *, session: Session, user_id: uuid.UUID, preferred_blueprint_id: int = 0
+) -> tuple[studio.StudioPage, list[UserBlueprintSummary]]:
+    """What the dashboard reads at page load (services/studio) and the user's own
+    blueprints, in the page load's one transaction (services/page_loads.py)."""
+    page = studio.load_studio(
+        session=session, user_id=user_id, preferred_blueprint_id=preferred_blueprint_id
+    )
+    return page, list_blueprints(session=session, user_id=user_id)

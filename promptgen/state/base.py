@@ -14,13 +14,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 
-from promptgen import urls
+from promptgen import styles, urls
 from promptgen.api.session_cookie import session_hash_from_cookie_header
 from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
 from promptgen.errors import UserFacingError
-from promptgen.services import accounts, billing
-from promptgen.services.plans import PlanSummary, get_plan_summary
+from promptgen.services import accounts, checkout
+from promptgen.services.page_loads import Loader, PageLoad, load_page
+from promptgen.services.plans import PlanSummary, get_plan_summary, plan_status_label
 from promptgen.services.realtime import tab_registry
 
 T = TypeVar("T")
@@ -70,17 +72,28 @@ class AuthState(rx.State):
         """The user behind this browser's session cookie, checked in the database."""
         session_hash = self._websocket_session_hash()
         if session_hash != self._session_hash:
-            await self._reset_tab(session_hash)
+            await self._clear_session(session_hash)
         if not session_hash:
             return None
         user = await run_admin_service(accounts.resolve_session_hash, token_hash=session_hash)
         if user is None and self.signed_in:
             # Signed out elsewhere (another tab, password change): forget this user here too.
-            await self._reset_tab(session_hash)
+            await self._clear_session(session_hash)
         return user
 
-    async def _reset_tab(self, session_hash: str) -> None:
-        """Reset every user-bound state of this tab to its defaults."""
+    async def _require_user(self) -> accounts.CurrentUser | None:
+        """The signed-in user for an event that needs one. None when signed out: the handler
+        then returns `self._to_sign_in()`."""
+        return await self._current_user()
+
+    def _to_sign_in(self) -> EventSpec:
+        """To sign-in, coming back to this page afterwards."""
+        # The built app serves pages with a trailing slash ("/history/").
+        return rx.redirect(urls.sign_in_then(self.router.url.path.rstrip("/") or urls.DASHBOARD))
+
+    async def _clear_session(self, session_hash: str = "") -> None:
+        """Forget the signed-in user in this tab: every user-bound state back to its
+        defaults, now belonging to `session_hash` ("" for nobody)."""
         pending = list(type(self).get_root_state().get_substates())
         while pending:
             state_class = pending.pop()
@@ -91,22 +104,36 @@ class AuthState(rx.State):
         auth.reset()
         auth._session_hash = session_hash
 
-    async def _refresh_user(self) -> uuid.UUID | None:
-        user = await self._current_user()
+    async def _load_page(self, loader: Loader[T] | None = None, /, **kwargs: Any) -> PageLoad[T]:
+        """On a page load: who is signed in, their plan badge, and what `loader` reads
+        (services/page_loads.py), in one transaction after the session lookup."""
+        session_hash = self._websocket_session_hash()
+        if session_hash != self._session_hash:
+            await self._clear_session(session_hash)
+        page = await load_page(session_hash, loader, **kwargs)
+        if page.user is None and self.signed_in:
+            # Signed out elsewhere (another tab, password change): forget this user here too.
+            await self._clear_session(session_hash)
         self.auth_checked = True
-        if user is None:
+        if page.user is None:
             self.signed_in = False
             self.user_email = ""
-            return None
+            return page
         self.signed_in = True
-        self.user_email = user.email
-        await self._load_plan(user.user_id)
+        self.user_email = page.user.email
+        self._show_plan(page.plan)
         # So a webhook can update this tab's badge live.
-        await tab_registry().register(user.user_id, self.router.session.client_token)
-        return user.user_id
+        await tab_registry().register(page.user.user_id, self.router.session.client_token)
+        return page
+
+    async def _refresh_user(self) -> uuid.UUID | None:
+        page: PageLoad[None] = await self._load_page()
+        return page.user.user_id if page.user else None
 
     async def _load_plan(self, user_id: uuid.UUID) -> None:
-        plan: PlanSummary | None = await run_service(get_plan_summary, user_id=user_id)
+        self._show_plan(await run_service(get_plan_summary, user_id=user_id))
+
+    def _show_plan(self, plan: PlanSummary | None) -> None:
         if plan is not None:
             self._tier_slug = plan.tier_slug
             self.plan_name = plan.tier_name
@@ -139,17 +166,17 @@ class AuthState(rx.State):
     async def require_user(self):
         """On protected pages: a signed-out visitor goes to sign-in and comes back after."""
         if await self._refresh_user() is None:
-            return rx.redirect(urls.sign_in_then(self.router.url.path or urls.DASHBOARD))
+            return self._to_sign_in()
         return None
 
     @rx.event
     async def open_billing_portal(self):
         """To Stripe's Customer Portal (update the payment method, change or cancel)."""
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
+            return self._to_sign_in()
         try:
-            url = await run_in_admin_session(billing.open_portal, user_id=user.user_id)
+            url = await run_in_admin_session(checkout.open_portal, user_id=user.user_id)
         except UserFacingError as exc:
             self.billing_portal_error = exc.message
             return None
@@ -159,25 +186,15 @@ class AuthState(rx.State):
     @rx.var
     def plan_status_label(self) -> str:
         """ "" when all is well; otherwise what the badge should say."""
-        labels = {
-            "past_due": "Past due",
-            "unpaid": "Unpaid",
-            "paused": "Paused",
-            "incomplete": "Payment incomplete",
-        }
-        if self.plan_status in labels:
-            return labels[self.plan_status]
-        if self.plan_cancelling and self.plan_ends_on:
-            return f"Ends on {self.plan_ends_on}"
-        if self.plan_status == "trialing":
-            return "Trial"
-        return ""
+        return plan_status_label(
+            status=self.plan_status, cancelling=self.plan_cancelling, ends_on=self.plan_ends_on
+        )
 
     @rx.var
     def plan_badge_color(self) -> str:
         if self.plan_payment_issue:
             return "red"
-        return "amber" if self.plan_cancelling else "violet"
+        return "amber" if self.plan_cancelling else styles.ACCENT
 
     @rx.var
     def usage_label(self) -> str:
@@ -233,5 +250,5 @@ class TabOwner(rx.Middleware):
         auth = await state.get_state(AuthState)
         session_hash = auth._websocket_session_hash()
         if session_hash != auth._session_hash:
-            await auth._reset_tab(session_hash)
+            await auth._clear_session(session_hash)
         return None

@@ -214,7 +214,7 @@ class BuilderState(AuthState):
     preview_error: str = ""
     _fields: list[BuilderField] = []
     _samples: dict[str, Any] = {}
-    _instructions: str = ""
+    instructions: str = ""
     _auto_named: list[bool] = []  # per field: the name still follows the label
 
     # -- loading
@@ -256,7 +256,7 @@ class BuilderState(AuthState):
         self._fields = []
         self._auto_named = []
         self._samples = {}
-        self._instructions = ""
+        self.instructions = ""
 
     def _apply_detail(self, detail: user_blueprints.UserBlueprintDetail) -> None:
         self.blueprint_id = detail.id
@@ -265,7 +265,7 @@ class BuilderState(AuthState):
         self.category = detail.category
         self.description = detail.description
         self.template = detail.prompt_template
-        self._instructions = detail.instructions
+        self.instructions = detail.instructions
         self._fields = fields_from_schema(detail.parameter_schema)
         self._auto_named = [False] * len(self._fields)
         self._samples = {}
@@ -354,6 +354,10 @@ class BuilderState(AuthState):
     @rx.event
     def set_description(self, value: str | LongText):
         self.description = value[:MAX_INPUT_CHARS]
+
+    @rx.event
+    def set_instructions(self, value: str | LongText):
+        self.instructions = value[:MAX_INPUT_CHARS]
 
     @rx.event
     def set_note(self, value: str):
@@ -484,7 +488,7 @@ class BuilderState(AuthState):
                 prompt_template=self.template,
                 description=self.description,
                 category=self.category,
-                instructions=self._instructions,
+                instructions=self.instructions,
             )
             if self.blueprint_id:
                 detail = await run_service(

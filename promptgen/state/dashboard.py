@@ -9,10 +9,19 @@ from typing import Any
 
 import reflex as rx
 
-from promptgen import blueprints, urls
+from promptgen import blueprints
 from promptgen.errors import UserFacingError
-from promptgen.services import catalog, generation, history, shares, uploads, user_blueprints
+from promptgen.services import (
+    catalog,
+    drafts,
+    generation,
+    history,
+    shares,
+    uploads,
+    user_blueprints,
+)
 from promptgen.services.images import MAX_IMAGES
+from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_admin_service, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -44,13 +53,6 @@ class OwnBlueprintCard:
     name: str
     description: str
     version: str
-
-
-@dataclasses.dataclass
-class SignatureCard:
-    id: int
-    name: str
-    description: str
 
 
 @dataclasses.dataclass
@@ -129,7 +131,6 @@ def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> 
 class DashboardState(AuthState):
     blueprint_groups: list[BlueprintGroup] = []
     own_blueprints: list[OwnBlueprintCard] = []
-    signatures: list[SignatureCard] = []
     models: list[ModelOption] = []
 
     selected_blueprint_id: int = 0
@@ -140,8 +141,11 @@ class DashboardState(AuthState):
     fields: list[FormField] = []
     field_errors: dict[str, str] = {}
     form_version: int = 0
-    selected_signature_id: int = 0
+    # Only such blueprints show the signature picker (state/signature_picker.py).
+    selected_blueprint_takes_signature: bool = False
     selected_model_id: str = ""
+    # The blueprints offered at the last page load, with their schemas (never sent).
+    _blueprint_views: dict[int, catalog.BlueprintView] = {}
 
     generating: bool = False
     form_notice: str = ""
@@ -158,49 +162,52 @@ class DashboardState(AuthState):
 
     @rx.event
     async def load(self):
-        """Read the catalog fresh, so rows added to the database show on the next load."""
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
-        blueprint_views = await run_service(catalog.list_blueprints)
-        signature_views = await run_service(catalog.list_signatures)
-        model_views = await run_service(catalog.list_models, tier_slug=self._tier_slug or None)
-
+        """Read the catalog fresh, so rows added to the database show on the next load: in
+        the same transaction as the plan badge (services/page_loads.py)."""
+        page = await self._load_page(
+            user_blueprints.studio_with_own, preferred_blueprint_id=self.selected_blueprint_id
+        )
+        if page.user is None or page.data is None:
+            return self._to_sign_in()
+        studio_page, own = page.data
+        offered = studio_page.catalog
+        self.own_blueprints = [
+            OwnBlueprintCard(b.id, b.name, b.description, f"v{b.current_version}") for b in own
+        ]
+        self._blueprint_views = {b.id: b for b in offered.blueprints}
         groups: dict[str, list[BlueprintCard]] = {}
-        for b in blueprint_views:
+        for b in offered.blueprints:
             groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
-        own_views = await run_service(user_blueprints.list_blueprints, user_id=user_id)
-        self.own_blueprints = [
-            OwnBlueprintCard(b.id, b.name, b.description, f"v{b.current_version}")
-            for b in own_views
-        ]
-        self.signatures = [SignatureCard(s.id, s.name, s.description) for s in signature_views]
+        (await self._picker())._load_cards(offered.signatures, studio_page.favorite_signature_ids)
         self.models = [
             ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
-            for m in model_views
+            for m in offered.models
+            if m.allowed_for(self._tier_slug or None)
         ]
         if self.selected_model_id not in {m.id for m in self.models}:
             self.selected_model_id = self.models[0].id if self.models else ""
-        if self.selected_signature_id not in {s.id for s in self.signatures}:
-            self.selected_signature_id = 0
         retry_id = self.router.url.query_parameters.get("retry")
         reference = user_blueprints.parse_reference(
             str(self.router.url.query_parameters.get("blueprint", ""))
         )
         remix_token = self.router.url.query_parameters.get("remix")
         if retry_id:
-            await self._load_retry(user_id, str(retry_id))
+            await self._load_retry(page.user.user_id, str(retry_id))
         elif remix_token:
-            await self._load_remix(user_id, str(remix_token), reference)
+            await self._load_remix(page.user.user_id, str(remix_token), reference)
         elif reference is not None and reference.kind == "user":
-            await self._select_own_blueprint(user_id, str(reference.blueprint_id))
+            await self._select_own_blueprint(page.user.user_id, str(reference.blueprint_id))
         elif self.selected_own_blueprint_id:
             await self._select_own_blueprint(
-                user_id, self.selected_own_blueprint_id, keep_values=True
+                page.user.user_id, self.selected_own_blueprint_id, keep_values=True
             )
-        elif self.selected_blueprint_id:
-            await self._select_blueprint(self.selected_blueprint_id, keep_values=True)
+        elif studio_page.draft_blueprint_id:
+            # Back from another page, a reload or a new tab: the form as the user left it
+            # (their draft), on the blueprint they were on or else their latest draft.
+            await self._select_blueprint(
+                studio_page.draft_blueprint_id, draft=studio_page.draft, keep_values=True
+            )
         return None
 
     async def _load_remix(
@@ -221,8 +228,8 @@ class DashboardState(AuthState):
         if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
             self.error = "That recipe's blueprint is no longer offered."
             return
-        if recipe.signature_id in {s.id for s in self.signatures}:
-            self.selected_signature_id = recipe.signature_id
+        if recipe.signature_id and self.selected_blueprint_takes_signature:
+            (await self._picker())._set_picks([SignatureChoice(recipe.signature_id)])
         if str(recipe.model_id) in {m.id for m in self.models}:
             self.selected_model_id = str(recipe.model_id)
         self.form_notice = (
@@ -230,16 +237,24 @@ class DashboardState(AuthState):
             "Generate: it runs in your account."
         )
 
+    async def _picker(self):
+        from promptgen.state.signature_picker import SignaturePickerState
+
+        return await self.get_state(SignaturePickerState)
+
+    async def _draft_for(self, blueprint_id: int) -> drafts.Draft | None:
+        user = await self._current_user()
+        if user is None:
+            return None
+        return await run_service(drafts.load_draft, user_id=user.user_id, blueprint_id=blueprint_id)
+
     async def _load_retry(self, user_id, prompt_id: str) -> None:
         """Fill the form from one of the user's earlier generations (Retry in history)."""
         found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
-        own = found is not None and await run_service(
-            user_blueprints.blueprint_of_version,
-            user_id=user_id,
-            version_id=found.blueprint_version_id,
-        )
-        if own:
-            await self._select_own_blueprint(user_id, own[0], values=found.parameters)
+        if found is not None and found.user_blueprint_id:
+            await self._select_own_blueprint(
+                user_id, found.user_blueprint_id, values=found.parameters
+            )
         elif found is None or found.template_id is None:
             self.error = "That generation cannot be retried: its blueprint is gone."
             return
@@ -248,8 +263,8 @@ class DashboardState(AuthState):
         if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
             self.error = "That generation cannot be retried: its blueprint is no longer offered."
             return
-        if found.signature_id in {s.id for s in self.signatures}:
-            self.selected_signature_id = found.signature_id
+        if found.signature_id and self.selected_blueprint_takes_signature:
+            (await self._picker())._set_picks([SignatureChoice(found.signature_id)])
         if str(found.model_id) in {m.id for m in self.models}:
             self.selected_model_id = str(found.model_id)
         drafts = await run_service(
@@ -260,52 +275,38 @@ class DashboardState(AuthState):
         self.form_notice = "Inputs loaded from your history. Press Generate to run it again."
 
     async def _select_blueprint(
-        self, blueprint_id: int, *, values: dict[str, Any] | None = None, keep_values: bool = False
+        self,
+        blueprint_id: int,
+        *,
+        values: dict[str, Any] | None = None,
+        draft: drafts.Draft | None = None,
+        keep_values: bool = False,
     ) -> None:
-        view = await run_service(catalog.get_blueprint, blueprint_id=blueprint_id)
+        # From the catalog read at page load: choosing a blueprint costs no catalog read.
+        view = self._blueprint_views.get(blueprint_id)
+        picker = await self._picker()
         if view is None:
             self.selected_blueprint_id = 0
+            self.selected_own_blueprint_id = ""
+            self.selected_blueprint_takes_signature = False
             self.fields = []
+            picker._set_picks([])
             return
         if keep_values and self.selected_blueprint_id == blueprint_id and self.fields:
             return
-        self._show_form(view, values)
-        self.selected_blueprint_id = view.id
-
-    async def _select_own_blueprint(
-        self,
-        user_id: uuid.UUID,
-        blueprint_id: str,
-        *,
-        values: dict[str, Any] | None = None,
-        keep_values: bool = False,
-    ) -> None:
-        """Choose one of the user's own blueprints (newest version); the service checks
-        it is theirs."""
-        view = await run_service(
-            user_blueprints.get_blueprint, user_id=user_id, blueprint_id=blueprint_id
-        )
-        if view is None:
-            self.selected_own_blueprint_id = ""
-            self.fields = []
-            self.error = "That blueprint does not exist, or is not yours."
-            return
-        if keep_values and self.selected_own_blueprint_id == view.id and self.fields:
-            return
-        self._show_form(view, values)
-        self.selected_own_blueprint_id = view.id
-
-    def _show_form(
-        self,
-        view: catalog.BlueprintView | user_blueprints.UserBlueprintDetail,
-        values: dict[str, Any] | None,
-    ) -> None:
-        """Fill the form for a chosen blueprint (catalog or own), from its defaults."""
+        # Signatures belong to one blueprint's form: a switch never carries them over.
+        picks: tuple[SignatureChoice, ...] = ()
+        if values is None and draft is None:
+            draft = await self._draft_for(view.id)
+        if values is None and draft is not None:
+            values, picks = draft.values, draft.signatures
+        picker._set_picks(picks if view.takes_signature else ())
         defaults = blueprints.default_values(view.parameter_schema)
         if values:
             defaults.update(values)
-        self.selected_blueprint_id = 0
+        self.selected_blueprint_id = view.id
         self.selected_own_blueprint_id = ""
+        self.selected_blueprint_takes_signature = view.takes_signature
         self.selected_blueprint_name = view.name
         self.selected_blueprint_description = view.description
         self.fields = [
@@ -321,26 +322,61 @@ class DashboardState(AuthState):
         # Clicking the chosen blueprint again keeps what the user typed.
         await self._select_blueprint(int(blueprint_id), keep_values=True)
 
-    @rx.event
-    async def choose_own_blueprint(self, blueprint_id: str):
-        user = await self._current_user()
-        if user is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
-        await self._select_own_blueprint(user.user_id, blueprint_id, keep_values=True)
-        return None
+    async def _select_own_blueprint(
+        self,
+        user_id: uuid.UUID,
+        blueprint_id: str,
+        *,
+        values: dict[str, Any] | None = None,
+        keep_values: bool = False,
+    ) -> None:
+        """Choose one of the user's own blueprints (newest version); the service checks
+        it is theirs. Own blueprints keep no draft (drafts are per catalog blueprint)."""
+        view = await run_service(
+            user_blueprints.get_blueprint, user_id=user_id, blueprint_id=blueprint_id
+        )
+        picker = await self._picker()
+        if view is None:
+            self.selected_own_blueprint_id = ""
+            self.fields = []
+            self.error = "That blueprint does not exist, or is not yours."
+            return
+        if keep_values and self.selected_own_blueprint_id == view.id and self.fields:
+            return
+        picker._set_picks([])
+        defaults = blueprints.default_values(view.parameter_schema)
+        if values:
+            defaults.update(values)
+        self.selected_blueprint_id = 0
+        self.selected_own_blueprint_id = view.id
+        self.selected_blueprint_takes_signature = view.takes_signature
+        self.selected_blueprint_name = view.name
+        self.selected_blueprint_description = view.description
+        self.fields = [
+            _form_field(spec, defaults.get(spec.name))
+            for spec in blueprints.describe_fields(view.parameter_schema)
+        ]
+        self.field_errors = {}
+        self.error = ""
+        self.form_version += 1
 
     @rx.event
-    def choose_signature(self, signature_id: int):
-        # Choosing the selected signature again clears it (a signature is optional).
-        signature_id = int(signature_id)
-        self.selected_signature_id = (
-            0 if signature_id == self.selected_signature_id else signature_id
-        )
+    async def choose_own_blueprint(self, blueprint_id: str):
+        user = await self._require_user()
+        if user is None:
+            return self._to_sign_in()
+        await self._select_own_blueprint(user.user_id, blueprint_id, keep_values=True)
+        return None
 
     @rx.event
     def choose_model(self, model_id: str):
         if model_id in {m.id for m in self.models}:
             self.selected_model_id = model_id
+
+    async def _drafts(self):
+        from promptgen.state.form_drafts import FormDraftState
+
+        return await self.get_state(FormDraftState)
 
     @rx.var
     def model_accepts_images(self) -> bool:
@@ -349,9 +385,9 @@ class DashboardState(AuthState):
     @rx.event
     async def add_images(self, files: list[rx.UploadFile]):
         """Keep reference images in the database, checked by content, until Generate."""
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
+            return self._to_sign_in()
         received = []
         for upload in files[: MAX_IMAGES + 1]:
             name = getattr(upload, "filename", None) or getattr(upload, "name", "") or "image"
@@ -371,7 +407,7 @@ class DashboardState(AuthState):
 
     @rx.event
     async def remove_image(self, index: int):
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None or not isinstance(index, int) or not 0 <= index < len(self._draft_ids):
             return
         await run_service(
@@ -387,9 +423,9 @@ class DashboardState(AuthState):
         async with self:
             if self.generating:
                 return
-            user = await self._current_user()
+            user = await self._require_user()
             if user is None:
-                yield rx.redirect(urls.sign_in_then(urls.DASHBOARD))
+                yield self._to_sign_in()
                 return
             if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
                 self.error = "Pick a blueprint first."
@@ -408,8 +444,13 @@ class DashboardState(AuthState):
             draft_ids = list(self._draft_ids) if self.model_accepts_images else []
             owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
-            blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
+            blueprint_id = self.selected_blueprint_id
             own_id = self.selected_own_blueprint_id
+            picker = await self._picker()
+            choices = picker._choices() if self.selected_blueprint_takes_signature else ()
+            if blueprint_id:
+                # Kept until it succeeds: the no-key error's link to Settings loses nothing.
+                await (await self._drafts())._save(user.user_id, parameters, choices)
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
         task = asyncio.current_task()
@@ -429,7 +470,7 @@ class DashboardState(AuthState):
                 blueprint_id=blueprint_id,
                 blueprint_ref=user_blueprints.user_reference(own_id) if own_id else "",
                 model_id=model_id,
-                signature_id=signature_id or None,
+                signatures=choices,
                 parameters=parameters,
                 images=tuple(generation.ImageUpload(name, data) for name, data in images),
             )

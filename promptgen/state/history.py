@@ -9,7 +9,8 @@ import json
 import reflex as rx
 
 from promptgen import urls
-from promptgen.services import history, user_blueprints
+from promptgen.services import history
+from promptgen.services.pricing import format_cost
 from promptgen.state.base import AuthState, run_service
 
 
@@ -23,6 +24,8 @@ class HistoryRow:
     status: str
     snippet: str
     favorite: bool = False
+    comparison_url: str = ""  # a compare-mode column: its whole comparison
+    rating: str = ""
 
 
 @dataclasses.dataclass
@@ -58,6 +61,8 @@ def _row(item: history.HistoryItem) -> HistoryRow:
         status=item.status,
         snippet=item.snippet,
         favorite=item.is_favorite,
+        comparison_url=urls.comparison(item.comparison_id) if item.comparison_id else "",
+        rating=item.rating,
     )
 
 
@@ -71,36 +76,39 @@ class HistoryState(AuthState):
     blueprint_filter: str = ALL
     model_filter: str = ALL
     favorites_only: bool = False
+    rating_filter: str = ALL
     blueprint_options: list[str] = []
     model_options: list[str] = []
 
-    async def _reload(self, user_id) -> None:
-        items = await run_service(
-            history.list_history,
-            user_id=user_id,
-            query=self.search,
-            blueprint="" if self.blueprint_filter == ALL else self.blueprint_filter,
-            model="" if self.model_filter == ALL else self.model_filter,
-            favorites_only=self.favorites_only,
-        )
+    def _filters(self) -> dict:
+        return {
+            "query": self.search,
+            "blueprint": "" if self.blueprint_filter == ALL else self.blueprint_filter,
+            "model": "" if self.model_filter == ALL else self.model_filter,
+            "favorites_only": self.favorites_only,
+            "rating": "" if self.rating_filter == ALL else self.rating_filter,
+        }
+
+    def _show(self, items: list[history.HistoryItem]) -> None:
         self.rows = [_row(i) for i in items]
         self.loaded = True
 
+    async def _reload(self, user_id) -> None:
+        self._show(await run_service(history.list_history, user_id=user_id, **self._filters()))
+
     async def _user_or_redirect(self):
-        user = await self._current_user()
-        if user is None:
-            return None, rx.redirect(urls.sign_in_then(urls.HISTORY))
-        return user.user_id, None
+        user = await self._require_user()
+        return (None, self._to_sign_in()) if user is None else (user.user_id, None)
 
     @rx.event
     async def load(self):
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(urls.HISTORY))
-        filters = await run_service(history.history_filters, user_id=user_id)
+        page = await self._load_page(history.history_page, **self._filters())
+        if page.data is None:
+            return self._to_sign_in()
+        filters, items = page.data
         self.blueprint_options = [ALL, *filters.blueprints]
         self.model_options = [ALL, *filters.models]
-        await self._reload(user_id)
+        self._show(items)
         return None
 
     @rx.event
@@ -124,6 +132,15 @@ class HistoryState(AuthState):
     @rx.event
     async def set_model_filter(self, value: str):
         self.model_filter = value
+        user_id, redirect = await self._user_or_redirect()
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
+
+    @rx.event
+    async def set_rating_filter(self, value: str):
+        self.rating_filter = value if value in (ALL, *history.RATING_FILTERS) else ALL
         user_id, redirect = await self._user_or_redirect()
         if redirect:
             return redirect
@@ -182,6 +199,7 @@ class HistoryDetailState(AuthState):
     tokens: str = ""
     latency: str = ""
     key_source: str = ""
+    cost: str = ""
     attachments: list[AttachmentRow] = []
     # For a generation made with one of the user's blueprints: "v2" and its versions page.
     blueprint_version: str = ""
@@ -189,25 +207,20 @@ class HistoryDetailState(AuthState):
 
     @rx.event
     async def load(self):
-        path = self.router.url.path
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(path))
-        prompt_id = path.rstrip("/").rsplit("/", 1)[-1]
-        found = await run_service(history.get_history_item, user_id=user_id, prompt_id=prompt_id)
+        prompt_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        page = await self._load_page(history.get_history_item, prompt_id=prompt_id)
+        if page.user is None:
+            return self._to_sign_in()
+        found = page.data
         self.loaded = True
         self.found = found is not None
         if found is None:
             self.detail = None
             return None
         self.detail = _row(found.item)
-        own = await run_service(
-            user_blueprints.blueprint_of_version,
-            user_id=user_id,
-            version_id=found.blueprint_version_id,
-        )
-        self.blueprint_version = f"v{own[1]}" if own else ""
-        self.blueprint_versions_url = urls.blueprint_versions(own[0]) if own else ""
+        own = found.user_blueprint_id
+        self.blueprint_version = f"v{found.blueprint_version}" if own else ""
+        self.blueprint_versions_url = urls.blueprint_versions(own) if own else ""
         self.parameters = [ParameterRow(k, _format_value(v)) for k, v in found.parameters.items()]
         self.compiled_prompt = found.compiled_prompt
         self.output = found.output
@@ -218,6 +231,7 @@ class HistoryDetailState(AuthState):
         )
         self.latency = "—" if found.latency_ms is None else f"{found.latency_ms} ms"
         self.key_source = history.key_source_label(found.item.key_source)
+        self.cost = format_cost(found.estimated_cost_micros)
         self.attachments = [
             AttachmentRow(
                 a.filename,

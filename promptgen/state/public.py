@@ -6,11 +6,10 @@ import dataclasses
 
 import reflex as rx
 
-from promptgen import urls
 from promptgen.db import run_in_admin_session
 from promptgen.errors import UserFacingError
-from promptgen.services import billing, catalog
-from promptgen.state.base import AuthState, run_service
+from promptgen.services import billing, catalog, checkout
+from promptgen.state.base import AuthState
 
 
 @dataclasses.dataclass
@@ -71,10 +70,10 @@ class PublicState(AuthState):
 
     @rx.event
     async def load(self):
-        await self._refresh_user()
-        blueprint_views = await run_service(catalog.list_blueprints)
-        signature_views = await run_service(catalog.list_signatures)
-        tiers = await run_service(catalog.list_tiers)
+        page = await self._load_page(catalog.public_catalog)
+        if page.data is None:
+            return
+        blueprint_views, signature_views, tiers = page.data
         self.blueprints = [ShowcaseItem(b.name, b.category, b.description) for b in blueprint_views]
         self.signatures = [ShowcaseItem(s.name, "", s.description) for s in signature_views]
         self.plans = [to_plan_card(t) for t in tiers]
@@ -97,15 +96,15 @@ class PublicState(AuthState):
         Billing columns are written by the billing service only, in the admin session (as
         the webhook does); the user comes from the session cookie, never from the browser.
         """
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.PRICING))
+            return self._to_sign_in()
         try:
             if with_email:
                 kwargs["email"] = user.email
                 # Its own transaction: a failed Checkout must not lose the new customer.
                 await run_in_admin_session(
-                    billing.ensure_customer, user_id=user.user_id, email=user.email
+                    checkout.ensure_customer, user_id=user.user_id, email=user.email
                 )
             url = await run_in_admin_session(service, user_id=user.user_id, **kwargs)
         except UserFacingError as exc:
@@ -118,7 +117,7 @@ class PublicState(AuthState):
     async def choose_plan(self, tier_slug: str):
         """Upgrade: off to Stripe Checkout (or the portal when already subscribed)."""
         return await self._billing_redirect(
-            billing.start_checkout,
+            checkout.start_checkout,
             with_email=True,
             tier_slug=str(tier_slug),
             interval="year" if self.yearly else "month",
@@ -126,4 +125,4 @@ class PublicState(AuthState):
 
     @rx.event
     async def manage_billing(self):
-        return await self._billing_redirect(billing.open_portal)
+        return await self._billing_redirect(checkout.open_portal)

@@ -8,7 +8,7 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.errors import UserFacingError
-from promptgen.services import account_deletion, accounts, billing, keys, recovery
+from promptgen.services import account_deletion, accounts, billing, checkout, keys, recovery
 from promptgen.state.base import AuthState, run_service
 
 
@@ -52,7 +52,9 @@ class SettingsState(AuthState):
     account_error: str = ""
 
     async def _load_keys(self, user_id) -> None:
-        views = await run_service(keys.list_keys, user_id=user_id)
+        self._show_keys(await run_service(keys.list_keys, user_id=user_id))
+
+    def _show_keys(self, views: list[keys.KeyView]) -> None:
         self.api_keys = [
             KeyRow(
                 v.provider, v.provider_name, v.last_four, _when(v.created_at), _when(v.last_used_at)
@@ -62,9 +64,9 @@ class SettingsState(AuthState):
 
     @rx.event
     async def load(self):
-        user_id = await self._refresh_user()
-        if user_id is None:
-            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
+        page = await self._load_page(keys.settings_page)
+        if page.data is None:
+            return self._to_sign_in()
         query = self.router.url.query_parameters
         saved = query.get("key_saved", "")
         self.key_notice = (
@@ -83,14 +85,14 @@ class SettingsState(AuthState):
         self.test_results = {}
         self.account_notice = ACCOUNT_NOTICES.get(str(query.get("account", "")), "")
         self.account_error = recovery.MESSAGES.get(str(query.get("account_error", "")), "")
-        self.email_verified = await run_service(recovery.email_verified, user_id=user_id)
-        await self._load_keys(user_id)
+        self.email_verified, key_views = page.data
+        self._show_keys(key_views)
         return None
 
     @rx.event(background=True)
     async def test_key(self, provider: str):
         async with self:
-            user = await self._current_user()
+            user = await self._require_user()
             if user is None or provider not in keys.PROVIDER_NAMES:
                 return
             self.test_results = {**self.test_results, provider: "Testing…"}
@@ -100,9 +102,9 @@ class SettingsState(AuthState):
 
     @rx.event
     async def delete_key(self, provider: str):
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
+            return self._to_sign_in()
         if await run_service(keys.delete_key, user_id=user.user_id, provider=provider):
             self.key_notice = f"Your {keys.PROVIDER_NAMES.get(provider, provider)} key is deleted."
             self.key_error = ""
@@ -111,11 +113,11 @@ class SettingsState(AuthState):
 
     @rx.event
     async def manage_billing(self):
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
+            return self._to_sign_in()
         try:
-            url = await run_service(billing.open_portal, user_id=user.user_id)
+            url = await run_service(checkout.open_portal, user_id=user.user_id)
         except UserFacingError as exc:
             self.billing_error = exc.message
             return None
@@ -123,9 +125,9 @@ class SettingsState(AuthState):
 
     @rx.event
     async def delete_account(self, form_data: dict):
-        user = await self._current_user()
+        user = await self._require_user()
         if user is None:
-            return rx.redirect(urls.sign_in_then(urls.SETTINGS))
+            return self._to_sign_in()
         try:
             await run_service(
                 account_deletion.delete_account,
@@ -139,5 +141,5 @@ class SettingsState(AuthState):
         except billing.BillingError as exc:
             self.delete_error = f"{exc.message} Your account was not deleted."
             return None
-        await self._reset_tab("")
+        await self._clear_session()
         return rx.redirect(urls.LANDING + "?account=deleted")

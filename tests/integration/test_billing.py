@@ -28,7 +28,7 @@ from promptgen.api.app import build_api
 from promptgen.db import admin_session_scope, dispose_engines
 from promptgen.models import StripeEvent, SubscriptionTier, UserSubscription
 from promptgen.periods import add_months
-from promptgen.services import billing, quota
+from promptgen.services import billing, checkout, quota
 from promptgen.services.catalog_import import default_catalog, import_catalog, seed_catalog
 from promptgen.services.plans import get_plan_summary
 from promptgen.settings import reset_settings_cache
@@ -407,9 +407,9 @@ def test_cancel_at_period_end_and_cancel_at_show_when_the_plan_ends(world) -> No
 def _checkout(world, tier: str = "pro", interval: str = "month") -> str:
     user = world["user"]
     with admin_session_scope(world["db"]) as session:
-        billing.ensure_customer(session=session, user_id=user.user_id, email=user.email)
+        checkout.ensure_customer(session=session, user_id=user.user_id, email=user.email)
     with admin_session_scope(world["db"]) as session:
-        return billing.start_checkout(
+        return checkout.start_checkout(
             session=session,
             user_id=user.user_id,
             email=user.email,
@@ -578,10 +578,10 @@ def test_a_database_outage_answers_500_and_the_retry_applies(world, pg_url: str)
 
 def test_the_portal_needs_a_customer(world) -> None:
     with admin_session_scope(world["db"]) as session, pytest.raises(billing.BillingError):
-        billing.open_portal(session=session, user_id=world["user"].user_id)
+        checkout.open_portal(session=session, user_id=world["user"].user_id)
     _checkout(world)
     with admin_session_scope(world["db"]) as session:
-        url = billing.open_portal(session=session, user_id=world["user"].user_id)
+        url = checkout.open_portal(session=session, user_id=world["user"].user_id)
     assert url.startswith("https://billing.stripe.test/")
 
 

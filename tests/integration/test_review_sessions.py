@@ -14,7 +14,7 @@ from promptgen.api.session_cookie import (
 )
 from promptgen.db import admin_session_scope
 from promptgen.models import Throttle
-from promptgen.services import accounts
+from promptgen.services import accounts, throttles
 from promptgen.settings import reset_settings_cache
 from tests.support.factories import make_user
 
@@ -75,8 +75,8 @@ def test_the_settings_password_check_counts_the_callers_address(db_url, monkeypa
         rows = session.query(Throttle).all()
         scopes = {row.scope for row in rows}
         # Recorded under (email, the caller's address), and charged to its per-IP budget.
-        assert accounts.throttle_key("victim@example.com", "198.51.100.7") in {r.key for r in rows}
-        assert accounts.SIGN_IN_IP in scopes
+        assert throttles.throttle_key("victim@example.com", "198.51.100.7") in {r.key for r in rows}
+        assert throttles.SIGN_IN_IP in scopes
 
 
 # 4. Behind a reverse proxy, README's REFLEX_TRUSTED_PROXY_HOPS does not reach the form

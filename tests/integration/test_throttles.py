@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from promptgen.db import admin_session_scope
-from promptgen.services import accounts
+from promptgen.services import accounts, throttles
 from promptgen.services.accounts import InvalidCredentials, TooManyAttempts, TooManyRequests
 from promptgen.settings import reset_settings_cache
 from tests.support.factories import DEFAULT_PASSWORD, ensure_tiers
@@ -110,7 +110,7 @@ def test_password_reset_requests_are_limited_per_address(db_url: str, monkeypatc
 
     def ask(ip: str, now=T0) -> None:
         with admin_session_scope(db_url) as session:
-            accounts.check_ip_allowance(
+            throttles.check_ip_allowance(
                 session=session, action="password_reset", client_ip=ip, now=now
             )
 
@@ -123,7 +123,7 @@ def test_password_reset_requests_are_limited_per_address(db_url: str, monkeypatc
     ask(OWNER_IP)
     ask(ATTACKER_IP, now=T0 + timedelta(minutes=61))
     with pytest.raises(ValueError), admin_session_scope(db_url) as session:
-        accounts.check_ip_allowance(session=session, action="launch", client_ip=OWNER_IP)
+        throttles.check_ip_allowance(session=session, action="launch", client_ip=OWNER_IP)
 
 
 def test_stale_counters_are_purged_but_live_locks_stay(db_url: str) -> None:
@@ -136,7 +136,7 @@ def test_stale_counters_are_purged_but_live_locks_stay(db_url: str) -> None:
 
     def purge(now) -> int:
         with admin_session_scope(db_url) as session:
-            return accounts.purge_stale_throttles(session=session, now=now)
+            return throttles.purge_stale_throttles(session=session, now=now)
 
     assert purge(T0 + timedelta(minutes=10)) == 0  # everything is still counting
     # After an hour the first address's counters are over; the later failure's stay.

@@ -76,24 +76,29 @@ def test_each_handler_refuses_junk_and_takes_good_arguments(name: str) -> None:
         return
     with pytest.raises(Junk, match="missing argument"):
         check_event(fn, hints, {})
-
-    def good_value(param: str) -> object:
-        kind = _kind(hints[param])
-        options = typing.get_args(hints[param]) if kind not in VALID else (kind,)
-        return VALID[_kind(options[0])]
-
-    # Every argument good, then each one in turn junk while the others stay good.
-    good = {p: good_value(p) for p in params if _kind(hints[p]) is not list}
+    goods = {param: _good(hints[param]) for param in params}
     for param in params:
         kind = _kind(hints[param])
         if kind is list:  # the upload handler: only files, which a browser cannot forge
             with pytest.raises(Junk):
-                check_event(fn, hints, {**good, param: ["not a file"]})
+                check_event(fn, hints, {**goods, param: ["not a file"]})
             continue
-        check_event(fn, hints, good)
+        # The other arguments good, so each check is about this one.
+        check_event(fn, hints, goods)
         for junk in JUNK.get(kind, [{"a": {"b": 1}}]):
             with pytest.raises(Junk):
-                check_event(fn, hints, {**good, param: junk})
+                check_event(fn, hints, {**goods, param: junk})
+        if len(params) > 1:
+            with pytest.raises(Junk, match="missing argument"):
+                check_event(fn, hints, {p: v for p, v in goods.items() if p != param})
+
+
+def _good(hint: object) -> object:
+    kind = _kind(hint)
+    if kind is list:
+        return []
+    options = typing.get_args(hint) if kind not in VALID else (kind,)
+    return VALID[_kind(options[0])]
 
 
 def test_a_plain_form_dict_passes_too() -> None:

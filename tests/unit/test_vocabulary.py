@@ -19,6 +19,13 @@ from promptgen.services.images import ImageRejected
 from promptgen.services.keys import InvalidApiKey
 from promptgen.services.plans import FREE_SLUG, PlanSummary
 from promptgen.services.recovery import InvalidLink
+from promptgen.services.user_blueprints import (
+    BlueprintConflict,
+    BlueprintInvalid,
+    BlueprintLimit,
+    BlueprintNotFound,
+    FieldProblem,
+)
 
 
 @pytest.mark.parametrize(
@@ -36,6 +43,10 @@ from promptgen.services.recovery import InvalidLink
         InvalidApiKey("That does not look like an OpenAI key."),
         SchemaError("field 'x' has no type", field="x"),
         key_rejected("OpenAI"),
+        BlueprintInvalid([FieldProblem("fields[2].label", "required")]),
+        BlueprintNotFound(),
+        BlueprintConflict(3),
+        BlueprintLimit("Too many blueprints."),
     ],
     ids=lambda error: type(error).__name__,
 )
@@ -80,7 +91,7 @@ def test_only_quota_and_missing_keys_send_the_user_to_their_own_key() -> None:
     ("source", "label"),
     [
         ("platform", "Platform key"),
-        ("own_key", "Your own key"),
+        ("own_key", "Your own key (billed to your key, not your plan)"),
         ("offline", "Offline (no key)"),
         ("something-old", "Offline (no key)"),
     ],

@@ -1,0 +1,82 @@
+"""Layout pieces: page column, panels, label/value rows, text panels, labelled fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from promptgen import styles
+
+
+def column(*children: rx.Component, **props: Any) -> rx.Component:
+    """The centred page column every page (and the header) is laid out in."""
+    props.setdefault("padding", "1em")
+    return rx.box(*children, width="100%", max_width=styles.CONTENT_WIDTH, margin_x="auto", **props)
+
+
+def panel(
+    *children: rx.Component,
+    title: str = "",
+    description: str = "",
+    danger: bool = False,
+    **props: Any,
+) -> rx.Component:
+    """A card with an optional heading and a grey line explaining it."""
+    head: list[rx.Component] = []
+    if title:
+        head.append(rx.heading(title, size="4", color_scheme="red" if danger else None))
+    if description:
+        head.append(rx.text(description, size="2", color_scheme="gray", margin_y="0.5em"))
+    props.setdefault("width", "100%")
+    return rx.card(*head, *children, **props)
+
+
+def value_row(label: str, value: rx.Component | rx.Var | str, **props: Any) -> rx.Component:
+    """One label/value line of a `value_rows` list; props (an id) go on the value."""
+    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value, **props))
+
+
+def value_rows(*rows: rx.Component, **props: Any) -> rx.Component:
+    """Label/value lines (account details, a generation's facts)."""
+    return rx.data_list.root(*rows, **props)
+
+
+def text_panel(title: str, text: rx.Var, panel_id: str) -> rx.Component:
+    """A heading over long text kept as written (line breaks too): outputs and prompts."""
+    return rx.vstack(
+        rx.heading(title, size="4"),
+        rx.box(rx.text(text, white_space="pre-wrap", size="2"), id=panel_id, **styles.PANEL),
+        width="100%",
+        align="start",
+    )
+
+
+def field_label(label: str | rx.Var, html_for: str | rx.Var) -> rx.Component:
+    """A real <label> for the control `html_for` names (rx.text(as_="label") would turn
+    html_for into CSS and label nothing)."""
+    return rx.el.label(rx.text(label, weight="medium", size="2"), html_for=html_for)
+
+
+def labelled(label: str, field: rx.Component, html_for: str) -> rx.Component:
+    """A field under its visible <label>."""
+    return rx.vstack(
+        field_label(label, html_for),
+        field,
+        spacing="1",
+        width="100%",
+    )
+
+
+def centered_card(*children: rx.Component) -> rx.Component:
+    """The lone card of the sign-in, sign-up and recovery pages."""
+    return rx.center(
+        rx.card(
+            *children,
+            width="100%",
+            max_width=styles.CARD_WIDTH,
+            size="4",
+        ),
+        min_height="100vh",
+        padding="1em",
+    )
