@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from promptgen.api.html_page import page
-from promptgen.db import run_in_admin_session, run_in_user_session
+from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
 from promptgen.services import api_tokens, public_api, rate_limit, shares, transfer
 from promptgen.services.api_tokens import SCOPE_GENERATE, SCOPE_READ, TokenUser
 from promptgen.services.generation import GenerationError, GenerationResult, run_generation
@@ -153,7 +153,7 @@ async def list_models(request: Request, user: TokenUser) -> Response:
 
 
 async def list_signatures(request: Request, user: TokenUser) -> Response:
-    return _ok({"data": await run_in_user_session(public_api.list_signatures)})
+    return _ok({"data": await run_in_session(public_api.list_signatures)})
 
 
 def _result_json(result: GenerationResult) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from promptgen.audit import audit
+from promptgen.db import rows_affected
 from promptgen.errors import UserFacingError
 from promptgen.models import ApiToken, User
 
@@ -155,9 +156,10 @@ def revoke_token(*, session: Session, user_id: uuid.UUID, token_id: str) -> bool
         )
         .values(revoked_at=datetime.now(UTC))
     )
-    if result.rowcount:
+    changed = rows_affected(result)
+    if changed:
         audit("api_token_revoked", user=user_id)
-    return bool(result.rowcount)
+    return bool(changed)
 
 
 def authenticate(*, session: Session, token: str, now: datetime | None = None) -> TokenUser | None:

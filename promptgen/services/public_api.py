@@ -89,7 +89,7 @@ class ApiBlueprint:
 def _api_blueprint(resolved: user_blueprints.ResolvedBlueprint) -> ApiBlueprint:
     own = resolved.is_own
     return ApiBlueprint(
-        id=user_blueprints.user_reference(resolved.user_blueprint_id)
+        id=user_blueprints.user_reference(resolved.user_blueprint_id or "")
         if own
         else resolved.reference,
         kind="own" if own else "catalog",
@@ -162,7 +162,7 @@ def get_blueprint(*, session: Session, user_id: uuid.UUID, ref: str) -> ApiBluep
     return _api_blueprint(resolved)
 
 
-def _by_slug(session: Session, model: type, slug: str):
+def _by_slug(session: Session, model: Any, slug: str) -> Any:
     return session.exec(select(model).where(model.slug == slug, model.is_active)).first()
 
 

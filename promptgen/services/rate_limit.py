@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from promptgen.db import get_engine, insert_with_on_conflict
+from promptgen.db import get_engine, insert_with_on_conflict, table_of
 from promptgen.models import Throttle, UTCDateTime
 from promptgen.settings import get_settings
 
@@ -55,7 +55,7 @@ def _hit_redis(url: str, key: str, limit: int) -> RateDecision:
 
 
 def _hit_database(key: str, limit: int, now: datetime) -> RateDecision:
-    table = Throttle.__table__
+    table = table_of(Throttle)
     c = table.c
     stale = sa.or_(c.window_start.is_(None), c.window_start <= now - WINDOW)
     now_value = sa.literal(now, UTCDateTime())

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from promptgen.audit import audit
+from promptgen.db import rows_affected
 from promptgen.errors import UserFacingError
 from promptgen.models import (
     PromptAttachment,
@@ -210,9 +211,10 @@ def revoke_share(*, session: Session, user_id: uuid.UUID, prompt_id: str) -> boo
         )
         .values(revoked_at=datetime.now(UTC))
     )
-    if result.rowcount:
+    changed = rows_affected(result)
+    if changed:
         audit("share_revoked", user=user_id, prompt=parsed)
-    return bool(result.rowcount)
+    return bool(changed)
 
 
 def _slug(session: Session, model: type, row_id: int | None) -> tuple[str | None, Any]:

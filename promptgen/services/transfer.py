@@ -89,7 +89,7 @@ class ImportReport:
 # --- export -------------------------------------------------------------------------------
 
 
-def _slugs(session: Session, model: type) -> dict[int, str]:
+def _slugs(session: Session, model: Any) -> dict[int | None, str]:
     return {row.id: row.slug for row in session.exec(select(model)).all()}
 
 
@@ -141,7 +141,7 @@ def export_account(*, session: Session, user_id: uuid.UUID) -> dict[str, Any]:
         )
     ).all():
         images.setdefault(prompt_id, []).append(filename)
-    own_versions = {
+    own_versions: dict[uuid.UUID | None, str] = {
         version_id: user_blueprints.user_reference(blueprint_id, number)
         for version_id, blueprint_id, number in session.exec(
             select(
@@ -296,7 +296,7 @@ def _langfuse_prompt(obj: dict[str, Any], item: str) -> BlueprintDraft:
             texts.append(content)
         prompt = "\n\n".join(texts)
     name = obj.get("name") if isinstance(obj.get("name"), str) else "Imported prompt"
-    return blueprint_from_text_prompt(prompt, name=name, item=item)
+    return blueprint_from_text_prompt(str(prompt or ""), name=str(name or ""), item=item)
 
 
 def _version_draft(obj: Any, item: str) -> tuple[BlueprintDraft, str]:
@@ -310,12 +310,12 @@ def _version_draft(obj: Any, item: str) -> tuple[BlueprintDraft, str]:
     draft = BlueprintDraft(
         name=name.strip()[:120],
         prompt_template=obj["template"],
-        parameter_schema=obj.get("parameters_schema"),
+        parameter_schema=obj.get("parameters_schema"),  # type: ignore[arg-type]  # checked
         description=str(obj.get("description") or "")[:2000],
         category=str(obj.get("category") or "")[:64],
         instructions=str(obj.get("instructions") or ""),
     )
-    note = obj.get("note") if isinstance(obj.get("note"), str) else ""
+    note = str(obj["note"]) if isinstance(obj.get("note"), str) else ""
     return _validated(draft, item), note
 
 
@@ -332,7 +332,7 @@ def _own_blueprint(obj: Any, item: str) -> ImportedBlueprint:
         raise TransferError("needs at least one version", item=f"{item}.versions")
     if len(versions) > user_blueprints.MAX_VERSIONS_PER_BLUEPRINT:
         raise TransferError("has too many versions", item=f"{item}.versions")
-    original = obj.get("id") if isinstance(obj.get("id"), str) else ""
+    original = str(obj["id"]) if isinstance(obj.get("id"), str) else ""
     parsed = user_blueprints.parse_reference(original)
     if parsed is None or parsed.kind != "user":
         raise TransferError('needs its "id" from the export (user:<uuid>)', item=f"{item}.id")
@@ -341,7 +341,7 @@ def _own_blueprint(obj: Any, item: str) -> ImportedBlueprint:
 
 
 def _langfuse_source(obj: dict[str, Any]) -> str:
-    name = obj.get("name") if isinstance(obj.get("name"), str) else ""
+    name = str(obj["name"]) if isinstance(obj.get("name"), str) else ""
     version = obj.get("version")
     return (
         f"langfuse:{name[:150]}@{version}" if isinstance(version, int) else f"langfuse:{name[:150]}"
@@ -474,7 +474,7 @@ def _history_row(
 
 
 def _catalog_ids(session: Session) -> dict[str, dict[str, int]]:
-    def active(model: type) -> dict[str, int]:
+    def active(model: Any) -> dict[str, int]:
         return {r.slug: r.id for r in session.exec(select(model).where(model.is_active)).all()}
 
     return {
@@ -593,7 +593,11 @@ def import_account(*, session: Session, user_id: uuid.UUID, data: dict[str, Any]
         )
     fresh = [r for r in rows if r["id"] not in existing]
     seen: set[uuid.UUID] = set()
-    unique = [r for r in fresh if not (r["id"] in seen or seen.add(r["id"]))]
+    unique = []
+    for row in fresh:
+        if row["id"] not in seen:
+            seen.add(row["id"])
+            unique.append(row)
     if unique:
         session.execute(sa.insert(UserPrompt), unique)
     report.history_added = len(unique)

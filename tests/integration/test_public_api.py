@@ -147,6 +147,17 @@ def test_a_read_token_cannot_generate(world) -> None:
         assert session.exec(select(UserPrompt)).all() == []
 
 
+def test_models_and_signatures_are_listed_by_their_ids(world) -> None:
+    client = world["client"]
+    models = client.get("/api/v1/models", headers=_auth(world, "alice_read")).json()["data"]
+    by_id = {m["id"]: m for m in models}
+    assert by_id["gpt-4.1-mini"]["available_on_your_plan"] is True
+    assert by_id["gpt-4.1"]["available_on_your_plan"] is False  # Pro and Studio only
+    signatures = client.get("/api/v1/signatures", headers=_auth(world, "alice_read"))
+    assert signatures.status_code == 200
+    assert "golden-hour" in {s["id"] for s in signatures.json()["data"]}
+
+
 def test_last_used_is_stamped(world) -> None:
     world["client"].get("/api/v1/models", headers=_auth(world))
     with user_session_scope(world["alice"].user_id, world["db"]) as session:
