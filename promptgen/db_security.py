@@ -66,6 +66,10 @@ USER_GRANTS: dict[str, str] = {
     ),
     "user_blueprint_versions": "SELECT, INSERT",
     "upload_drafts": "SELECT, INSERT, DELETE",
+    # Personal API tokens: a user session creates and revokes them; finding the user behind
+    # a presented token (and stamping last_used_at) is the owner's, like sign-in.
+    "api_tokens": "SELECT, INSERT, UPDATE (revoked_at), DELETE",
+    "shares": "SELECT, INSERT, UPDATE (revoked_at, include_images), DELETE",
     "signature_favorites": "SELECT, INSERT, DELETE",
     "form_drafts": "SELECT, INSERT, UPDATE (field_values, signatures, updated_at), DELETE",
     # Links sent by email are issued and used by the owner (admin sessions: the user is not

@@ -531,6 +531,47 @@ class UploadDraft(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+# --- the public API and share links -------------------------------------------
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token (Settings). Only the SHA-256 of the token is stored; `prefix` is
+    its first characters, so the user can tell tokens apart. `scope` is "read" or
+    "generate" (read and generate)."""
+
+    __tablename__ = "api_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner()
+    name: str = Field(max_length=80)
+    prefix: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    scope: str = Field(max_length=16)
+    created_at: datetime = _ts()
+    last_used_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class Share(SQLModel, table=True):
+    """A public, read-only link to one history entry (or, later, a comparison: `kind`
+    "comparison" with `comparison_id`). The token is the link itself: unguessable (32 random
+    bytes), shown to its owner again, and dead once `revoked_at` is set."""
+
+    __tablename__ = "shares"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _owner()
+    token: str = Field(max_length=64, unique=True, index=True)
+    kind: str = Field(default="generation", max_length=16)  # generation | comparison
+    prompt_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_prompts.id", index=True, ondelete="CASCADE"
+    )
+    comparison_id: uuid.UUID | None = Field(default=None, index=True)
+    include_images: bool = Field(default=False)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
 class SignatureFavorite(SQLModel, table=True):
     """A visual signature a user starred, listed first in the picker."""
 

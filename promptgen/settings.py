@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     signup_ip_limit: int = 10
     password_reset_ip_limit: int = 10
     ip_window_minutes: int = 60
+    # Requests per minute one personal API token may make (/api/v1; 429 beyond it).
+    api_rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
     # Reverse proxies in front of the app whose X-Forwarded-For entries are trusted (0: none).
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
 

@@ -30,6 +30,16 @@ API_RESET_PASSWORD = "/api/password/reset"
 API_RESEND_VERIFICATION = "/api/account/verification"
 API_CHANGE_EMAIL = "/api/account/email"
 API_CHANGE_PASSWORD = "/api/account/password"
+# The public API and the Settings forms around it (api/v1.py, api/personal.py) ...
+API_DOCS = "/api/v1/docs"
+API_TOKENS = "/api/tokens"
+API_TOKENS_REVOKE = "/api/tokens/revoke"
+API_EXPORT = "/api/account/export"
+API_IMPORT = "/api/account/import"
+# ... and public share links (an HTTP route, so link previews see its Open Graph tags).
+SHARE = "/share/{token}"
+
+PROTECTED = (DASHBOARD, HISTORY, SETTINGS, BLUEPRINTS)
 
 
 def history_detail(prompt_id: str) -> str:
@@ -53,6 +63,27 @@ def dashboard_with(reference: str) -> str:
 def retry(prompt_id: str) -> str:
     """The dashboard, filled in with an earlier generation's inputs."""
     return f"{DASHBOARD}?retry={quote(prompt_id)}"
+
+
+def share(token: str) -> str:
+    return f"/share/{quote(token, safe='')}"
+
+
+def remix(token: str) -> str:
+    """Remix a shared generation: signs in if needed, then opens the dashboard with it."""
+    return f"{share(token)}/remix"
+
+
+def share_import(token: str) -> str:
+    return f"{share(token)}/import"
+
+
+def dashboard_remix(token: str, own_reference: str = "") -> str:
+    """The dashboard filled in with a shared recipe (and the viewer's copy of its blueprint)."""
+    query = f"remix={quote(token, safe='')}"
+    if own_reference:
+        query += f"&blueprint={quote(own_reference, safe=':')}"
+    return f"{DASHBOARD}?{query}"
 
 
 def comparison(comparison_id: str) -> str:

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from promptgen import urls
-from promptgen.api import account, auth
+from promptgen.api import account, auth, personal, share_page, v1
 from promptgen.api.health import health
 from promptgen.api.keys import save_key
 from promptgen.api.signature_previews import signature_preview
@@ -32,6 +32,16 @@ ROUTES: list[BaseRoute] = [
     Route(urls.API_RESEND_VERIFICATION, account.resend_verification, methods=["POST"]),
     Route(urls.API_CHANGE_EMAIL, account.change_email, methods=["POST"]),
     Route(urls.API_CHANGE_PASSWORD, account.change_password, methods=["POST"]),
+    # Personal API tokens, export and import (Settings' forms), and public share links.
+    Route(urls.API_TOKENS, personal.create_token, methods=["POST"]),
+    Route(urls.API_TOKENS_REVOKE, personal.revoke_token, methods=["POST"]),
+    Route(urls.API_EXPORT, personal.export_account, methods=["GET"]),
+    Route(urls.API_IMPORT, personal.import_account, methods=["POST"]),
+    Route(urls.SHARE, share_page.share_page, methods=["GET"]),
+    Route(urls.SHARE + "/remix", share_page.remix, methods=["GET"]),
+    Route(urls.SHARE + "/import", share_page.import_blueprint, methods=["POST"]),
+    # The public REST API (bearer tokens only; api/v1.py).
+    *v1.routes(),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import urls
+from promptgen.components.api_access import share_panel
 from promptgen.components.dialogs import confirm_dialog
 from promptgen.components.feedback import callout, notice
 from promptgen.components.layout import text_panel, value_row, value_rows
@@ -308,6 +309,7 @@ def history_detail() -> rx.Component:
                     ),
                     width="100%",
                 ),
+                share_panel(),
                 text_panel("Output", HistoryDetailState.output, "detail-output"),
                 text_panel(
                     "Compiled prompt", HistoryDetailState.compiled_prompt, "detail-compiled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import styles, urls
+from promptgen.components.api_access import api_tokens_card, import_export_card
 from promptgen.components.dialogs import confirm_dialog
 from promptgen.components.feedback import notice
 from promptgen.components.forms import post_form
@@ -317,6 +318,8 @@ def settings() -> rx.Component:
             _current_plan_panel(),
             _sign_in_card(),
             _keys_card(),
+            api_tokens_card(),
+            import_export_card(),
             _delete_card(),
             spacing="4",
             width="100%",

@@ -17,13 +17,14 @@ from promptgen.services import (
     generation,
     history,
     realtime,
+    shares,
     studio,
     uploads,
     user_blueprints,
 )
 from promptgen.services.images import MAX_IMAGES
 from promptgen.services.signatures import SignatureChoice
-from promptgen.state.base import AuthState, run_service
+from promptgen.state.base import AuthState, run_admin_service, run_service
 from promptgen.streaming import DeltaCoalescer
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -220,8 +221,11 @@ class DashboardState(AuthState):
         reference = user_blueprints.parse_reference(
             str(self.router.url.query_parameters.get("blueprint", ""))
         )
+        remix_token = self.router.url.query_parameters.get("remix")
         if retry_id:
             await self._load_retry(page.user.user_id, str(retry_id))
+        elif remix_token:
+            await self._load_remix(page.user.user_id, str(remix_token), reference)
         elif reference is not None and reference.kind == "user":
             await self._select_own_blueprint(page.user.user_id, str(reference.blueprint_id))
         elif self.selected_own_blueprint_id:
@@ -243,6 +247,33 @@ class DashboardState(AuthState):
             # The first in the catalog's order, so the form is there to fill at once.
             await self._select_blueprint(offered.blueprints[0].id)
         return None
+
+    async def _load_remix(
+        self, user_id, token: str, own: user_blueprints.BlueprintReference | None
+    ) -> None:
+        """Fill the form with a shared generation's recipe (Remix on a share page, which
+        copied a sharer's own blueprint into this account first and names it in `own`)."""
+        recipe = await run_admin_service(shares.remix_recipe, token=token)
+        if recipe is None:
+            self.error = "That share link no longer works, so there is nothing to remix."
+            return
+        if own is not None and own.kind == "user":
+            await self._select_own_blueprint(
+                user_id, str(own.blueprint_id), values=recipe.parameters
+            )
+        elif recipe.blueprint_id is not None:
+            await self._select_blueprint(recipe.blueprint_id, values=recipe.parameters)
+        if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
+            self.error = "That recipe's blueprint is no longer offered."
+            return
+        if recipe.signature_id and self.selected_blueprint_takes_signature:
+            (await self._picker())._set_picks([SignatureChoice(recipe.signature_id)])
+        if str(recipe.model_id) in {m.id for m in self.models}:
+            self.selected_model_id = str(recipe.model_id)
+        self.form_notice = (
+            f"Remixing a shared {recipe.blueprint_name} recipe. Change anything, then press "
+            "Generate: it runs in your account."
+        )
 
     async def _picker(self):
         from promptgen.state.signature_picker import SignaturePickerState

@@ -19,6 +19,7 @@ from promptgen.models import (
     FormDraft,
     PromptAttachment,
     PromptRating,
+    Share,
     SignatureFavorite,
     SupportedTemplate,
     UploadDraft,
@@ -28,7 +29,7 @@ from promptgen.models import (
     owned_tables,
 )
 from promptgen.periods import quota_period_start
-from promptgen.services import history, keys, recovery, user_blueprints
+from promptgen.services import api_tokens, history, keys, recovery, user_blueprints
 from promptgen.services.catalog_import import seed_catalog
 from promptgen.settings import reset_settings_cache
 from promptgen.vault import new_master_key_text
@@ -74,6 +75,8 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
             )
             session.add(PromptRating(prompt_id=prompt.id, user_id=user_id, vote=1))
             recovery.issue_email_verification(session=session, user_id=user_id)
+            api_tokens.create_token(session=session, user_id=user_id, name="ci", scope="read")
+            session.add(Share(user_id=user_id, token=f"share-{name}", prompt_id=prompt.id))
             blueprint_id = session.exec(select(SupportedTemplate.id)).first()
             signature_id = session.exec(select(VisualSignature.id)).first()
             session.add(SignatureFavorite(user_id=user_id, signature_id=signature_id))
