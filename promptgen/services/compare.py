@@ -423,6 +423,8 @@ def rate(
         note = note.strip()
         if len(note) > MAX_NOTE:
             raise CompareError(f"A note is at most {MAX_NOTE} characters.")
+        if "\x00" in note:  # PostgreSQL text cannot hold it: a clear refusal, not a 500
+            raise CompareError("A note cannot contain a NUL character.")
         rating.note = note
     rating.updated_at = datetime.now(UTC)
     session.add(rating)
