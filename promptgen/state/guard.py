@@ -69,6 +69,8 @@ def _check_scalar(name: str, value: object, limit: int) -> None:
     if isinstance(value, str):
         if len(value) > limit:
             raise Junk(f"{name} is too long")
+        if "\x00" in value:
+            raise Junk(f"{name} contains a NUL character")
         return
     raise Junk(f"{name} has an unexpected type")
 
@@ -139,6 +141,10 @@ def check_value(
             raise Junk(f"{name} is not text")
         if len(value) > max_string:
             raise Junk(f"{name} is too long")
+        # PostgreSQL text cannot hold NUL: one in a note or a form field would fail the
+        # event with a DataError deep in a service (ours only; Reflex's own keep theirs).
+        if forms and "\x00" in value:
+            raise Junk(f"{name} contains a NUL character")
     elif hint is dict or origin is dict:
         if forms:
             _check_form(name, value)
