@@ -69,10 +69,21 @@ def _check_scalar(name: str, value: object, limit: int) -> None:
     if isinstance(value, str):
         if len(value) > limit:
             raise Junk(f"{name} is too long")
-        if "\x00" in value:
-            raise Junk(f"{name} contains a NUL character")
+        _check_text(name, value)
         return
     raise Junk(f"{name} has an unexpected type")
+
+
+def _check_text(name: str, value: str) -> None:
+    """PostgreSQL text holds neither NUL nor a lone surrogate (JSON can carry "\\ud800"):
+    either would fail the event deep in a service with a DataError or UnicodeEncodeError."""
+    if "\x00" in value:
+        raise Junk(f"{name} contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Junk(f"{name} is not valid text") from None
 
 
 def _check_form(name: str, value: object) -> None:
@@ -141,10 +152,8 @@ def check_value(
             raise Junk(f"{name} is not text")
         if len(value) > max_string:
             raise Junk(f"{name} is too long")
-        # PostgreSQL text cannot hold NUL: one in a note or a form field would fail the
-        # event with a DataError deep in a service (ours only; Reflex's own keep theirs).
-        if forms and "\x00" in value:
-            raise Junk(f"{name} contains a NUL character")
+        if forms:  # ours only; Reflex's own handlers keep theirs
+            _check_text(name, value)
     elif hint is dict or origin is dict:
         if forms:
             _check_form(name, value)
