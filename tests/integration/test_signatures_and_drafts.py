@@ -164,6 +164,11 @@ def test_an_imported_preview_is_stored_and_served_with_caching(world, tmp_path: 
         assert noir.content.startswith(b"RIFF")
         assert client.get("/api/signatures/nope/preview").status_code == 404
         assert client.get("/api/signatures/..%2Fx/preview").status_code == 404
+    # A retired signature's image is gone from the route too.
+    with admin_session_scope(world["db"]) as session:
+        session.get(VisualSignature, view.id).is_active = False
+    with TestClient(build_api()) as client:
+        assert client.get(url).status_code == 404
 
 
 def test_a_signature_without_an_image_keeps_its_palette_swatch(world) -> None:
