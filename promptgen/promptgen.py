@@ -31,7 +31,11 @@ app = rx.App(
     api_transformer=[build_api(), hide_session_token, edge_transformer(edge)],
     backend_exception_handler=log_backend_exception,
     stylesheets=["/styles.css"],
-    head_components=[rx.el.meta(name="description", content="Build prompts worth keeping.")],
+    head_components=[
+        rx.el.meta(name="description", content="Build prompts worth keeping."),
+        # Focus and scroll requests from the server, with no eval (assets/studio.js).
+        rx.el.script(src="/studio.js", defer=True),
+    ],
 )
 
 # Every event's arguments are checked against its handler's annotations before it runs.

@@ -101,8 +101,10 @@ def _history_row(row: HistoryRow) -> rx.Component:
 
 
 def _filter_select(options, value, on_change, all_label: str, select_id: str) -> rx.Component:
+    # The trigger shows the chosen value; its name says what it filters ("Blueprint filter").
+    what = select_id.split("-")[0].capitalize()
     return rx.select.root(
-        rx.select.trigger(id=select_id, min_width="160px"),
+        rx.select.trigger(id=select_id, min_width="160px", aria_label=f"{what} filter"),
         rx.select.content(
             rx.foreach(
                 options,
@@ -124,6 +126,7 @@ def _toolbar() -> rx.Component:
                     rx.input.slot(rx.icon("search", size=16)),
                     name="search",
                     placeholder="Search outputs and prompts",
+                    aria_label="Search outputs and prompts",
                     id="history-search",
                     default_value=HistoryState.search,
                     width="260px",
@@ -166,7 +169,7 @@ def _toolbar() -> rx.Component:
                 on_change=HistoryState.set_favorites_only,
                 id="favorites-only",
             ),
-            rx.text("Favourites", size="2"),
+            rx.el.label(rx.text("Favourites", size="2"), html_for="favorites-only"),
             align="center",
         ),
         rx.spacer(),
