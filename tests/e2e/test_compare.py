@@ -238,7 +238,10 @@ def test_a_blueprint_retired_while_the_form_is_open_is_reported_on_run(
     _set_active(app_server, "product-photo", False)
     try:
         page.click("#run-compare")
-        expect(page.locator("#compare-error")).to_contain_text("no longer available")
+        # A fresh app's first compare event waits out the provider SDKs' first import.
+        expect(page.locator("#compare-error")).to_contain_text(
+            "no longer available", timeout=30_000
+        )
         expect(page.locator("#run-compare")).to_be_enabled()
         expect(page.locator("#field-product")).to_have_value("a brass compass")
     finally:
