@@ -83,7 +83,12 @@ USER_GRANTS: dict[str, str] = {
 # Extra conditions on rows the user role writes. A pending row holding a reserved unit is
 # what the crash sweep refunds, so the user role may never produce one by hand.
 USER_WRITE_CHECKS: dict[str, str] = {
-    "user_prompts": "NOT (quota_reserved AND status = 'pending')",
+    # A foreign key is checked past RLS, so without the second clause SQL in one user's
+    # session could link a generation to another user's blueprint version.
+    "user_prompts": (
+        "NOT (quota_reserved AND status = 'pending') AND (blueprint_version_id IS NULL "
+        "OR blueprint_version_id IN (SELECT id FROM public.user_blueprint_versions))"
+    ),
     # A foreign key is checked past RLS: the rated generation must be one the user can see,
     # and a vote is pooled across users only after an opt-in that is not built yet.
     "prompt_ratings": "prompt_id IN (SELECT id FROM public.user_prompts) AND NOT shared",

@@ -19,6 +19,7 @@ from promptgen.services import signatures
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 YEAR_SECONDS = 365 * 24 * 3600
+VERSION_LENGTH = 16  # hex digits of the content hash in preview URLs (signatures.preview_url)
 
 
 def _load(slug: str) -> signatures.Preview | None:
@@ -42,7 +43,9 @@ async def signature_preview(request: Request) -> Response:
     version = request.query_params.get("v", "")
     cache = (
         f"public, max-age={YEAR_SECONDS}, immutable"
-        if version and preview.sha256.startswith(version)
+        # The exact stamp preview_url() writes: a shorter prefix ("?v=" plus one hex digit)
+        # would let anyone mint a year-long, shared-cache URL that survives the next image.
+        if len(version) >= VERSION_LENGTH and preview.sha256.startswith(version)
         else "public, max-age=300, must-revalidate"
     )
     headers = {"ETag": etag, "Cache-Control": cache}

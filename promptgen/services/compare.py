@@ -30,6 +30,7 @@ from promptgen.blueprints import coerce_and_validate
 from promptgen.models import PromptRating, UserPrompt
 from promptgen.providers.base import PROVIDER_NAMES, ProviderName
 from promptgen.services import catalog, generation, keys
+from promptgen.services.csv_cells import neutralise_row
 from promptgen.services.generation import GenerationError, GenerationRequest
 from promptgen.services.plans import get_plan_summary
 from promptgen.services.pricing import format_cost
@@ -422,6 +423,8 @@ def rate(
         note = note.strip()
         if len(note) > MAX_NOTE:
             raise CompareError(f"A note is at most {MAX_NOTE} characters.")
+        if "\x00" in note:  # PostgreSQL text cannot hold it: a clear refusal, not a 500
+            raise CompareError("A note cannot contain a NUL character.")
         rating.note = note
     rating.updated_at = datetime.now(UTC)
     session.add(rating)
@@ -569,5 +572,7 @@ def export_comparison(
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "parameters": json.dumps(row["parameters"], ensure_ascii=False)})
+        writer.writerow(
+            neutralise_row({**row, "parameters": json.dumps(row["parameters"], ensure_ascii=False)})
+        )
     return f"{stem}.csv", buffer.getvalue()

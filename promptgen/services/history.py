@@ -20,6 +20,7 @@ from promptgen.models import (
     UserBlueprintVersion,
     UserPrompt,
 )
+from promptgen.services.csv_cells import neutralise_row
 
 SNIPPET_LENGTH = 160
 
@@ -320,11 +321,13 @@ def export_history(*, session: Session, user_id: uuid.UUID, fmt: str) -> tuple[s
     writer.writeheader()
     for row in rows:
         writer.writerow(
-            {
-                **row,
-                "parameters": json.dumps(row["parameters"], ensure_ascii=False),
-                "images": "; ".join(row["images"]),
-            }
+            neutralise_row(
+                {
+                    **row,
+                    "parameters": json.dumps(row["parameters"], ensure_ascii=False),
+                    "images": "; ".join(row["images"]),
+                }
+            )
         )
     return "promptgen-history.csv", buffer.getvalue()
 

@@ -275,9 +275,13 @@ class CompareState(DashboardState):
                 return
             parameters = parameters_from_form(self.fields, form_data)
             blueprint_id = self.selected_blueprint_id
-            errors = await run_service(
-                compare.check_parameters, blueprint_id=blueprint_id, parameters=parameters
-            )
+            try:
+                errors = await run_service(
+                    compare.check_parameters, blueprint_id=blueprint_id, parameters=parameters
+                )
+            except compare.CompareError as exc:  # the blueprint was retired meanwhile
+                self.compare_error = exc.message
+                return
             self.field_errors = errors
             if errors:
                 self.compare_error = "Check the highlighted fields."

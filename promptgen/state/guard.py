@@ -75,8 +75,21 @@ def _check_scalar(name: str, value: object, limit: int) -> None:
     if isinstance(value, str):
         if len(value) > limit:
             raise Junk(f"{name} is too long")
+        _check_text(name, value)
         return
     raise Junk(f"{name} has an unexpected type")
+
+
+def _check_text(name: str, value: str) -> None:
+    """PostgreSQL text holds neither NUL nor a lone surrogate (JSON can carry "\\ud800"):
+    either would fail the event deep in a service with a DataError or UnicodeEncodeError."""
+    if "\x00" in value:
+        raise Junk(f"{name} contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Junk(f"{name} is not valid text") from None
 
 
 def _check_form(name: str, value: object) -> None:
@@ -145,11 +158,15 @@ def check_value(
             raise Junk(f"{name} is not text")
         if len(value) > max_string:
             raise Junk(f"{name} is too long")
+        if forms:  # ours only; Reflex's own handlers keep theirs
+            _check_text(name, value)
     elif hint is LongText:
         if not isinstance(value, str):
             raise Junk(f"{name} is not text")
         if len(value) > MAX_FORM_VALUE:
             raise Junk(f"{name} is too long")
+        if forms:
+            _check_text(name, value)
     elif hint is dict or origin is dict:
         if forms:
             _check_form(name, value)

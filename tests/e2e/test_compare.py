@@ -219,3 +219,30 @@ def test_quota_warnings_at_80_and_100_percent_once_each(page: Page, app_server: 
     expect(page.locator("#plan-quota-warning")).to_have_text("· limit reached")
     page.click("#quota-upgrade")  # not paying yet: the plans
     expect(page).to_have_url(re.compile(r"/pricing/?$"))
+
+
+def _set_active(server: AppServer, slug: str, active: bool) -> None:
+    with admin_connect(server.database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE supported_templates SET is_active = %s WHERE slug = %s", (active, slug)
+        )
+
+
+def test_a_blueprint_retired_while_the_form_is_open_is_reported_on_run(
+    page: Page, app_server: AppServer
+) -> None:
+    sign_up(page, app_server)
+    page.click("#open-compare")
+    page.locator(".blueprint-card", has_text="Product photo").click()
+    page.fill("#field-product", "a brass compass")
+    _set_active(app_server, "product-photo", False)
+    try:
+        page.click("#run-compare")
+        # A fresh app's first compare event waits out the provider SDKs' first import.
+        expect(page.locator("#compare-error")).to_contain_text(
+            "no longer available", timeout=30_000
+        )
+        expect(page.locator("#run-compare")).to_be_enabled()
+        expect(page.locator("#field-product")).to_have_value("a brass compass")
+    finally:
+        _set_active(app_server, "product-photo", True)

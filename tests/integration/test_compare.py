@@ -416,3 +416,61 @@ async def test_a_column_cancelled_while_it_is_prepared_gives_its_unit_back(
     assert rows[_model(world, "gpt-4.1-mini")].status == "cancelled"
     assert not rows[_model(world, "gpt-4.1-mini")].quota_reserved
     assert _usage(world) == 1  # only Gemini's unit is spent
+
+
+async def test_the_csv_export_keeps_formulas_as_text(world, fake_openai, fake_gemini):
+    """A rating note (or an output) that a spreadsheet would run as a formula is exported
+    with a leading apostrophe; the JSON export keeps the text exactly."""
+    settings = _settings(fake_openai, fake_gemini)
+    comparison_id, outcomes = await _run(
+        world, settings, [ColumnSpec(_model(world, "blueprint-compiler"))]
+    )
+    assert [o.status for o in outcomes] == ["succeeded"]
+    note = '=HYPERLINK("http://evil.example","click")'
+    with user_session_scope(world["user_id"], world["db"]) as session:
+        (column,) = compare.load_comparison(
+            session=session, user_id=world["user_id"], comparison_id=comparison_id
+        )
+        assert compare.rate(
+            session=session, user_id=world["user_id"], prompt_id=column.prompt_id, note=note
+        )
+    with user_session_scope(world["user_id"], world["db"]) as session:
+        _, content = compare.export_comparison(
+            session=session, user_id=world["user_id"], comparison_id=str(comparison_id), fmt="csv"
+        )
+        _, as_json = compare.export_comparison(
+            session=session, user_id=world["user_id"], comparison_id=str(comparison_id), fmt="json"
+        )
+    (row,) = list(csv.DictReader(io.StringIO(content)))
+    assert row["note"] == "'" + note
+    assert not [cell for cell in row.values() if cell[:1] in ("=", "+", "-", "@")]
+    assert json.loads(as_json)[0]["note"] == note
+
+
+async def test_a_note_with_a_nul_character_is_refused_with_a_message(
+    world, fake_openai, fake_gemini
+):
+    """PostgreSQL text cannot hold NUL: the note is refused clearly, not a server error."""
+    settings = _settings(fake_openai, fake_gemini)
+    comparison_id, _ = await _run(
+        world, settings, [ColumnSpec(_model(world, "blueprint-compiler"))]
+    )
+    with user_session_scope(world["user_id"], world["db"]) as session:
+        (column,) = compare.load_comparison(
+            session=session, user_id=world["user_id"], comparison_id=comparison_id
+        )
+        assert compare.rate(
+            session=session, user_id=world["user_id"], prompt_id=column.prompt_id, note="kept"
+        )
+    with (
+        pytest.raises(compare.CompareError, match="NUL"),
+        user_session_scope(world["user_id"], world["db"]) as session,
+    ):
+        compare.rate(
+            session=session, user_id=world["user_id"], prompt_id=column.prompt_id, note="a\x00b"
+        )
+    with user_session_scope(world["user_id"], world["db"]) as session:
+        (column,) = compare.load_comparison(
+            session=session, user_id=world["user_id"], comparison_id=comparison_id
+        )
+    assert column.note == "kept"

@@ -150,3 +150,17 @@ def test_deleting_a_generation_deletes_its_images_and_nothing_else(shelf: Shelf)
         assert len(history.list_history(session=session, user_id=shelf.alice)) == 2
         assert session.exec(select(PromptAttachment)).all() == []
         assert len(history.list_history(session=session, user_id=shelf.bob)) == 1
+
+
+def test_the_csv_export_keeps_formulas_as_text(shelf: Shelf) -> None:
+    """Model output can be steered by whoever wrote the prompt: a cell that a spreadsheet
+    would run as a formula is exported with a leading apostrophe."""
+    with admin_session_scope(shelf.url) as session:
+        _prompt(session, shelf.alice, 0, output='=HYPERLINK("http://evil.example","x")')
+        _prompt(session, shelf.alice, 0, output="@SUM(1)", template_name="+cmd|' /C calc'!A0")
+    with admin_session_scope(shelf.url) as session:
+        _, content = history.export_history(session=session, user_id=shelf.alice, fmt="csv")
+    cells = [cell for row in csv.reader(io.StringIO(content)) for cell in row]
+    assert '\'=HYPERLINK("http://evil.example","x")' in cells
+    assert "'@SUM(1)" in cells and "'+cmd|' /C calc'!A0" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]

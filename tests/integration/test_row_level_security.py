@@ -630,3 +630,37 @@ def test_drafts_and_favourites_are_the_owners_alone(
     with admin_session_scope(pg_url) as session:
         owners = session.execute(sa.text(f"SELECT user_id FROM {table}")).scalars().all()
     assert sorted(map(str, owners)) == sorted(map(str, [alice, alice, bob]))
+
+
+def test_a_generation_cannot_point_at_another_users_blueprint_version(pg_url, people) -> None:
+    """The version foreign key is checked past RLS: the policy itself must refuse a link to
+    a version the user cannot see, on insert and on update."""
+    alice = people["alice"]
+    with admin_session_scope(pg_url) as session:
+        bobs_version = session.execute(
+            sa.text("SELECT id FROM user_blueprint_versions WHERE user_id = :bob"),
+            {"bob": people["bob"]["user"]},
+        ).scalar_one()
+        own_version = session.execute(
+            sa.text("SELECT id FROM user_blueprint_versions WHERE user_id = :a"),
+            {"a": alice["user"]},
+        ).scalar_one()
+    insert = (
+        "INSERT INTO user_prompts (id, user_id, blueprint_version_id, key_source, status, "
+        "created_at, template_name, signature_name, model_name, parameters, compiled_prompt, "
+        "output, is_favorite) VALUES (:id, :owner, :version, 'offline', 'succeeded', now(), "
+        "'', '', '', '{}', '', '', false)"
+    )
+    with (
+        pytest.raises(sa.exc.ProgrammingError) as caught,
+        user_session_scope(alice["user"], pg_url) as session,
+    ):
+        session.execute(
+            sa.text(insert), {"id": uuid.uuid4(), "owner": alice["user"], "version": bobs_version}
+        )
+    assert "row-level security" in str(caught.value.orig)
+    # Her own version is fine.
+    with user_session_scope(alice["user"], pg_url) as session:
+        session.execute(
+            sa.text(insert), {"id": uuid.uuid4(), "owner": alice["user"], "version": own_version}
+        )

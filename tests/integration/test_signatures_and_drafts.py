@@ -154,12 +154,21 @@ def test_an_imported_preview_is_stored_and_served_with_caching(world, tmp_path: 
         again = client.get("/api/signatures/mist/preview", headers={"If-None-Match": etag})
         assert again.status_code == 304
         assert again.headers["cache-control"] == "public, max-age=300, must-revalidate"
+        # Only the URL's full stamp is cached for a year, not a guessable prefix of it.
+        for stamp in (view.preview_sha256[:1], view.preview_sha256[:8], "0" * 16):
+            short = client.get(f"/api/signatures/mist/preview?v={stamp}")
+            assert short.headers["cache-control"] == "public, max-age=300, must-revalidate"
         # A default signature's real preview, and one with none.
         noir = client.get("/api/signatures/cinematic-noir/preview")
         assert noir.status_code == 200 and noir.headers["content-type"] == "image/webp"
         assert noir.content.startswith(b"RIFF")
         assert client.get("/api/signatures/nope/preview").status_code == 404
         assert client.get("/api/signatures/..%2Fx/preview").status_code == 404
+    # A retired signature's image is gone from the route too.
+    with admin_session_scope(world["db"]) as session:
+        session.get(VisualSignature, view.id).is_active = False
+    with TestClient(build_api()) as client:
+        assert client.get(url).status_code == 404
 
 
 def test_a_signature_without_an_image_keeps_its_palette_swatch(world) -> None:

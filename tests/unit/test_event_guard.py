@@ -26,8 +26,8 @@ VALID = {
 }
 JUNK = {
     int: ["abc", 10**12, 1.5, None, True, [1], {"a": 1}],
-    str: [1, None, ["a"], {"a": 1}, "x" * 5000],
-    LongText: [1, None, ["a"], {"a": 1}, "x" * (MAX_FORM_VALUE + 1)],
+    str: [1, None, ["a"], {"a": 1}, "x" * 5000, "a\x00b", "a\ud800b"],
+    LongText: [1, None, ["a"], {"a": 1}, "x" * (MAX_FORM_VALUE + 1), "a\x00b", "a\ud800b"],
     bool: ["yes", 1, None, []],
     dict: [
         "junk",
@@ -38,6 +38,9 @@ JUNK = {
         {"__reflex_form_data__": "junk"},
         {"__reflex_form_data__": [["a", {"nested": 1}]]},
         {"__reflex_form_data__": [["a"]]},
+        {"__reflex_form_data__": [["a", "x\x00y"]]},
+        {"a": ["ok", "x\x00y"]},
+        {"a": "x\udfffy"},
         {"__reflex_form_data__": [], "extra": 1},
     ],
 }
