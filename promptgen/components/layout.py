@@ -69,14 +69,16 @@ def labelled(label: str, field: rx.Component, html_for: str) -> rx.Component:
 
 
 def centered_card(*children: rx.Component) -> rx.Component:
-    """The lone card of the sign-in, sign-up and recovery pages."""
-    return rx.center(
-        rx.card(
-            *children,
-            width="100%",
-            max_width=styles.CARD_WIDTH,
-            size="4",
-        ),
-        min_height="100vh",
-        padding="1em",
+    """The lone card of the sign-in, sign-up and recovery pages (the page's main landmark)."""
+    return rx.el.main(
+        rx.center(
+            rx.card(
+                *children,
+                width="100%",
+                max_width=styles.CARD_WIDTH,
+                size="4",
+            ),
+            min_height="100vh",
+            padding="1em",
+        )
     )

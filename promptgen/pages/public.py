@@ -7,7 +7,7 @@ import reflex as rx
 from promptgen import urls
 from promptgen.components.feedback import notice
 from promptgen.components.plans import billing_messages, billing_switch, plan_grid
-from promptgen.components.shell import page_header, public_shell
+from promptgen.components.shell import link_button, page_header, public_shell
 from promptgen.pages import page
 from promptgen.state.public import PublicState, ShowcaseItem
 
@@ -76,8 +76,8 @@ def landing() -> rx.Component:
                     max_width="720px",
                 ),
                 rx.hstack(
-                    rx.link(rx.button("Start free", size="3"), href=urls.SIGN_UP),
-                    rx.link(rx.button("Sign in", size="3", variant="soft"), href=urls.SIGN_IN),
+                    link_button("Start free", urls.SIGN_UP, size="3"),
+                    link_button("Sign in", urls.SIGN_IN, size="3", variant="soft"),
                     spacing="3",
                 ),
                 align="center",

@@ -12,7 +12,7 @@ from promptgen import urls
 from promptgen.components.feedback import callout, notice
 from promptgen.components.forms import post_form
 from promptgen.components.layout import centered_card, labelled
-from promptgen.components.shell import logo
+from promptgen.components.shell import link_button, logo
 from promptgen.pages import page
 from promptgen.state.recovery import RecoveryState
 
@@ -86,7 +86,7 @@ def new_password() -> rx.Component:
                     tone="success",
                     id="reset-done",
                 ),
-                rx.link(rx.button("Sign in", size="3"), href=urls.SIGN_IN),
+                link_button("Sign in", urls.SIGN_IN, size="3"),
                 width="100%",
             ),
             rx.cond(
@@ -149,5 +149,5 @@ def email_verified() -> rx.Component:
                 id="verification-invalid",
             ),
         ),
-        rx.link(rx.button("Continue", size="3"), href=urls.SETTINGS),
+        link_button("Continue", urls.SETTINGS, size="3"),
     )

@@ -157,10 +157,12 @@ def studio_catalog(*, session: Session) -> StudioCatalog:
 
 def public_catalog(
     *, session: Session
-) -> tuple[list[BlueprintView], list[SignatureView], list[TierView]]:
-    """What the landing and pricing pages show: blueprints, signatures and plans."""
+) -> tuple[list[BlueprintView], list[SignatureView], list[TierView], list[ModelView]]:
+    """What the landing and pricing pages show: blueprints, signatures, plans, and the
+    models (each plan lists the ones it may use)."""
     return (
         list_blueprints(session=session),
         list_signatures(session=session),
         list_tiers(session=session),
+        list_models(session=session),
     )
