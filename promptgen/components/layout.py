@@ -82,3 +82,17 @@ def centered_card(*children: rx.Component) -> rx.Component:
             padding="1em",
         )
     )
+
+
+def local_time(iso: rx.Var | str, long: bool = False) -> rx.Component:
+    """A time (ISO with offset) shown in the viewer's own time zone: the browser formats it,
+    so no time zone has to be sent to the server. Hovering shows the full date and offset."""
+    return rx.moment(
+        date=iso,
+        local=True,
+        format="dddd D MMMM YYYY, HH:mm" if long else "D MMM YYYY, HH:mm",
+        with_title=True,
+        title_format="dddd D MMMM YYYY, HH:mm:ss [UTC]Z",
+        element="time",
+        class_name="local-time",
+    )

@@ -7,7 +7,7 @@ import reflex as rx
 from promptgen import urls
 from promptgen.components.dialogs import confirm_dialog
 from promptgen.components.feedback import callout, notice
-from promptgen.components.layout import text_panel, value_row, value_rows
+from promptgen.components.layout import field_label, local_time, text_panel, value_row, value_rows
 from promptgen.components.shell import app_shell, page_header
 from promptgen.pages import page
 from promptgen.state.history import (
@@ -24,6 +24,7 @@ def _status_badge(status: rx.Var) -> rx.Component:
         status,
         color_scheme=rx.match(status, ("succeeded", "green"), ("failed", "red"), "gray"),
         variant="soft",
+        high_contrast=True,  # soft green text on green fails WCAG contrast
     )
 
 
@@ -37,7 +38,7 @@ def _history_row(row: HistoryRow) -> rx.Component:
                         rx.badge(row.model, variant="outline"),
                         _status_badge(row.status),
                         rx.spacer(),
-                        rx.text(row.created, size="1", color_scheme="gray"),
+                        rx.text(local_time(row.created), size="1", color_scheme="gray"),
                         width="100%",
                         align="center",
                         wrap="wrap",
@@ -88,7 +89,8 @@ def _history_row(row: HistoryRow) -> rx.Component:
 
 def _filter_select(options, value, on_change, all_label: str, select_id: str) -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(id=select_id, min_width="160px"),
+        # Named by its "all" choice ("All blueprints"), whatever is picked.
+        rx.select.trigger(id=select_id, min_width="160px", aria_label=all_label),
         rx.select.content(
             rx.foreach(
                 options,
@@ -109,6 +111,7 @@ def _toolbar() -> rx.Component:
                 rx.input(
                     rx.input.slot(rx.icon("search", size=16)),
                     name="search",
+                    aria_label="Search outputs and prompts",
                     placeholder="Search outputs and prompts",
                     id="history-search",
                     default_value=HistoryState.search,
@@ -139,7 +142,7 @@ def _toolbar() -> rx.Component:
                 on_change=HistoryState.set_favorites_only,
                 id="favorites-only",
             ),
-            rx.text("Favourites", size="2"),
+            field_label("Favourites only", "favorites-only"),
             align="center",
         ),
         rx.spacer(),
@@ -179,20 +182,54 @@ def history() -> rx.Component:
                 id="history-empty",
             ),
         ),
+        rx.text(
+            HistoryState.count_label,
+            size="2",
+            color_scheme="gray",
+            id="history-count",
+            margin_y="2",
+        ),
         rx.vstack(
             rx.foreach(HistoryState.rows, _history_row),
             spacing="2",
             width="100%",
             id="history-list",
         ),
+        rx.cond(
+            HistoryState.has_more,
+            rx.center(
+                rx.button(
+                    "Show more",
+                    variant="soft",
+                    on_click=HistoryState.load_more,
+                    id="history-more",
+                ),
+                padding_y="1em",
+            ),
+        ),
     )
 
 
 def _attachment(row: AttachmentRow) -> rx.Component:
+    """A thumbnail (the image itself, cropped to a square) with its name and true size."""
     return rx.vstack(
-        rx.image(src=row.src, alt=row.filename, max_height="140px", border_radius="6px"),
-        rx.text(row.label, size="1", color_scheme="gray"),
+        rx.image(
+            src=row.src,
+            alt=row.filename,
+            width="120px",
+            height="120px",
+            object_fit="cover",
+            border_radius="8px",
+            border=f"1px solid {rx.color('gray', 5)}",
+            class_name="detail-thumbnail",
+        ),
+        rx.text(
+            row.filename, size="1", weight="medium", max_width="120px", trim="both", truncate=True
+        ),
+        rx.text(row.size, size="1", color_scheme="gray", class_name="detail-image-size"),
+        spacing="1",
         class_name="detail-image",
+        title=row.label,
     )
 
 
@@ -226,7 +263,7 @@ def history_detail() -> rx.Component:
                     align="center",
                 ),
                 value_rows(
-                    value_row("Created", detail.created),
+                    value_row("Created", local_time(detail.created, long=True)),
                     value_row("Model", detail.model),
                     value_row("Visual signature", detail.signature),
                     value_row("Key", HistoryDetailState.key_source),

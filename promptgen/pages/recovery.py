@@ -69,7 +69,7 @@ def forgot_password() -> rx.Component:
             ),
             rx.button("Send reset link", type="submit", width="100%", size="3", id="send-reset"),
         ),
-        rx.text(rx.link("Back to sign in", href=urls.SIGN_IN), size="2"),
+        rx.text(rx.link("Back to sign in", href=urls.SIGN_IN, underline="always"), size="2"),
     )
 
 
@@ -97,7 +97,7 @@ def new_password() -> rx.Component:
                         tone="error",
                         id="link-invalid",
                     ),
-                    rx.link("Request a new link", href=urls.FORGOT_PASSWORD),
+                    rx.link("Request a new link", href=urls.FORGOT_PASSWORD, underline="always"),
                     width="100%",
                 ),
                 rx.vstack(

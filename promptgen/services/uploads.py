@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from promptgen.db import rows_affected
 from promptgen.models import PromptAttachment, UploadDraft, UserPrompt
-from promptgen.services.images import check_images
+from promptgen.services.images import check_images, human_size
 
 # Drafts nobody generated with are removed by the daily purge after this long.
 DRAFT_LIFETIME = timedelta(days=1)
@@ -30,7 +30,7 @@ class DraftView:
 
     @property
     def label(self) -> str:
-        return f"{self.filename} ({self.size_bytes // 1024} KB)"
+        return f"{self.filename} ({human_size(self.size_bytes)})"
 
 
 def _ids(values: list[str]) -> list[uuid.UUID]:
