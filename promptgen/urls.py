@@ -23,6 +23,12 @@ API_RESET_PASSWORD = "/api/password/reset"
 API_RESEND_VERIFICATION = "/api/account/verification"
 API_CHANGE_EMAIL = "/api/account/email"
 API_CHANGE_PASSWORD = "/api/account/password"
+# A reference image waiting for Generate, served to its owner (dashboard thumbnails).
+API_DRAFT_IMAGE = "/api/images/drafts"
+
+
+def draft_image(draft_id: str) -> str:
+    return f"{API_DRAFT_IMAGE}/{quote(draft_id)}"
 
 
 def history_detail(prompt_id: str) -> str:

@@ -111,7 +111,15 @@ def _reference_images() -> rx.Component:
             rx.foreach(
                 DashboardState.image_names,
                 lambda name, index: rx.hstack(
-                    rx.icon("image", size=14),
+                    rx.image(
+                        src=DashboardState.image_urls[index],
+                        alt="",  # the file name beside it says what it is
+                        width="40px",
+                        height="40px",
+                        object_fit="cover",
+                        border_radius="6px",
+                        class_name="attached-thumbnail",
+                    ),
                     rx.text(name, size="1", class_name="attached-image"),
                     rx.icon_button(
                         rx.icon("x", size=12),

@@ -92,6 +92,12 @@ def draft_files(
     return [(row.filename, row.data) for row in _rows(session, user_id, draft_ids)]
 
 
+def draft_image(*, session: Session, user_id: uuid.UUID, draft_id: str) -> tuple[str, bytes] | None:
+    """(MIME type, bytes) of one of the user's drafts; None for anyone else's or a junk id."""
+    rows = _rows(session, user_id, [draft_id])
+    return (rows[0].mime_type, rows[0].data) if rows else None
+
+
 def remove_draft(*, session: Session, user_id: uuid.UUID, draft_id: str) -> bool:
     ids = _ids([draft_id])
     if not ids:
