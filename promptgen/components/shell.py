@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.react_router.dom import ReactRouterLink
 
 from promptgen import styles, urls
 from promptgen.components.feedback import callout
@@ -181,9 +182,9 @@ def app_shell(*children: rx.Component) -> rx.Component:
 def link_button(label: str, href: str, **props) -> rx.Component:
     """A link styled as a button: one focusable <a> (a button inside a link would be two
     nested controls, which screen readers announce badly)."""
-    return rx.button(
-        rx.link(label, href=href, underline="none", color="inherit"), as_child=True, **props
-    )
+    # The router's own link (client-side navigation) without Radix's link styles, which
+    # would override the button's text colour.
+    return rx.button(ReactRouterLink.create(label, to=href), as_child=True, **props)
 
 
 def _public_menu() -> rx.Component:
