@@ -97,7 +97,7 @@ def plan_card(plan: PlanCard) -> rx.Component:
     return rx.card(
         rx.flex(
             rx.hstack(
-                rx.heading(plan.name, size="5", as_="h3"),
+                rx.heading(plan.name, size="5", as_="h2"),
                 rx.cond(
                     PublicState.yearly & (plan.yearly_saving != ""),
                     rx.badge(plan.yearly_saving, color_scheme="green"),
