@@ -138,7 +138,7 @@ def plan_card(plan: PlanCard) -> rx.Component:
             ),
             # Pushes the action to the card's foot, so the buttons of a row line up.
             rx.box(flex_grow="1"),
-            _plan_action(plan),
+            rx.box(_plan_action(plan), padding_top="0.5em", width="100%"),
             direction="column",
             gap="3",
             height="100%",
