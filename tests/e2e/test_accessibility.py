@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import struct
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -111,8 +113,6 @@ def _make_history(page: Page, server: AppServer, tmp_path: Path) -> str:
 
 def _tiny_png() -> bytes:
     """A real 2x2 PNG, so thumbnails have something to show."""
-    import struct
-    import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
@@ -167,3 +167,31 @@ def test_every_page_passes_axe_and_fits_the_screen(
         context.close()
     print(f"\nscreenshots: {SCREENSHOTS}")
     assert problems == []
+
+
+def test_pages_carry_a_favicon_and_a_social_preview(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url + "/pricing")
+    head = page.locator("head")
+    expect(head.locator('link[rel="icon"][type="image/svg+xml"]')).to_have_count(1)
+    expect(head.locator('meta[property="og:title"]')).to_have_attribute(
+        "content", "Pricing · PromptGen"
+    )
+    expect(head.locator('meta[property="og:description"]')).to_have_count(1)
+    image_url = head.locator('meta[property="og:image"]').get_attribute("content")
+    assert image_url.endswith("/og-image.png")
+    preview = page.request.get(app_server.url + "/og-image.png")
+    assert preview.ok and preview.headers["content-type"] == "image/png"
+    width, height = struct.unpack(">II", preview.body()[16:24])  # the PNG's IHDR
+    assert (width, height) == (1200, 630)
+    for icon in ("/favicon.ico", "/favicon.svg"):
+        assert page.request.get(app_server.url + icon).ok, icon
+
+
+def test_an_unknown_address_gets_the_designed_404_with_a_way_home(
+    page: Page, app_server: AppServer
+) -> None:
+    page.goto(app_server.url + "/no/such/page")
+    expect(page.get_by_role("heading", name="This page doesn't exist")).to_be_visible()
+    page.click("#go-home")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", name="Prompts that look designed")).to_be_visible()
