@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import billing, generation, retention
+from bench import billing, generation, retention, usage
 
-BENCHMARKS = {"generation": generation.main, "billing": billing.main, "retention": retention.main}
+BENCHMARKS = {
+    "generation": generation.main,
+    "billing": billing.main,
+    "retention": retention.main,
+    "usage": usage.main,
+}
 
 
 def main(argv: list[str]) -> int:

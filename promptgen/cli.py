@@ -64,7 +64,8 @@ def _cmd_catalog_import(args: argparse.Namespace) -> int:
     try:
         data = read_catalog_file(Path(args.file))
         with session_scope() as session:
-            report = import_catalog(session=session, data=data)
+            # Preview image paths are relative to the catalog file.
+            report = import_catalog(session=session, data=data, base_dir=Path(args.file).parent)
     except CatalogError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("Nothing was written.", file=sys.stderr)

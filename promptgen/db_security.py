@@ -56,7 +56,7 @@ USER_GRANTS: dict[str, str] = {
         "template_name, "
         "signature_name, model_name, parameters, compiled_prompt, output, input_tokens, "
         "output_tokens, key_source, status, error_message, latency_ms, is_favorite, "
-        "created_at, completed_at), "
+        "created_at, completed_at, comparison_id), "
         "UPDATE (is_favorite)"
     ),
     "prompt_attachments": "SELECT, INSERT, DELETE",
@@ -66,16 +66,23 @@ USER_GRANTS: dict[str, str] = {
     ),
     "user_blueprint_versions": "SELECT, INSERT",
     "upload_drafts": "SELECT, INSERT, DELETE",
+    "signature_favorites": "SELECT, INSERT, DELETE",
+    "form_drafts": "SELECT, INSERT, UPDATE (field_values, signatures, updated_at), DELETE",
     # Links sent by email are issued and used by the owner (admin sessions: the user is not
     # known yet, or the email itself is changing); a user session may only drop its own
     # pending reset links when the password changes.
     "account_tokens": "SELECT, DELETE",
+    # Ratings are the user's own words about their own generations (compare mode).
+    "prompt_ratings": ("SELECT, DELETE, INSERT, UPDATE (vote, is_winner, note, updated_at)"),
 }
 
 # Extra conditions on rows the user role writes. A pending row holding a reserved unit is
 # what the crash sweep refunds, so the user role may never produce one by hand.
 USER_WRITE_CHECKS: dict[str, str] = {
     "user_prompts": "NOT (quota_reserved AND status = 'pending')",
+    # A foreign key is checked past RLS: the rated generation must be one the user can see,
+    # and a vote is pooled across users only after an opt-in that is not built yet.
+    "prompt_ratings": "prompt_id IN (SELECT id FROM public.user_prompts) AND NOT shared",
 }
 
 
@@ -254,7 +261,15 @@ BEGIN
            SET status = p_status, output = coalesce(p_output, ''), error_message = p_error,
                latency_ms = p_latency_ms, input_tokens = p_input_tokens,
                output_tokens = p_output_tokens, completed_at = now(),
-               quota_reserved = v_reserved
+               quota_reserved = v_reserved,
+               -- The estimate from the tokens and the model's prices (services/pricing).
+               estimated_cost_micros = CASE
+                   WHEN p_input_tokens IS NULL AND p_output_tokens IS NULL THEN NULL
+                   ELSE (SELECT round(coalesce(p_input_tokens, 0) * m.input_price_per_mtok
+                                      + coalesce(p_output_tokens, 0) * m.output_price_per_mtok
+                               )::bigint
+                           FROM public.supported_ai_models m WHERE m.id = v_row.model_id)
+               END
          WHERE id = p_prompt_id;
     END IF;
     PERFORM set_config('{ADMIN_FLAG}', coalesce(v_admin, ''), true);

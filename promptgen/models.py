@@ -166,6 +166,11 @@ class SupportedTemplate(SQLModel, table=True):
     prompt_template: str = _text()
     parameter_schema: dict[str, Any] = _json(dict)
     instructions: str = _text()
+    # Whether the form offers visual signatures: an image prompt does, a code review does not.
+    takes_signature: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
     created_at: datetime = _ts()
@@ -181,6 +186,13 @@ class VisualSignature(SQLModel, table=True):
     description: str = _text()
     style_prompt: str = _text()
     preview_image_url: str | None = Field(default=None, max_length=500)
+    # "#rrggbb" colours: the swatch drawn when the signature has no preview image.
+    palette: list[str] = _json(list)
+    # The preview image itself (checked PNG/JPEG/WebP), served by /api/signatures/{slug}/preview;
+    # in the database so an imported catalog shows it without a redeploy.
+    preview_image: bytes | None = Field(default=None, sa_type=sa.LargeBinary(), nullable=True)
+    preview_mime_type: str | None = Field(default=None, max_length=32)
+    preview_sha256: str | None = Field(default=None, max_length=64)
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
 
@@ -198,6 +210,12 @@ class SupportedAIModel(SQLModel, table=True):
     supports_images: bool = Field(default=False)
     # Tier slugs allowed to use the model; empty means every tier.
     allowed_tiers: list[str] = _json(list)
+    # Estimated price in US dollars per million tokens, for the cost shown per generation
+    # (services/pricing.py); 0 for the offline compiler or an unpriced model.
+    input_price_per_mtok: float = Field(default=0.0, ge=0, sa_column_kwargs={"server_default": "0"})
+    output_price_per_mtok: float = Field(
+        default=0.0, ge=0, sa_column_kwargs={"server_default": "0"}
+    )
     is_active: bool = Field(default=True)
     sort_order: int = Field(default=0)
 
@@ -368,6 +386,14 @@ class UserPrompt(SQLModel, table=True):
             postgresql_where=sa.text("status = 'pending'"),
             sqlite_where=sa.text("status = 'pending'"),
         ),
+        # The columns of one comparison (compare mode), found together.
+        sa.Index(
+            "ix_user_prompts_comparison",
+            "user_id",
+            "comparison_id",
+            postgresql_where=sa.text("comparison_id IS NOT NULL"),
+            sqlite_where=sa.text("comparison_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -408,6 +434,43 @@ class UserPrompt(SQLModel, table=True):
     is_favorite: bool = Field(default=False)
     created_at: datetime = _ts(index=True)  # the retention purge scans by age
     completed_at: datetime | None = _ts(nullable=True)
+    # Set on each column of a side-by-side comparison (services/compare.py).
+    comparison_id: uuid.UUID | None = Field(default=None)
+    # Estimated cost in millionths of a US dollar, from the tokens and the model's prices,
+    # written when the generation finishes (services/pricing.py; SQL twin in db_security).
+    # Own-key generations carry it too: billed to the user's key, not to the plan.
+    estimated_cost_micros: int | None = Field(default=None, sa_type=sa.BigInteger())
+
+
+class PromptRating(SQLModel, table=True):
+    """The user's verdict on one generation: thumbs up or down, an optional note, and whether
+    it won its comparison. Model, signature and blueprint are copied in so a leaderboard is a
+    GROUP BY over this table alone. `shared` is the opt-in for aggregate votes across users
+    (not built yet): False until the user agrees, so no vote is pooled without consent."""
+
+    __tablename__ = "prompt_ratings"
+    __table_args__ = (
+        sa.Index("ix_prompt_ratings_user_template", "user_id", "template_id"),
+        sa.Index("ix_prompt_ratings_shared_template", "template_id", "shared"),
+    )
+
+    prompt_id: uuid.UUID = Field(
+        foreign_key="user_prompts.id", primary_key=True, ondelete="CASCADE"
+    )
+    user_id: uuid.UUID = _owner(index=False)
+    comparison_id: uuid.UUID | None = Field(default=None)
+    template_id: int | None = Field(default=None)
+    model_id: int | None = Field(default=None)
+    signature_id: int | None = Field(default=None)
+    template_name: str = Field(default="", max_length=120)
+    model_name: str = Field(default="", max_length=120)
+    signature_name: str = Field(default="", max_length=120)
+    vote: int = Field(default=0)  # 1 thumbs up, -1 thumbs down, 0 none (a winner or a note)
+    is_winner: bool = Field(default=False)
+    note: str = Field(default="", max_length=1000)
+    shared: bool = Field(default=False)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class PromptAttachment(SQLModel, table=True):
@@ -445,6 +508,41 @@ class UploadDraft(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     data: bytes = Field(sa_type=sa.LargeBinary())
     created_at: datetime = _ts()
+
+
+class SignatureFavorite(SQLModel, table=True):
+    """A visual signature a user starred, listed first in the picker."""
+
+    __tablename__ = "signature_favorites"
+
+    user_id: uuid.UUID = Field(
+        foreign_key="users.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    signature_id: int = Field(
+        foreign_key="visual_signatures.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    created_at: datetime = _ts()
+
+
+class FormDraft(SQLModel, table=True):
+    """What a user typed into one blueprint's form, kept until Generate succeeds or Clear.
+
+    Form values and signature picks only (services/drafts.py checks the size): never keys,
+    never image bytes (reference images have upload_drafts).
+    """
+
+    __tablename__ = "form_drafts"
+
+    user_id: uuid.UUID = Field(
+        foreign_key="users.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    template_id: int = Field(
+        foreign_key="supported_templates.id", primary_key=True, nullable=False, ondelete="CASCADE"
+    )
+    field_values: dict[str, Any] = _json(dict)
+    # [{"id": signature id, "weight": 1..10}, ...]
+    signatures: list[dict[str, int]] = _json(list)
+    updated_at: datetime = _ts()
 
 
 CATALOG_TABLES = (

@@ -9,6 +9,8 @@ DASHBOARD = "/dashboard"
 HISTORY = "/history"
 HISTORY_DETAIL = "/history/[prompt_id]"
 SETTINGS = "/settings"
+COMPARE = "/compare"
+USAGE = "/usage"
 PRICING = "/pricing"
 # Account recovery pages (Reflex) ...
 FORGOT_PASSWORD = "/forgot-password"
@@ -38,6 +40,11 @@ def history_detail(prompt_id: str) -> str:
 def retry(prompt_id: str) -> str:
     """The dashboard, filled in with an earlier generation's inputs."""
     return f"{DASHBOARD}?retry={quote(prompt_id)}"
+
+
+def comparison(comparison_id: str) -> str:
+    """Compare mode, showing one earlier comparison as a whole."""
+    return f"{COMPARE}?comparison={quote(comparison_id)}"
 
 
 def sign_in_then(next_path: str) -> str:

@@ -14,6 +14,7 @@ from promptgen.api import account, auth
 from promptgen.api.health import health
 from promptgen.api.images import draft_image
 from promptgen.api.keys import save_key
+from promptgen.api.signature_previews import signature_preview
 from promptgen.api.stripe_webhook import stripe_webhook
 
 ROUTES: list[BaseRoute] = [
@@ -24,6 +25,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/auth/sign-up", auth.sign_up, methods=["POST"]),
     Route("/api/auth/sign-out", auth.sign_out, methods=["POST"]),
     Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+    Route("/api/signatures/{slug}/preview", signature_preview, methods=["GET", "HEAD"]),
     # Account recovery: emailed links and form posts (api/account.py).
     Route(urls.RESET_PASSWORD_LINK, account.open_reset_link, methods=["GET"]),
     Route(urls.VERIFY_EMAIL_LINK, account.open_verification_link, methods=["GET"]),

@@ -9,11 +9,13 @@ from promptgen import styles, urls
 from promptgen.components.feedback import callout
 from promptgen.components.forms import post_natively
 from promptgen.components.layout import column
+from promptgen.components.quota_warning import quota_badge_warning
 from promptgen.state.base import AuthState
 
 NAV_LINKS = (
     ("Dashboard", urls.DASHBOARD, "layout-dashboard"),
     ("History", urls.HISTORY, "history"),
+    ("Usage", urls.USAGE, "chart-column"),
     ("Settings", urls.SETTINGS, "settings"),
     ("Pricing", urls.PRICING, "credit-card"),
 )
@@ -54,6 +56,7 @@ def plan_badge() -> rx.Component:
             rx.text("· " + AuthState.plan_status_label, id="plan-status"),
         ),
         rx.text(AuthState.usage_label, id="plan-usage"),
+        quota_badge_warning(),
         variant="soft",
         size="2",
         color_scheme=AuthState.plan_badge_color,

@@ -5,9 +5,17 @@ from __future__ import annotations
 import reflex as rx
 
 from promptgen import styles, urls
+from promptgen.components.compare_entry import compare_entry
+from promptgen.components.draft_form import draft_form
 from promptgen.components.feedback import callout, notice
+from promptgen.components.quota_warning import quota_warning
 from promptgen.components.schema_form import schema_fields
 from promptgen.components.shell import app_shell, page_header
+from promptgen.components.signature_picker import (
+    clear_form_button,
+    draft_notice,
+    signature_picker,
+)
 from promptgen.pages import page
 from promptgen.services.images import MAX_IMAGE_BYTES, MAX_IMAGES
 from promptgen.state.dashboard import (
@@ -16,8 +24,8 @@ from promptgen.state.dashboard import (
     BlueprintGroup,
     DashboardState,
     ModelOption,
-    SignatureCard,
 )
+from promptgen.state.form_drafts import FormDraftState
 
 
 def _selectable_card(*children: rx.Component, selected: rx.Var, on_click, **props) -> rx.Component:
@@ -59,21 +67,6 @@ def _blueprint_group(group: BlueprintGroup) -> rx.Component:
         ),
         width="100%",
         spacing="2",
-    )
-
-
-def _signature_card(card: SignatureCard) -> rx.Component:
-    return _selectable_card(
-        rx.vstack(
-            rx.heading(card.name, size="2"),
-            rx.text(card.description, size="1", color_scheme="gray"),
-            spacing="1",
-            align="start",
-        ),
-        selected=DashboardState.selected_signature_id == card.id,
-        on_click=DashboardState.choose_signature(card.id),
-        class_name="signature-card",
-        size="1",
     )
 
 
@@ -179,20 +172,13 @@ def _generator() -> rx.Component:
     return rx.cond(
         DashboardState.selected_blueprint_id == 0,
         callout("Pick a blueprint above to start.", icon="mouse-pointer-click"),
-        rx.form(
+        draft_form(
             rx.vstack(
                 rx.heading(DashboardState.selected_blueprint_name, size="5"),
                 rx.text(DashboardState.selected_blueprint_description, color_scheme="gray"),
                 notice(DashboardState.form_notice, icon="history", size="1", id="form-notice"),
                 schema_fields(DashboardState.fields, DashboardState.field_errors),
-                rx.heading("Visual signature", size="4", margin_top="1em"),
-                rx.text("Optional. Click again to clear.", size="1", color_scheme="gray"),
-                rx.grid(
-                    rx.foreach(DashboardState.signatures, _signature_card),
-                    columns=rx.breakpoints(initial="2", md="4"),
-                    spacing="2",
-                    width="100%",
-                ),
+                signature_picker(),
                 rx.hstack(
                     rx.text("Model", weight="medium"),
                     rx.select.root(
@@ -246,14 +232,23 @@ def _generator() -> rx.Component:
                         ),
                     ),
                     rx.cond(DashboardState.generating, rx.spinner(size="3", id="progress")),
+                    clear_form_button(),
                     align="center",
                     spacing="3",
                 ),
+                draft_notice(),
                 spacing="3",
                 width="100%",
                 align="start",
             ),
             on_submit=DashboardState.generate,
+            # A draft is kept as the user types (state/form_drafts.py): after a pause, and
+            # whenever a field loses focus.
+            on_change=FormDraftState.save_draft.debounce(800),
+            on_blur=FormDraftState.save_draft,
+            stamp=DashboardState.selected_blueprint_id.to_string()
+            + ":"
+            + DashboardState.form_version.to_string(),
             reset_on_submit=False,
             no_validate=True,
             # A new key gives a fresh form (and fresh defaults) for each chosen blueprint.
@@ -267,6 +262,8 @@ def _generator() -> rx.Component:
 def dashboard() -> rx.Component:
     return app_shell(
         page_header("Dashboard", "Build a prompt from a blueprint and a visual signature."),
+        quota_warning(),
+        compare_entry(),
         rx.vstack(
             rx.foreach(DashboardState.blueprint_groups, _blueprint_group),
             spacing="4",

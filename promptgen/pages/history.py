@@ -37,6 +37,10 @@ def _history_row(row: HistoryRow) -> rx.Component:
                         rx.text(row.blueprint, weight="bold"),
                         rx.badge(row.model, variant="outline"),
                         _status_badge(row.status),
+                        rx.cond(
+                            row.rating != "",
+                            rx.badge(row.rating, color_scheme="amber", class_name="row-rating"),
+                        ),
                         rx.spacer(),
                         rx.text(local_time(row.created), size="1", color_scheme="gray"),
                         width="100%",
@@ -54,6 +58,16 @@ def _history_row(row: HistoryRow) -> rx.Component:
                 flex="1",
                 min_width="0",
                 class_name="history-open",
+            ),
+            rx.cond(
+                row.comparison_url != "",
+                rx.link(
+                    rx.button(
+                        rx.icon("columns-3", size=14), "Comparison", variant="soft", size="1"
+                    ),
+                    href=row.comparison_url,
+                    class_name="open-comparison",
+                ),
             ),
             rx.icon_button(
                 rx.icon("star", size=16, fill=rx.cond(row.favorite, "currentColor", "none")),
@@ -136,6 +150,19 @@ def _toolbar() -> rx.Component:
             "All models",
             "model-filter",
         ),
+        rx.select.root(
+            rx.select.trigger(id="rating-filter", min_width="140px"),
+            rx.select.content(
+                rx.select.item("Any rating", value="all"),
+                rx.select.item("Thumbs up", value="up"),
+                rx.select.item("Thumbs down", value="down"),
+                rx.select.item("Winners", value="winner"),
+                rx.select.item("Rated", value="rated"),
+                rx.select.item("Not rated", value="unrated"),
+            ),
+            value=HistoryState.rating_filter,
+            on_change=HistoryState.set_rating_filter,
+        ),
         rx.hstack(
             rx.switch(
                 checked=HistoryState.favorites_only,
@@ -174,6 +201,7 @@ def history() -> rx.Component:
                     (HistoryState.search != "")
                     | (HistoryState.blueprint_filter != "all")
                     | (HistoryState.model_filter != "all")
+                    | (HistoryState.rating_filter != "all")
                     | HistoryState.favorites_only,
                     "Nothing matches these filters.",
                     "Nothing here yet. Generate a prompt on the dashboard and it will appear here.",
@@ -269,6 +297,7 @@ def history_detail() -> rx.Component:
                     value_row("Key", HistoryDetailState.key_source),
                     value_row("Tokens", HistoryDetailState.tokens),
                     value_row("Latency", HistoryDetailState.latency),
+                    value_row("Estimated cost", HistoryDetailState.cost),
                 ),
                 rx.heading("Inputs", size="4"),
                 value_rows(

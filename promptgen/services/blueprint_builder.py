@@ -243,10 +243,10 @@ def _field_property(
         elif len(options) > MAX_OPTIONS:
             problem("options", f"at most {MAX_OPTIONS} choices")
         else:
-            for number, (value, label) in enumerate(options, start=1):
-                if not value:
+            for number, (choice, label) in enumerate(options, start=1):
+                if not choice:
                     problem("options", f"choice {number} has a label but no value")
-                elif len(value) > MAX_OPTION_CHARS or len(label) > MAX_OPTION_CHARS:
+                elif len(choice) > MAX_OPTION_CHARS or len(label) > MAX_OPTION_CHARS:
                     problem("options", f"choice {number} is over {MAX_OPTION_CHARS} characters")
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:

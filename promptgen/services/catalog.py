@@ -29,6 +29,7 @@ class BlueprintView:
     prompt_template: str
     parameter_schema: dict[str, Any]
     instructions: str
+    takes_signature: bool
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class SignatureView:
     description: str
     style_prompt: str
     preview_image_url: str | None
+    palette: tuple[str, ...]
+    # Set when the signature has a stored preview image (the bytes stay in the database).
+    preview_sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class ModelView:
     endpoint: str | None
     supports_images: bool
     allowed_tiers: tuple[str, ...]
+    input_price_per_mtok: float = 0.0
+    output_price_per_mtok: float = 0.0
 
     def allowed_for(self, tier_slug: str | None) -> bool:
         return not self.allowed_tiers or tier_slug in self.allowed_tiers

@@ -34,6 +34,13 @@ from promptgen.db import table_of
 from promptgen.errors import UserFacingError
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
 from promptgen.providers.base import ProviderName
+from promptgen.services.signatures import (
+    HEX_COLOUR,
+    MAX_PALETTE_COLOURS,
+    Preview,
+    PreviewRejected,
+    check_preview,
+)
 
 _SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -51,6 +58,8 @@ INT32_MAX = 2**31 - 1
 # Retention beyond a century is a typo, and `now - timedelta(days=...)` must stay in range.
 MAX_RETENTION_DAYS = 36_500
 MAX_TEXT_CHARS = 20_000
+# Read one byte past the preview limit, so an oversized file is refused without reading it all.
+MAX_PREVIEW_READ = 512 * 1024 + 1
 
 
 class CatalogError(UserFacingError, ValueError):
@@ -94,6 +103,8 @@ class BlueprintEntry(_Entry):
     prompt_template: str = Field(min_length=1, max_length=MAX_TEMPLATE_CHARS)
     parameter_schema: dict[str, Any]
     instructions: _Text = ""
+    # Whether the form offers visual signatures (image prompts do; a code review does not).
+    takes_signature: bool = False
 
     @field_validator("parameter_schema")
     @classmethod
@@ -110,6 +121,25 @@ class SignatureEntry(_Entry):
     description: _Text = ""
     style_prompt: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     preview_image_url: str | None = Field(default=None, max_length=500)
+    # "#rrggbb" colours: the swatch shown when there is no preview image.
+    palette: list[str] = Field(default=[], max_length=MAX_PALETTE_COLOURS)
+    # A PNG, JPEG or WebP file, relative to the catalog file; stored in the database.
+    preview_image: str | None = Field(default=None, min_length=1, max_length=500)
+
+    @field_validator("palette")
+    @classmethod
+    def _palette_is_hex(cls, palette: list[str]) -> list[str]:
+        for colour in palette:
+            if not HEX_COLOUR.match(colour):
+                raise ValueError(f"has '{colour[:20]}', which is not a #rrggbb colour")
+        return [colour.lower() for colour in palette]
+
+    @field_validator("preview_image")
+    @classmethod
+    def _preview_is_relative(cls, path: str | None) -> str | None:
+        if path is not None and (Path(path).is_absolute() or ".." in Path(path).parts):
+            raise ValueError("must be a path inside the catalog file's folder")
+        return path
 
 
 class ModelEntry(_Entry):
@@ -120,6 +150,9 @@ class ModelEntry(_Entry):
     endpoint: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
     supports_images: bool = False
     allowed_tiers: list[str] = Field(default=[], max_length=100)  # empty: every tier
+    # US dollars per million tokens, for the estimated cost of each generation.
+    input_price_per_mtok: float = Field(default=0.0, ge=0, le=100_000, allow_inf_nan=False)
+    output_price_per_mtok: float = Field(default=0.0, ge=0, le=100_000, allow_inf_nan=False)
 
 
 class CatalogFile(BaseModel):
@@ -310,18 +343,64 @@ def validate_catalog(data: Any, *, known_tiers: AbstractSet[str] = frozenset()) 
     return catalog
 
 
-def import_catalog(*, session: Session, data: Any, now: datetime | None = None) -> CatalogReport:
-    """Upsert every entry of `data` by slug. Validates everything before writing anything."""
+def read_previews(catalog: CatalogFile, base_dir: Path | None) -> dict[str, Preview]:
+    """Each signature's preview image, read from beside the catalog file and checked (type
+    by magic bytes, size), keyed by slug. Raises CatalogError naming the entry."""
+    previews: dict[str, Preview] = {}
+    for index, entry in enumerate(catalog.signatures):
+        if entry.preview_image is None:
+            continue
+        where = f"signatures[{index}] (slug '{entry.slug}'): field 'preview_image'"
+        if base_dir is None:
+            raise CatalogError(f"{where} needs a catalog file to be relative to")
+        folder = base_dir.resolve()
+        path = (folder / entry.preview_image).resolve()
+        if not path.is_relative_to(folder):
+            raise CatalogError(f"{where} must be a path inside the catalog file's folder")
+        try:
+            with path.open("rb") as file:
+                data = file.read(MAX_PREVIEW_READ)
+        except FileNotFoundError:
+            raise CatalogError(f"{where}: {entry.preview_image} does not exist") from None
+        except OSError as exc:
+            raise CatalogError(
+                f"{where}: {entry.preview_image} cannot be read ({exc.strerror or exc})"
+            ) from None
+        try:
+            previews[entry.slug] = check_preview(entry.preview_image, data)
+        except PreviewRejected as exc:
+            raise CatalogError(f"{where}: {exc}") from None
+    return previews
+
+
+def _row_values(section: str, values: dict[str, Any], previews: dict[str, Preview]) -> dict:
+    """An entry's values as columns: a signature's preview path becomes the image itself."""
+    if section != "signatures" or "preview_image" not in values:
+        return values
+    values = dict(values)
+    preview = previews.get(values["slug"]) if values.pop("preview_image") else None
+    values["preview_image"] = preview.data if preview else None
+    values["preview_mime_type"] = preview.mime_type if preview else None
+    values["preview_sha256"] = preview.sha256 if preview else None
+    return values
+
+
+def import_catalog(
+    *, session: Session, data: Any, now: datetime | None = None, base_dir: Path | None = None
+) -> CatalogReport:
+    """Upsert every entry of `data` by slug. Validates everything before writing anything.
+    `base_dir`: the catalog file's folder, which preview image paths are relative to."""
     known_tiers = set(session.exec(select(SubscriptionTier.slug)).all())
     catalog = validate_catalog(data, known_tiers=known_tiers)
+    previews = read_previews(catalog, base_dir)
     now = now or datetime.now(UTC)
     report = CatalogReport()
     for section, table in _SECTIONS.items():
         for entry in getattr(catalog, section):
-            values = entry.model_dump(exclude_unset=True)
+            values = _row_values(section, entry.model_dump(exclude_unset=True), previews)
             row = session.exec(select(table).where(table_of(table).c.slug == entry.slug)).first()
             if row is None:
-                row = table(**entry.model_dump())
+                row = table(**_row_values(section, entry.model_dump(), previews))
                 if hasattr(row, "created_at"):
                     row.created_at = row.updated_at = now
                 session.add(row)
@@ -385,9 +464,14 @@ def default_catalog() -> dict[str, Any]:
     return json.loads(text)
 
 
+def default_catalog_dir() -> Path:
+    """The folder of the default catalog, which its preview image paths are relative to."""
+    return Path(str(resources.files("promptgen.data")))
+
+
 def seed_catalog(*, session: Session) -> CatalogReport:
     """Load the default catalog. Running it again changes nothing."""
-    return import_catalog(session=session, data=default_catalog())
+    return import_catalog(session=session, data=default_catalog(), base_dir=default_catalog_dir())
 
 
 def _a_number(n: int) -> str:

@@ -40,10 +40,19 @@ from promptgen.providers import (
     stream_with_retry,
 )
 from promptgen.providers.base import PROVIDER_NAMES, ProviderName, timed_out
-from promptgen.services import catalog, keys, user_blueprints
+from promptgen.services import catalog, drafts, keys, user_blueprints
 from promptgen.services.images import CheckedImage, ImageRejected, check_images
 from promptgen.services.plans import get_plan_summary
+from promptgen.services.pricing import cost_expression
 from promptgen.services.quota import refund_reservation, reserve_quota
+from promptgen.services.signatures import (
+    DEFAULT_WEIGHT,
+    SignatureChoice,
+    SignatureChoiceError,
+    WeightedStyle,
+    check_choices,
+    combine,
+)
 from promptgen.settings import Settings, get_settings
 from promptgen.vault import VaultError
 
@@ -114,12 +123,24 @@ class ImageUpload:
 class GenerationRequest:
     blueprint_id: int  # a catalog blueprint's id; 0 with blueprint_ref
     model_id: int
-    signature_id: int | None = None
+    signature_id: int | None = None  # one signature at the default weight
     parameters: dict[str, Any] = field(default_factory=dict)
     images: tuple[ImageUpload, ...] = ()
     # "catalog:<slug>", "user:<uuid>" or "user:<uuid>@<version>" (services/user_blueprints);
     # when set it names the blueprint instead of blueprint_id.
     blueprint_ref: str = ""
+    # Up to three weighted signatures (services/signatures.py); wins over signature_id.
+    signatures: tuple[SignatureChoice, ...] = ()
+
+    def signature_choices(self) -> tuple[SignatureChoice, ...]:
+        if self.signatures:
+            return self.signatures
+        if self.signature_id:
+            return (SignatureChoice(self.signature_id, DEFAULT_WEIGHT),)
+        return ()
+
+    # The side-by-side comparison this generation is a column of (services/compare.py).
+    comparison_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +183,30 @@ def _checked_images(request: GenerationRequest, supports_images: bool) -> list[C
         raise GenerationError(exc.message) from None
 
 
+def _chosen_signatures(
+    session: Session,
+    blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint,
+    request: GenerationRequest,
+) -> list[tuple[catalog.SignatureView, int]]:
+    """The request's signatures with their weights, leading (heaviest) first. A blueprint
+    that takes no signature gets none, whatever the request says: a code review must never
+    end with a visual style."""
+    if not blueprint.takes_signature:
+        return []
+    try:
+        choices = check_choices(request.signature_choices())
+    except SignatureChoiceError as exc:
+        raise GenerationError(exc.message) from None
+    chosen = []
+    for choice in choices:
+        view = catalog.get_signature(session=session, signature_id=choice.signature_id)
+        if view is None:
+            raise GenerationError("That visual signature is no longer available.")
+        chosen.append((view, choice.weight))
+    # Stable: equal weights keep the order they were picked in.
+    return sorted(chosen, key=lambda pair: -pair[1])
+
+
 def prepare(
     *,
     session: Session,
@@ -174,7 +219,8 @@ def prepare(
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
     blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint | None
-    template_id, version_id = request.blueprint_id, None
+    template_id: int | None = request.blueprint_id
+    version_id = None
     if request.blueprint_ref:
         blueprint = user_blueprints.resolve_blueprint(
             session=session, user_id=user_id, reference=request.blueprint_ref
@@ -185,11 +231,7 @@ def prepare(
         blueprint = catalog.get_blueprint(session=session, blueprint_id=request.blueprint_id)
     if blueprint is None:
         raise GenerationError("That blueprint is no longer available. Pick another one.")
-    signature = None
-    if request.signature_id:
-        signature = catalog.get_signature(session=session, signature_id=request.signature_id)
-        if signature is None:
-            raise GenerationError("That visual signature is no longer available.")
+    signatures = _chosen_signatures(session, blueprint, request)
     model = catalog.get_model(session=session, model_id=request.model_id)
     if model is None:
         raise GenerationError("That model is no longer available. Pick another one.")
@@ -203,12 +245,15 @@ def prepare(
     if errors:
         raise GenerationError("Check the highlighted fields.", field_errors=errors)
     images = _checked_images(request, model.supports_images)
+    clause = combine(
+        [WeightedStyle(view.name, view.style_prompt, weight) for view, weight in signatures]
+    )
     try:
         compiled = compile_prompt(
             prompt_template=blueprint.prompt_template,
             parameters=values,
-            signature_name=signature.name if signature else None,
-            signature_style=signature.style_prompt if signature else None,
+            signature_name=clause.name if clause else None,
+            signature_style=clause.style if clause else None,
         )
     except SchemaError as exc:
         raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
@@ -222,10 +267,11 @@ def prepare(
         user_id=user_id,
         template_id=template_id,
         blueprint_version_id=version_id,
-        signature_id=signature.id if signature else None,
+        # The leading signature; the name records the whole mix.
+        signature_id=signatures[0][0].id if signatures else None,
         model_id=model.id,
         template_name=blueprint.name,
-        signature_name=signature.name if signature else "",
+        signature_name=clause.name[:120] if clause else "",
         model_name=model.display_name,
         parameters=values,
         compiled_prompt=compiled,
@@ -234,6 +280,7 @@ def prepare(
         else KeySource.OWN_KEY,
         status=PromptStatus.PENDING,
         created_at=now,
+        comparison_id=request.comparison_id,
     )
     session.execute(insert_prompt)
     api_key, key_source = _route_key(
@@ -356,6 +403,8 @@ def finish_success(
     output_tokens: int | None,
     latency_ms: int,
 ) -> None:
+    # The form's draft did its job (services/drafts.py); a failure keeps it.
+    drafts.clear_after_generation(session=session, user_id=user_id, prompt_id=prompt_id)
     if is_postgres(session):
         _finish_on_postgres(
             session,
@@ -379,6 +428,9 @@ def finish_success(
             status=PromptStatus.SUCCEEDED,
             latency_ms=latency_ms,
             completed_at=datetime.now(UTC),
+            estimated_cost_micros=cost_expression(
+                col(UserPrompt.model_id), input_tokens, output_tokens
+            ),
         )
     )
 
@@ -514,10 +566,17 @@ async def run_generation(
     """Run one generation end to end; raises GenerationError with the user's message."""
     settings = settings or get_settings()
     started = time.perf_counter()
+    # The transaction runs in a worker thread and commits even if this task is cancelled
+    # meanwhile (a compare column's Cancel can land that early): wait for it, then record
+    # the cancellation, so no pending row keeps a unit until the crash sweep.
+    preparing = asyncio.ensure_future(
+        run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)
+    )
     try:
-        prepared = await run_in_user_session(
-            prepare, user_id=user_id, request=request, settings=settings
-        )
+        prepared = await asyncio.shield(preparing)
+    except asyncio.CancelledError:
+        await asyncio.shield(_cancelled_while_preparing(preparing, user_id, settings))
+        raise
     except Exception as exc:
         if not database_unreachable(exc):
             raise
@@ -615,6 +674,24 @@ async def run_generation(
         notice=notice,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
+    )
+
+
+async def _cancelled_while_preparing(
+    preparing: asyncio.Future[Prepared], user_id: uuid.UUID, settings: Settings
+) -> None:
+    try:
+        prepared = await preparing
+    except Exception:
+        return  # nothing was prepared, so nothing was reserved
+    await _record(
+        finish_failure,
+        settings,
+        user_id=user_id,
+        prompt_id=prepared.prompt_id,
+        message=CANCELLED_MESSAGE,
+        status=PromptStatus.CANCELLED,
+        refund=True,
     )
 
 

@@ -17,6 +17,7 @@ from promptgen.blueprints import FieldSpec, describe_fields
 from promptgen.models import (
     KeySource,
     PromptAttachment,
+    PromptRating,
     SupportedTemplate,
     UserBlueprintVersion,
     UserPrompt,
@@ -29,7 +30,7 @@ PAGE_SIZE = 50
 
 _KEY_SOURCE_LABELS: dict[str, str] = {
     KeySource.PLATFORM: "Platform key",
-    KeySource.OWN_KEY: "Your own key",
+    KeySource.OWN_KEY: "Your own key (billed to your key, not your plan)",
     KeySource.OFFLINE: "Offline (no key)",
 }
 
@@ -50,6 +51,8 @@ class HistoryItem:
     key_source: str
     snippet: str
     is_favorite: bool
+    comparison_id: str = ""  # set on a compare-mode column: open the comparison as a whole
+    rating: str = ""  # "up", "down", "winner", "winner, up"... ("" unrated)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class HistoryDetail:
     error_message: str | None
     latency_ms: int | None
     attachments: list[AttachmentView]
+    estimated_cost_micros: int | None = None
     # The blueprint's form fields (labels, choice labels), for showing the inputs by name.
     fields: tuple[FieldSpec, ...] = ()
 
@@ -87,7 +91,7 @@ def _snippet(prompt: UserPrompt) -> str:
     return text if len(text) <= SNIPPET_LENGTH else text[: SNIPPET_LENGTH - 1] + "…"
 
 
-def _item(prompt: UserPrompt) -> HistoryItem:
+def _item(prompt: UserPrompt, rating: str = "") -> HistoryItem:
     return HistoryItem(
         id=str(prompt.id),
         created_at=prompt.created_at,
@@ -98,7 +102,36 @@ def _item(prompt: UserPrompt) -> HistoryItem:
         key_source=prompt.key_source,
         snippet=_snippet(prompt),
         is_favorite=prompt.is_favorite,
+        comparison_id=str(prompt.comparison_id) if prompt.comparison_id else "",
+        rating=rating,
     )
+
+
+RATING_FILTERS = ("up", "down", "winner", "rated", "unrated")
+
+
+def _rating_condition(user_id: uuid.UUID, rating: str) -> sa.ColumnElement:
+    """Generations whose rating matches `rating` (one of RATING_FILTERS)."""
+    rated = select(PromptRating.prompt_id).where(
+        PromptRating.user_id == user_id, PromptRating.prompt_id == UserPrompt.id
+    )
+    if rating == "up":
+        rated = rated.where(PromptRating.vote > 0)
+    elif rating == "down":
+        rated = rated.where(PromptRating.vote < 0)
+    elif rating == "winner":
+        rated = rated.where(col(PromptRating.is_winner).is_(True))
+    else:
+        rated = rated.where(
+            sa.or_(col(PromptRating.vote) != 0, col(PromptRating.is_winner).is_(True))
+        )
+    exists = rated.exists()
+    return sa.not_(exists) if rating == "unrated" else exists
+
+
+def _rating_label(vote: int, winner: bool) -> str:
+    parts = (["winner"] if winner else []) + ({1: ["up"], -1: ["down"]}.get(vote, []))
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -118,6 +151,7 @@ def _search(
     blueprint: str = "",
     model: str = "",
     favorites_only: bool = False,
+    rating: str = "",
 ):
     """The user's generations matching the history page's search and filters."""
     statement = _owned(user_id)
@@ -144,6 +178,8 @@ def _search(
         statement = statement.where(UserPrompt.model_name == model)
     if favorites_only:
         statement = statement.where(UserPrompt.is_favorite)
+    if rating in RATING_FILTERS:
+        statement = statement.where(_rating_condition(user_id, rating))
     return statement
 
 
@@ -169,7 +205,7 @@ def list_history(
     **search: Any,
 ) -> list[HistoryItem]:
     """The user's generations, newest first, optionally searched and filtered (`search`:
-    query, blueprint, model, favorites_only); `after` (a `page_cursor`) continues a list.
+    query, blueprint, model, favorites_only, rating); `after` (a `page_cursor`) continues.
 
     Keyset paging on (created_at, id): a page never repeats or skips a row when newer
     generations arrive in between, and costs the same at any depth."""
@@ -188,7 +224,20 @@ def list_history(
             max(1, min(limit, 500))
         )
     ).all()
-    return [_item(p) for p in prompts]
+    ratings = (
+        {
+            r.prompt_id: _rating_label(r.vote, r.is_winner)
+            for r in session.exec(
+                select(PromptRating).where(
+                    PromptRating.user_id == user_id,
+                    col(PromptRating.prompt_id).in_([p.id for p in prompts]),
+                )
+            ).all()
+        }
+        if prompts
+        else {}
+    )
+    return [_item(p, ratings.get(p.id, "")) for p in prompts]
 
 
 def count_history(*, session: Session, user_id: uuid.UUID, **search: Any) -> int:
@@ -222,8 +271,8 @@ def history_page(
     *, session: Session, user_id: uuid.UUID, **search: Any
 ) -> tuple[HistoryFilters, list[HistoryItem], int]:
     """What the history page shows on load: its filter choices, the first page of rows
-    `list_history` finds with `search` (query, blueprint, model, favorites_only), and how
-    many match in all."""
+    `list_history` finds with `search` (query, blueprint, model, favorites_only, rating),
+    and how many match in all."""
     filters = history_filters(session=session, user_id=user_id)
     items = list_history(session=session, user_id=user_id, **search)
     return filters, items, count_history(session=session, user_id=user_id, **search)
@@ -370,6 +419,7 @@ def get_history_item(
         attachments=[
             AttachmentView(a.filename, a.mime_type, a.size_bytes, a.data) for a in attachments
         ],
+        estimated_cost_micros=prompt.estimated_cost_micros,
         fields=_fields(session, user_id, prompt),
     )
 

@@ -57,6 +57,26 @@ def is_entitled(
     return False
 
 
+_STATUS_LABELS = {
+    "past_due": "Past due",
+    "unpaid": "Unpaid",
+    "paused": "Paused",
+    "incomplete": "Payment incomplete",
+}
+
+
+def plan_status_label(*, status: str, cancelling: bool, ends_on: str) -> str:
+    """What the plan badge says beside the plan's name: "" when all is well, else the
+    payment problem first, then a scheduled end, then a trial."""
+    if status in _STATUS_LABELS:
+        return _STATUS_LABELS[status]
+    if cancelling and ends_on:
+        return f"Ends on {ends_on}"
+    if status == "trialing":
+        return "Trial"
+    return ""
+
+
 @dataclass(frozen=True)
 class PlanSummary:
     tier_slug: str

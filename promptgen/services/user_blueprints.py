@@ -34,6 +34,7 @@ from promptgen.blueprints import (
     validate_parameter_schema,
     validate_prompt_template,
 )
+from promptgen.db import rows_affected
 from promptgen.models import (
     SupportedTemplate,
     UserBlueprint,
@@ -180,6 +181,9 @@ class ResolvedBlueprint:
     user_blueprint_id: str | None = None
     version: int | None = None
     version_id: uuid.UUID | None = None
+    # Whether visual signatures apply (services/signatures.py): the catalog row's flag; for a
+    # user's own blueprint, whether it is an Image one (it has no flag of its own yet).
+    takes_signature: bool = False
 
     @property
     def is_own(self) -> bool:
@@ -483,7 +487,10 @@ def list_blueprint_history(
         return []
     rows = session.exec(
         select(UserPrompt, UserBlueprintVersion.version)
-        .join(UserBlueprintVersion, UserBlueprintVersion.id == UserPrompt.blueprint_version_id)
+        .join(
+            UserBlueprintVersion,
+            col(UserBlueprintVersion.id) == UserPrompt.blueprint_version_id,
+        )
         .where(
             UserPrompt.user_id == user_id,
             UserBlueprintVersion.user_id == user_id,
@@ -621,7 +628,7 @@ def _bump_version(
     )
     if expected_version is not None:
         statement = statement.where(col(UserBlueprint.current_version) == expected_version)
-    updated = session.execute(statement).rowcount
+    updated = rows_affected(session.execute(statement))
     session.expire(head)
     session.refresh(head)
     if not updated:
@@ -792,8 +799,8 @@ def delete_blueprint(
         sa.delete(UserBlueprint).where(
             col(UserBlueprint.id) == key, col(UserBlueprint.user_id) == user_id
         )
-    ).rowcount
-    return bool(deleted)
+    )
+    return rows_affected(deleted) > 0
 
 
 # --- generation ---------------------------------------------------------------------
@@ -824,7 +831,10 @@ def resolve_blueprint(
             parameter_schema=row.parameter_schema,
             instructions=row.instructions,
             catalog_id=row.id,
+            takes_signature=row.takes_signature,
         )
+    if parsed.blueprint_id is None:  # parse_reference sets it on every user reference
+        return None
     detail = get_blueprint(
         session=session, user_id=user_id, blueprint_id=parsed.blueprint_id, version=parsed.version
     )
@@ -841,6 +851,7 @@ def resolve_blueprint(
         user_blueprint_id=detail.id,
         version=detail.version,
         version_id=uuid.UUID(detail.version_id),
+        takes_signature=detail.category.strip().casefold() == "image",
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from promptgen import styles, urls
 from promptgen.api.session_cookie import session_hash_from_cookie_header
@@ -21,7 +22,7 @@ from promptgen.db import run_in_admin_session, run_in_session, run_in_user_sessi
 from promptgen.errors import UserFacingError
 from promptgen.services import accounts, checkout
 from promptgen.services.page_loads import Loader, PageLoad, load_page
-from promptgen.services.plans import PlanSummary, get_plan_summary
+from promptgen.services.plans import PlanSummary, get_plan_summary, plan_status_label
 from promptgen.services.realtime import tab_registry
 
 T = TypeVar("T")
@@ -85,7 +86,7 @@ class AuthState(rx.State):
         then returns `self._to_sign_in()`."""
         return await self._current_user()
 
-    def _to_sign_in(self) -> rx.event.EventSpec:
+    def _to_sign_in(self) -> EventSpec:
         """To sign-in, coming back to this page afterwards."""
         # The built app serves pages with a trailing slash ("/history/").
         return rx.redirect(urls.sign_in_then(self.router.url.path.rstrip("/") or urls.DASHBOARD))
@@ -126,7 +127,7 @@ class AuthState(rx.State):
         return page
 
     async def _refresh_user(self) -> uuid.UUID | None:
-        page = await self._load_page()
+        page: PageLoad[None] = await self._load_page()
         return page.user.user_id if page.user else None
 
     async def _load_plan(self, user_id: uuid.UUID) -> None:
@@ -185,19 +186,9 @@ class AuthState(rx.State):
     @rx.var
     def plan_status_label(self) -> str:
         """ "" when all is well; otherwise what the badge should say."""
-        labels = {
-            "past_due": "Past due",
-            "unpaid": "Unpaid",
-            "paused": "Paused",
-            "incomplete": "Payment incomplete",
-        }
-        if self.plan_status in labels:
-            return labels[self.plan_status]
-        if self.plan_cancelling and self.plan_ends_on:
-            return f"Ends on {self.plan_ends_on}"
-        if self.plan_status == "trialing":
-            return "Trial"
-        return ""
+        return plan_status_label(
+            status=self.plan_status, cancelling=self.plan_cancelling, ends_on=self.plan_ends_on
+        )
 
     @rx.var
     def plan_badge_color(self) -> str:

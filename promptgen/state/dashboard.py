@@ -11,8 +11,9 @@ import reflex as rx
 
 from promptgen import blueprints, urls
 from promptgen.errors import UserFacingError
-from promptgen.services import catalog, generation, history, uploads
+from promptgen.services import catalog, drafts, generation, history, studio, uploads
 from promptgen.services.images import MAX_IMAGES
+from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_service
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -34,13 +35,6 @@ class BlueprintCard:
 class BlueprintGroup:
     category: str
     cards: list[BlueprintCard]
-
-
-@dataclasses.dataclass
-class SignatureCard:
-    id: int
-    name: str
-    description: str
 
 
 @dataclasses.dataclass
@@ -118,7 +112,6 @@ def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> 
 
 class DashboardState(AuthState):
     blueprint_groups: list[BlueprintGroup] = []
-    signatures: list[SignatureCard] = []
     models: list[ModelOption] = []
 
     selected_blueprint_id: int = 0
@@ -127,7 +120,8 @@ class DashboardState(AuthState):
     fields: list[FormField] = []
     field_errors: dict[str, str] = {}
     form_version: int = 0
-    selected_signature_id: int = 0
+    # Only such blueprints show the signature picker (state/signature_picker.py).
+    selected_blueprint_takes_signature: bool = False
     selected_model_id: str = ""
     # The blueprints offered at the last page load, with their schemas (never sent).
     _blueprint_views: dict[int, catalog.BlueprintView] = {}
@@ -155,16 +149,19 @@ class DashboardState(AuthState):
     async def load(self):
         """Read the catalog fresh, so rows added to the database show on the next load: in
         the same transaction as the plan badge (services/page_loads.py)."""
-        page = await self._load_page(catalog.studio_catalog)
+        page = await self._load_page(
+            studio.load_studio, preferred_blueprint_id=self.selected_blueprint_id
+        )
         if page.user is None or page.data is None:
             return self._to_sign_in()
-        offered = page.data
+        studio_page = page.data
+        offered = studio_page.catalog
         self._blueprint_views = {b.id: b for b in offered.blueprints}
         groups: dict[str, list[BlueprintCard]] = {}
         for b in offered.blueprints:
             groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
-        self.signatures = [SignatureCard(s.id, s.name, s.description) for s in offered.signatures]
+        (await self._picker())._load_cards(offered.signatures, studio_page.favorite_signature_ids)
         self.models = [
             ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
             for m in offered.models
@@ -172,14 +169,27 @@ class DashboardState(AuthState):
         ]
         if self.selected_model_id not in {m.id for m in self.models}:
             self.selected_model_id = self.models[0].id if self.models else ""
-        if self.selected_signature_id not in {s.id for s in self.signatures}:
-            self.selected_signature_id = 0
         retry_id = self.router.url.query_parameters.get("retry")
         if retry_id:
             await self._load_retry(page.user.user_id, str(retry_id))
-        elif self.selected_blueprint_id:
-            self._select_blueprint(self.selected_blueprint_id, keep_values=True)
+        elif studio_page.draft_blueprint_id:
+            # Back from another page, a reload or a new tab: the form as the user left it
+            # (their draft), on the blueprint they were on or else their latest draft.
+            await self._select_blueprint(
+                studio_page.draft_blueprint_id, draft=studio_page.draft, keep_values=True
+            )
         return None
+
+    async def _picker(self):
+        from promptgen.state.signature_picker import SignaturePickerState
+
+        return await self.get_state(SignaturePickerState)
+
+    async def _draft_for(self, blueprint_id: int) -> drafts.Draft | None:
+        user = await self._current_user()
+        if user is None:
+            return None
+        return await run_service(drafts.load_draft, user_id=user.user_id, blueprint_id=blueprint_id)
 
     async def _load_retry(self, user_id, prompt_id: str) -> None:
         """Fill the form from one of the user's earlier generations (Retry in history)."""
@@ -187,12 +197,12 @@ class DashboardState(AuthState):
         if found is None or found.template_id is None:
             self.error = "That generation cannot be retried: its blueprint is gone."
             return
-        self._select_blueprint(found.template_id, values=found.parameters)
+        await self._select_blueprint(found.template_id, values=found.parameters)
         if not self.selected_blueprint_id:
             self.error = "That generation cannot be retried: its blueprint is no longer offered."
             return
-        if found.signature_id in {s.id for s in self.signatures}:
-            self.selected_signature_id = found.signature_id
+        if found.signature_id and self.selected_blueprint_takes_signature:
+            (await self._picker())._set_picks([SignatureChoice(found.signature_id)])
         if str(found.model_id) in {m.id for m in self.models}:
             self.selected_model_id = str(found.model_id)
         drafts = await run_service(
@@ -202,21 +212,37 @@ class DashboardState(AuthState):
         self.image_names = [d.label for d in drafts]
         self.form_notice = "Inputs loaded from your history. Press Generate to run it again."
 
-    def _select_blueprint(
-        self, blueprint_id: int, *, values: dict[str, Any] | None = None, keep_values: bool = False
+    async def _select_blueprint(
+        self,
+        blueprint_id: int,
+        *,
+        values: dict[str, Any] | None = None,
+        draft: drafts.Draft | None = None,
+        keep_values: bool = False,
     ) -> None:
-        # From the catalog read at page load: choosing a blueprint costs no round trip.
+        # From the catalog read at page load: choosing a blueprint costs no catalog read.
         view = self._blueprint_views.get(blueprint_id)
+        picker = await self._picker()
         if view is None:
             self.selected_blueprint_id = 0
+            self.selected_blueprint_takes_signature = False
             self.fields = []
+            picker._set_picks([])
             return
         if keep_values and self.selected_blueprint_id == blueprint_id and self.fields:
             return
+        # Signatures belong to one blueprint's form: a switch never carries them over.
+        picks: tuple[SignatureChoice, ...] = ()
+        if values is None and draft is None:
+            draft = await self._draft_for(view.id)
+        if values is None and draft is not None:
+            values, picks = draft.values, draft.signatures
+        picker._set_picks(picks if view.takes_signature else ())
         defaults = blueprints.default_values(view.parameter_schema)
         if values:
             defaults.update(values)
         self.selected_blueprint_id = view.id
+        self.selected_blueprint_takes_signature = view.takes_signature
         self.selected_blueprint_name = view.name
         self.selected_blueprint_description = view.description
         self.fields = [
@@ -230,20 +256,17 @@ class DashboardState(AuthState):
     @rx.event
     async def choose_blueprint(self, blueprint_id: int):
         # Clicking the chosen blueprint again keeps what the user typed.
-        self._select_blueprint(int(blueprint_id), keep_values=True)
-
-    @rx.event
-    def choose_signature(self, signature_id: int):
-        # Choosing the selected signature again clears it (a signature is optional).
-        signature_id = int(signature_id)
-        self.selected_signature_id = (
-            0 if signature_id == self.selected_signature_id else signature_id
-        )
+        await self._select_blueprint(int(blueprint_id), keep_values=True)
 
     @rx.event
     def choose_model(self, model_id: str):
         if model_id in {m.id for m in self.models}:
             self.selected_model_id = model_id
+
+    async def _drafts(self):
+        from promptgen.state.form_drafts import FormDraftState
+
+        return await self.get_state(FormDraftState)
 
     @rx.var
     def model_accepts_images(self) -> bool:
@@ -311,7 +334,11 @@ class DashboardState(AuthState):
             draft_ids = list(self._draft_ids) if self.model_accepts_images else []
             owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
-            blueprint_id, signature_id = self.selected_blueprint_id, self.selected_signature_id
+            blueprint_id = self.selected_blueprint_id
+            picker = await self._picker()
+            choices = picker._choices() if self.selected_blueprint_takes_signature else ()
+            # Kept until it succeeds: the no-key error's link to Settings loses nothing.
+            await (await self._drafts())._save(user.user_id, parameters, choices)
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
         task = asyncio.current_task()
@@ -330,7 +357,7 @@ class DashboardState(AuthState):
             request = generation.GenerationRequest(
                 blueprint_id=blueprint_id,
                 model_id=model_id,
-                signature_id=signature_id or None,
+                signatures=choices,
                 parameters=parameters,
                 images=tuple(generation.ImageUpload(name, data) for name, data in images),
             )

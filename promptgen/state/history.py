@@ -12,6 +12,7 @@ import reflex as rx
 from promptgen import urls
 from promptgen.services import history
 from promptgen.services.images import human_size
+from promptgen.services.pricing import format_cost
 from promptgen.state.base import AuthState, run_service
 
 
@@ -25,6 +26,8 @@ class HistoryRow:
     status: str
     snippet: str
     favorite: bool = False
+    comparison_url: str = ""  # a compare-mode column: its whole comparison
+    rating: str = ""
 
 
 @dataclasses.dataclass
@@ -86,6 +89,8 @@ def _row(item: history.HistoryItem) -> HistoryRow:
         status=item.status,
         snippet=item.snippet,
         favorite=item.is_favorite,
+        comparison_url=urls.comparison(item.comparison_id) if item.comparison_id else "",
+        rating=item.rating,
     )
 
 
@@ -102,6 +107,7 @@ class HistoryState(AuthState):
     blueprint_filter: str = ALL
     model_filter: str = ALL
     favorites_only: bool = False
+    rating_filter: str = ALL
     blueprint_options: list[str] = []
     model_options: list[str] = []
 
@@ -111,6 +117,7 @@ class HistoryState(AuthState):
             "blueprint": "" if self.blueprint_filter == ALL else self.blueprint_filter,
             "model": "" if self.model_filter == ALL else self.model_filter,
             "favorites_only": self.favorites_only,
+            "rating": "" if self.rating_filter == ALL else self.rating_filter,
         }
 
     def _show(self, items: list[history.HistoryItem], total: int, *, append: bool = False) -> None:
@@ -200,6 +207,15 @@ class HistoryState(AuthState):
         return None
 
     @rx.event
+    async def set_rating_filter(self, value: str):
+        self.rating_filter = value if value in (ALL, *history.RATING_FILTERS) else ALL
+        user_id, redirect = await self._user_or_redirect()
+        if redirect:
+            return redirect
+        await self._reload(user_id)
+        return None
+
+    @rx.event
     async def set_favorites_only(self, value: bool):
         self.favorites_only = bool(value)
         user_id, redirect = await self._user_or_redirect()
@@ -251,6 +267,7 @@ class HistoryDetailState(AuthState):
     tokens: str = ""
     latency: str = ""
     key_source: str = ""
+    cost: str = ""
     attachments: list[AttachmentRow] = []
 
     @rx.event
@@ -276,6 +293,7 @@ class HistoryDetailState(AuthState):
         )
         self.latency = "—" if found.latency_ms is None else f"{found.latency_ms} ms"
         self.key_source = history.key_source_label(found.item.key_source)
+        self.cost = format_cost(found.estimated_cost_micros)
         self.attachments = [
             AttachmentRow(
                 a.filename,

@@ -44,6 +44,8 @@ SIGNED_IN = {
     "/history": "history",
     "/history/[prompt_id]": "history-detail",
     "/settings": "settings",
+    "/compare": "compare",
+    "/usage": "usage",
     "/": "landing-signed-in",
     "/pricing": "pricing-signed-in",
     "/no-such-page": "404-signed-in",

@@ -81,6 +81,12 @@ def test_every_page_runs_under_the_csp_without_a_violation(
     page.goto(app_server.url + "/settings")
     expect(page.locator("#key-form")).to_be_visible()
     check("settings")
+    page.goto(app_server.url + "/usage")
+    expect(page.locator("#usage-chart .recharts-wrapper")).to_be_visible()
+    check("usage")
+    page.goto(app_server.url + "/compare")
+    expect(page.locator("#compare-cost")).to_contain_text("generations from your plan")
+    check("compare")
     page.goto(app_server.url + "/no-such-page")
     check("404")
 

@@ -19,6 +19,7 @@ from promptgen.services.catalog_import import (
     MAX_CATALOG_BYTES,
     CatalogError,
     default_catalog,
+    default_catalog_dir,
     import_catalog,
     seed_catalog,
 )
@@ -128,7 +129,9 @@ def test_import_creates_new_entries_and_updates_existing_ones_by_slug(db_url: st
     changed_signature = {**default_catalog()["signatures"][0], "name": "Noir, Revisited"}
     with admin_session_scope(db_url) as session:
         report = import_catalog(
-            session=session, data={"blueprints": [NEW_BLUEPRINT], "signatures": [changed_signature]}
+            session=session,
+            data={"blueprints": [NEW_BLUEPRINT], "signatures": [changed_signature]},
+            base_dir=default_catalog_dir(),  # its preview image sits beside the default catalog
         )
     assert report.created == {"blueprints": ["haiku"]}
     assert report.updated == {"signatures": [changed_signature["slug"]]}

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from promptgen.db import admin_session_scope
@@ -30,7 +33,19 @@ def _prompt(session, user_id, minutes: int, **values) -> UserPrompt:
     return prompt
 
 
-def test_search_filter_favourite_delete_export(db_url: str) -> None:
+@dataclass(frozen=True)
+class Shelf:
+    """Alice's three generations (the kettle has an image) and Bob's one."""
+
+    url: str
+    alice: uuid.UUID
+    bob: uuid.UUID
+    lamp: uuid.UUID
+    kettle: uuid.UUID
+
+
+@pytest.fixture
+def shelf(db_url: str) -> Shelf:
     with admin_session_scope(db_url) as session:
         alice = make_user(session, "alice@example.com").user_id
         bob = make_user(session, "bob@example.com").user_id
@@ -49,59 +64,92 @@ def test_search_filter_favourite_delete_export(db_url: str) -> None:
             )
         )
         _prompt(session, bob, 0, output="Bob's brass lamp")
+        return Shelf(db_url, alice, bob, lamp.id, kettle.id)
 
-    with admin_session_scope(db_url) as session:
-        newest_first = history.list_history(session=session, user_id=alice)
-        assert [i.snippet for i in newest_first] == [
-            "A copper kettle",
-            "Blog about 100% coffee",
-            "A brass LAMP on walnut",
-        ]
-        assert [
-            i.snippet for i in history.list_history(session=session, user_id=alice, query="lamp")
-        ] == ["A brass LAMP on walnut"]
-        # Wildcards are literal: "%" matches only a real percent sign.
-        assert len(history.list_history(session=session, user_id=alice, query="100%")) == 1
-        assert history.list_history(session=session, user_id=alice, query="_") == []
-        by_blueprint = history.list_history(
-            session=session, user_id=alice, blueprint="Blog outline"
-        )
-        assert [i.template_name for i in by_blueprint] == ["Blog outline"]
-        by_model = history.list_history(session=session, user_id=alice, model="Gemini 2.5 Flash")
-        assert [i.snippet for i in by_model] == ["A copper kettle"]
-        filters = history.history_filters(session=session, user_id=alice)
-        assert filters.models == ["GPT-4.1 mini", "Gemini 2.5 Flash"]
 
+def _snippets(shelf: Shelf, **filters) -> list[str]:
+    with admin_session_scope(shelf.url) as session:
+        items = history.list_history(session=session, user_id=shelf.alice, **filters)
+        return [i.snippet for i in items]
+
+
+def test_history_lists_the_users_own_rows_newest_first(shelf: Shelf) -> None:
+    assert _snippets(shelf) == [
+        "A copper kettle",
+        "Blog about 100% coffee",
+        "A brass LAMP on walnut",
+    ]
+
+
+def test_search_ignores_case(shelf: Shelf) -> None:
+    assert _snippets(shelf, query="lamp") == ["A brass LAMP on walnut"]
+
+
+def test_search_wildcards_are_literal(shelf: Shelf) -> None:
+    # "%" matches only a real percent sign, "_" only an underscore.
+    assert _snippets(shelf, query="100%") == ["Blog about 100% coffee"]
+    assert _snippets(shelf, query="_") == []
+
+
+def test_filters_by_blueprint_and_model(shelf: Shelf) -> None:
+    assert _snippets(shelf, blueprint="Blog outline") == ["Blog about 100% coffee"]
+    assert _snippets(shelf, model="Gemini 2.5 Flash") == ["A copper kettle"]
+    with admin_session_scope(shelf.url) as session:
+        filters = history.history_filters(session=session, user_id=shelf.alice)
+    assert filters.models == ["GPT-4.1 mini", "Gemini 2.5 Flash"]
+
+
+def test_a_favourite_is_listed_among_favourites(shelf: Shelf) -> None:
+    with admin_session_scope(shelf.url) as session:
         assert history.set_favorite(
-            session=session, user_id=alice, prompt_id=lamp.id, favorite=True
+            session=session, user_id=shelf.alice, prompt_id=shelf.lamp, favorite=True
         )
-        # Bob cannot touch Alice's rows, by id or otherwise.
+    assert _snippets(shelf, favorites_only=True) == ["A brass LAMP on walnut"]
+
+
+def test_another_user_cannot_touch_the_rows_by_id(shelf: Shelf) -> None:
+    with admin_session_scope(shelf.url) as session:
         assert not history.set_favorite(
-            session=session, user_id=bob, prompt_id=kettle.id, favorite=True
+            session=session, user_id=shelf.bob, prompt_id=shelf.kettle, favorite=True
         )
-        assert not history.delete_prompt(session=session, user_id=bob, prompt_id=kettle.id)
-        assert history.get_history_item(session=session, user_id=bob, prompt_id=kettle.id) is None
+        assert not history.delete_prompt(session=session, user_id=shelf.bob, prompt_id=shelf.kettle)
+        found = history.get_history_item(session=session, user_id=shelf.bob, prompt_id=shelf.kettle)
+        assert found is None
+    assert _snippets(shelf, favorites_only=True) == []
+    assert len(_snippets(shelf)) == 3
 
-    with admin_session_scope(db_url) as session:
-        favourites = history.list_history(session=session, user_id=alice, favorites_only=True)
-        assert [i.snippet for i in favourites] == ["A brass LAMP on walnut"]
-        detail = history.get_history_item(session=session, user_id=alice, prompt_id=kettle.id)
-        assert [a.filename for a in detail.attachments] == ["ref.png"]
 
-        name, content = history.export_history(session=session, user_id=alice, fmt="json")
-        exported = json.loads(content)
-        assert name == "promptgen-history.json" and len(exported) == 3
-        assert exported[0]["images"] == ["ref.png"] and "Bob" not in content
-        name, content = history.export_history(session=session, user_id=alice, fmt="csv")
-        rows = list(csv.DictReader(io.StringIO(content)))
-        assert name.endswith(".csv") and len(rows) == 3
-        assert json.loads(rows[2]["parameters"]) == {"product": "A brass LAMP on walnut"}
+def test_the_detail_lists_the_images(shelf: Shelf) -> None:
+    with admin_session_scope(shelf.url) as session:
+        detail = history.get_history_item(
+            session=session, user_id=shelf.alice, prompt_id=shelf.kettle
+        )
+    assert detail is not None and [a.filename for a in detail.attachments] == ["ref.png"]
 
-        assert history.delete_prompt(session=session, user_id=alice, prompt_id=kettle.id)
-    with admin_session_scope(db_url) as session:
-        assert len(history.list_history(session=session, user_id=alice)) == 2
+
+def test_the_json_export_holds_the_users_rows_and_image_names(shelf: Shelf) -> None:
+    with admin_session_scope(shelf.url) as session:
+        name, content = history.export_history(session=session, user_id=shelf.alice, fmt="json")
+    exported = json.loads(content)
+    assert name == "promptgen-history.json" and len(exported) == 3
+    assert exported[0]["images"] == ["ref.png"] and "Bob" not in content
+
+
+def test_the_csv_export_keeps_parameters_as_json(shelf: Shelf) -> None:
+    with admin_session_scope(shelf.url) as session:
+        name, content = history.export_history(session=session, user_id=shelf.alice, fmt="csv")
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert name.endswith(".csv") and len(rows) == 3
+    assert json.loads(rows[2]["parameters"]) == {"product": "A brass LAMP on walnut"}
+
+
+def test_deleting_a_generation_deletes_its_images_and_nothing_else(shelf: Shelf) -> None:
+    with admin_session_scope(shelf.url) as session:
+        assert history.delete_prompt(session=session, user_id=shelf.alice, prompt_id=shelf.kettle)
+    with admin_session_scope(shelf.url) as session:
+        assert len(history.list_history(session=session, user_id=shelf.alice)) == 2
         assert session.exec(select(PromptAttachment)).all() == []
-        assert len(history.list_history(session=session, user_id=bob)) == 1
+        assert len(history.list_history(session=session, user_id=shelf.bob)) == 1
 
 
 def test_keyset_pages_cover_every_row_once_with_a_total(db_url: str) -> None:

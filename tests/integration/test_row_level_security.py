@@ -15,10 +15,15 @@ from sqlmodel import SQLModel, select
 from promptgen.db import admin_session_scope, session_scope, user_database_url, user_session_scope
 from promptgen.models import (
     CATALOG_TABLES,
+    FormDraft,
     PromptAttachment,
+    PromptRating,
+    SignatureFavorite,
+    SupportedTemplate,
     UploadDraft,
     UserApiKey,
     UserPrompt,
+    VisualSignature,
     owned_tables,
 )
 from promptgen.periods import quota_period_start
@@ -30,7 +35,6 @@ from tests.support.factories import make_user
 
 # Tables no user session may touch: Stripe's events and the throttles.
 ADMIN_ONLY = {"stripe_events", "throttles", "database_secrets"}
-CATALOG = CATALOG_TABLES
 
 
 def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
@@ -67,7 +71,14 @@ def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
                     data=b"x",
                 )
             )
+            session.add(PromptRating(prompt_id=prompt.id, user_id=user_id, vote=1))
             recovery.issue_email_verification(session=session, user_id=user_id)
+            blueprint_id = session.exec(select(SupportedTemplate.id)).first()
+            signature_id = session.exec(select(VisualSignature.id)).first()
+            session.add(SignatureFavorite(user_id=user_id, signature_id=signature_id))
+            session.add(
+                FormDraft(user_id=user_id, template_id=blueprint_id, field_values={"product": name})
+            )
             user_blueprints.create_blueprint(
                 session=session,
                 user_id=user_id,
@@ -143,7 +154,7 @@ def test_a_user_cannot_insert_a_row_owned_by_someone_else(pg_url: str, people) -
     assert "row-level security" in str(caught.value.orig)
 
 
-@pytest.mark.parametrize("table", CATALOG)
+@pytest.mark.parametrize("table", CATALOG_TABLES)
 def test_the_catalog_is_readable_but_not_writable(pg_url: str, people, table: str) -> None:
     with user_session_scope(people["alice"]["user"], pg_url) as session:
         assert session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() > 0
@@ -238,6 +249,41 @@ def test_every_user_owned_table_in_the_models_is_forced_under_rls(pg_url: str) -
             else:
                 # Anything else is catalog (read-only for users) or for the admin only.
                 assert table.name in CATALOG_TABLES or table.name in ADMIN_ONLY, table.name
+
+
+def _tables_with_an_owner_column() -> dict[str, list[str]]:
+    """Read from SQLModel.metadata on its own, not through owned_tables() (which the policies
+    come from): any column that references users, or is called user_id, makes a table
+    user-owned; and users itself."""
+    users = SQLModel.metadata.tables["users"]
+    found: dict[str, list[str]] = {"users": ["id"]}
+    for table in SQLModel.metadata.sorted_tables:
+        columns = [
+            column.name
+            for column in table.columns
+            if column.name == "user_id"
+            or any(fk.column.table is users for fk in column.foreign_keys)
+        ]
+        if columns:
+            found[table.name] = columns
+    return found
+
+
+def test_every_table_with_an_owner_column_has_rls_enabled_and_forced(pg_url: str) -> None:
+    owners = _tables_with_an_owner_column()
+    assert len(owners) >= 9, owners  # the derivation sees the tables we know of
+    with session_scope(pg_url) as session:
+        rows = session.execute(
+            sa.text(
+                "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+                "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            )
+        ).all()
+    security = {name: (enabled, forced) for name, enabled, forced in rows}
+    for table, columns in owners.items():
+        assert security.get(table) == (True, True), f"{table} ({columns}) is not under RLS"
+        # Scoped by the column that names the owner, so the policy cannot point elsewhere.
+        assert owned_tables().get(table) in columns, table
 
 
 @pytest.mark.parametrize("table", sorted(ADMIN_ONLY))
@@ -506,3 +552,58 @@ def test_a_delivered_answer_costs_its_unit_even_if_refunded_mid_stream(pg_url, p
         ).scalar_one()
         row = session.get(UserPrompt, prompt.id)
     assert after == used + 1 and row.status == "succeeded" and row.quota_reserved
+
+
+@pytest.mark.parametrize(
+    ("table", "columns", "values"),
+    [
+        (
+            "form_drafts",
+            "user_id, template_id, field_values, signatures, updated_at",
+            ":owner, :blueprint, '{}', '[]', now()",
+        ),
+        ("signature_favorites", "user_id, signature_id, created_at", ":owner, :signature, now()"),
+    ],
+)
+def test_drafts_and_favourites_are_the_owners_alone(
+    pg_url: str, people, table: str, columns: str, values: str
+) -> None:
+    """Raw SQL in Alice's session: Bob's drafts and favourites are invisible, unchangeable,
+    undeletable, and she cannot write one in his name."""
+    alice, bob = people["alice"]["user"], people["bob"]["user"]
+    with admin_session_scope(pg_url) as session:
+        blueprint = session.exec(select(SupportedTemplate.id).order_by(SupportedTemplate.id)).all()[
+            -1
+        ]
+        signature = session.exec(select(VisualSignature.id).order_by(VisualSignature.id)).all()[-1]
+    ids = {"blueprint": blueprint, "signature": signature}
+    with user_session_scope(alice, pg_url) as session:
+        seen = session.execute(sa.text(f"SELECT user_id FROM {table}")).scalars().all()
+        assert set(seen) == {alice}
+        assert (
+            session.execute(
+                sa.text(f"DELETE FROM {table} WHERE user_id = :bob"), {"bob": bob}
+            ).rowcount
+            == 0
+        )
+        if table == "form_drafts":
+            changed = session.execute(
+                sa.text("UPDATE form_drafts SET field_values = '{}' WHERE user_id = :bob"),
+                {"bob": bob},
+            )
+            assert changed.rowcount == 0
+        # Her own row goes in.
+        session.execute(
+            sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"), {"owner": alice, **ids}
+        )
+    with (
+        pytest.raises(sa.exc.ProgrammingError) as caught,
+        user_session_scope(alice, pg_url) as session,
+    ):
+        session.execute(
+            sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"), {"owner": bob, **ids}
+        )
+    assert "row-level security" in str(caught.value.orig)
+    with admin_session_scope(pg_url) as session:
+        owners = session.execute(sa.text(f"SELECT user_id FROM {table}")).scalars().all()
+    assert sorted(map(str, owners)) == sorted(map(str, [alice, alice, bob]))

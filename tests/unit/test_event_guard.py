@@ -74,18 +74,29 @@ def test_each_handler_refuses_junk_and_takes_good_arguments(name: str) -> None:
         return
     with pytest.raises(Junk, match="missing argument"):
         check_event(fn, hints, {})
+    goods = {param: _good(hints[param]) for param in params}
     for param in params:
         kind = _kind(hints[param])
         if kind is list:  # the upload handler: only files, which a browser cannot forge
             with pytest.raises(Junk):
-                check_event(fn, hints, {param: ["not a file"]})
+                check_event(fn, hints, {**goods, param: ["not a file"]})
             continue
-        options = typing.get_args(hints[param]) if kind not in VALID else (kind,)
-        good = VALID[_kind(options[0])]
-        check_event(fn, hints, {param: good})
+        # The other arguments good, so each check is about this one.
+        check_event(fn, hints, goods)
         for junk in JUNK.get(kind, [{"a": {"b": 1}}]):
             with pytest.raises(Junk):
-                check_event(fn, hints, {param: junk})
+                check_event(fn, hints, {**goods, param: junk})
+        if len(params) > 1:
+            with pytest.raises(Junk, match="missing argument"):
+                check_event(fn, hints, {p: v for p, v in goods.items() if p != param})
+
+
+def _good(hint: object) -> object:
+    kind = _kind(hint)
+    if kind is list:
+        return []
+    options = typing.get_args(hint) if kind not in VALID else (kind,)
+    return VALID[_kind(options[0])]
 
 
 def test_a_plain_form_dict_passes_too() -> None:

@@ -80,7 +80,7 @@ def test_only_quota_and_missing_keys_send_the_user_to_their_own_key() -> None:
     ("source", "label"),
     [
         ("platform", "Platform key"),
-        ("own_key", "Your own key"),
+        ("own_key", "Your own key (billed to your key, not your plan)"),
         ("offline", "Offline (no key)"),
         ("something-old", "Offline (no key)"),
     ],
