@@ -215,7 +215,6 @@ def history() -> rx.Component:
             size="2",
             color_scheme="gray",
             id="history-count",
-            margin_y="2",
         ),
         rx.vstack(
             rx.foreach(HistoryState.rows, _history_row),
