@@ -151,7 +151,7 @@ def _toolbar() -> rx.Component:
             "model-filter",
         ),
         rx.select.root(
-            rx.select.trigger(id="rating-filter", min_width="140px"),
+            rx.select.trigger(id="rating-filter", min_width="140px", aria_label="Rating"),
             rx.select.content(
                 rx.select.item("Any rating", value="all"),
                 rx.select.item("Thumbs up", value="up"),
