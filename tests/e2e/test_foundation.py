@@ -39,7 +39,7 @@ def test_landing_shows_catalog_and_plans(page: Page, app_server: AppServer) -> N
     expect(page.get_by_role("heading", name="Blueprints")).to_be_visible()
     expect(page.locator("#landing-blueprints .rt-Card").nth(5)).to_be_visible()
     expect(page.locator(".plan-card")).to_have_count(3)
-    pro = page.locator(".plan-card", has_text="Pro")
+    pro = page.locator(".plan-card", has=page.get_by_role("heading", name="Pro", exact=True))
     expect(pro.locator(".plan-price")).to_have_text("$12")
     page.click("#billing-period >> text=Yearly")
     # Yearly: the price a month it comes to, and what is billed once a year.
