@@ -109,6 +109,7 @@ def _targets() -> rx.Component:
                             checked=CompareState.include_baseline,
                             on_change=CompareState.set_include_baseline,
                             class_name="include-baseline",
+                            aria_label="Add a free baseline column",
                         ),
                         rx.text("Add the ", CompareState.baseline_label, " as a free baseline"),
                         spacing="2",

@@ -24,7 +24,7 @@ def _table(headers: list[str], rows: rx.Var, cells, table_id: str) -> rx.Compone
         class_name="pg-table-scroll",
         tab_index=0,
         role="region",
-        aria_label=headers[0] + " table",
+        aria_label=table_id.removeprefix("usage-").replace("-", " ").capitalize() + " table",
         width="100%",
     )
 
