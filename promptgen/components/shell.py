@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
-from reflex_components_core.react_router.dom import ReactRouterLink
+from reflex_components_core.react_router.dom import ReactRouterLink  # type: ignore[import-untyped]
 
 from promptgen import styles, urls
 from promptgen.components.feedback import callout

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -426,7 +427,7 @@ def get_history_item(
 
 def _fields(session: Session, user_id: uuid.UUID, prompt: UserPrompt) -> tuple[FieldSpec, ...]:
     """The form fields of the blueprint (version) the generation used, if it still exists."""
-    schema: dict[str, Any] | None = None
+    schema: Mapping[str, Any] | None = None
     if prompt.blueprint_version_id is not None:
         schema = session.exec(
             select(UserBlueprintVersion.parameter_schema).where(
@@ -443,6 +444,6 @@ def _fields(session: Session, user_id: uuid.UUID, prompt: UserPrompt) -> tuple[F
     if not schema:
         return ()
     try:
-        return tuple(describe_fields(schema))
+        return tuple(describe_fields(dict(schema)))
     except (KeyError, TypeError, ValueError, AttributeError):
         return ()  # an unreadable old schema: the inputs keep their own names

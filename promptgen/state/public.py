@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import reflex as rx
 
@@ -72,7 +73,7 @@ def plan_features(tier: catalog.TierView, models: list[catalog.ModelView]) -> li
     return lines
 
 
-def to_plan_card(tier: catalog.TierView, models: list[catalog.ModelView] = ()) -> PlanCard:
+def to_plan_card(tier: catalog.TierView, models: Sequence[catalog.ModelView] = ()) -> PlanCard:
     saving = ""
     full_year = tier.price_monthly_cents * 12
     if tier.price_yearly_cents and full_year > tier.price_yearly_cents:
