@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
+import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -27,6 +30,7 @@ from promptgen.db_security import (
 from promptgen.settings import get_settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def normalize_url(url: str) -> str:
@@ -62,9 +66,11 @@ def _create_engine(url: str) -> sa.Engine:
     # reads Stripe, and an overflow connection costs a PostgreSQL backend start on every use.
     # Not all of them: each process has two engines (owner and user role), and several
     # workers must stay under a managed server's max_connections.
-    return sa.create_engine(
-        url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=DB_THREADS - POOL_SIZE
-    )
+    # No pre-ping (a round trip on every checkout): a unit of work that finds its pooled
+    # connection dropped (database restart, failover, idle timeout) is run again once on a
+    # fresh one (`_retry_once_on_disconnect`); SQLAlchemy then drops the pool's other
+    # connections of that age.
+    return sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=DB_THREADS - POOL_SIZE)
 
 
 def get_engine(url: str | None = None) -> sa.Engine:
@@ -80,8 +86,16 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    for pool in _async_pools.values():
+        pool.close_idle()
+    _async_pools.clear()
     _owner_url_of.clear()
     _user_scope_secrets.clear()
+
+
+def _dropped_connection(exc: BaseException) -> bool:
+    """Whether `exc` is a pooled connection found dead (SQLAlchemy invalidated it)."""
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
 @contextlib.contextmanager
@@ -208,10 +222,23 @@ def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[S
             # query protocol, which only a statement without parameters uses.
             user = str(uuid.UUID(str(user_id)))
             signature = user_scope_signature(_user_scope_secret(owner_url), user)
-            driver_connection(session.connection()).execute(
+            statement = (
                 f"RESET ALL; SELECT set_config('{USER_ID_SETTING}', '{user}', true), "
                 f"set_config('{USER_SIG_SETTING}', '{signature}', true)"
             )
+            connection = session.connection()
+            raw = driver_connection(connection)
+            try:
+                raw.execute(statement)
+            except psycopg.OperationalError as exc:
+                if not (raw.broken or raw.closed):
+                    raise
+                # Straight to the driver, so tell SQLAlchemy the connection is gone, as it
+                # does itself for statements it runs (the unit of work then retries once).
+                connection.invalidate()
+                raise sa.exc.OperationalError(
+                    "RESET ALL", None, exc, connection_invalidated=True
+                ) from exc
         yield session
 
 
@@ -222,34 +249,170 @@ def _db_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="promptgen-db")
 
 
+def _unit_of_work(scope: Callable[[], Any], fn: Callable[..., T], **kwargs: Any) -> Callable[[], T]:
+    """`fn` in one transaction of `scope`. No pre-ping on checkout: when the pooled
+    connection turns out to be dead (database restart, failover, idle timeout) before the
+    commit began, the work runs once more on a fresh connection (SQLAlchemy has dropped the
+    pool's older connections by then). A commit cut off midway is not retried (it may have
+    landed), and a second failure is an outage: both propagate."""
+
+    def run() -> T:
+        for attempt in (1, 2):
+            committing = False
+            try:
+                with scope() as session:
+                    result = fn(session=session, **kwargs)
+                    committing = True  # the scope commits as the block ends
+                return result
+            except Exception as exc:
+                if attempt == 2 or committing or not _dropped_connection(exc):
+                    raise
+                log.info("database connection was dropped; retrying once on a fresh one")
+        raise AssertionError("unreachable")
+
+    return run
+
+
 async def run_in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a sync service `fn(session=..., **kwargs)` in one transaction, off the event loop."""
-
-    def unit_of_work() -> T:
-        with session_scope() as session:
-            return fn(session=session, **kwargs)
-
-    return await asyncio.get_running_loop().run_in_executor(_db_executor(), unit_of_work)
+    work = _unit_of_work(session_scope, fn, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_db_executor(), work)
 
 
 async def run_in_admin_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Like run_in_session, in an admin session (every user's rows; see admin_session_scope)."""
-
-    def unit_of_work() -> T:
-        with admin_session_scope() as session:
-            return fn(session=session, **kwargs)
-
-    return await asyncio.get_running_loop().run_in_executor(_db_executor(), unit_of_work)
+    work = _unit_of_work(admin_session_scope, fn, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_db_executor(), work)
 
 
 async def run_in_user_session(fn: Callable[..., T], /, *, user_id: uuid.UUID, **kwargs: Any) -> T:
     """Like run_in_session, in a session scoped to `user_id` (also passed on to `fn`)."""
+    work = _unit_of_work(
+        functools.partial(user_session_scope, user_id), fn, user_id=user_id, **kwargs
+    )
+    return await asyncio.get_running_loop().run_in_executor(_db_executor(), work)
 
-    def unit_of_work() -> T:
-        with user_session_scope(user_id) as session:
-            return fn(session=session, user_id=user_id, **kwargs)
 
-    return await asyncio.get_running_loop().run_in_executor(_db_executor(), unit_of_work)
+# --- the generation's hot path: psycopg's async driver, no thread hop ---------------------
+
+ASYNC_POOL_SIZE = 10  # each use holds a connection for one round trip
+
+
+class _AsyncPool:
+    """A few autocommit psycopg AsyncConnections of one login, for one event loop. No
+    pre-ping: a reused connection found dead is replaced and the work runs once more."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._idle: collections.deque[psycopg.AsyncConnection] = collections.deque()
+        self._slots = asyncio.Semaphore(ASYNC_POOL_SIZE)
+
+    async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+        async with self._slots:
+            reused = bool(self._idle)
+            conn = self._idle.pop() if reused else await self._connect()
+            try:
+                return await self._attempt(conn, work)
+            except psycopg.OperationalError:
+                if not (reused and (conn.broken or conn.closed)):
+                    raise
+                log.info("database connection was dropped; retrying once on a fresh one")
+            return await self._attempt(await self._connect(), work)
+
+    async def _connect(self) -> psycopg.AsyncConnection:
+        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+
+    async def _attempt(
+        self, conn: psycopg.AsyncConnection, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]
+    ) -> T:
+        try:
+            result = await work(conn)
+        except BaseException:
+            await self._release_after_error(conn)
+            raise
+        self._idle.append(conn)
+        return result
+
+    async def _release_after_error(self, conn: psycopg.AsyncConnection) -> None:
+        if conn.broken or conn.closed:
+            return
+        try:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                await asyncio.shield(conn.execute("ROLLBACK"))
+        except BaseException:
+            conn.pgconn.finish()  # cancelled or failed mid-query: its state is unknown
+            return
+        self._idle.append(conn)
+
+    def close_idle(self) -> None:
+        # Synchronous (dispose_engines): the connections' event loop may be gone already.
+        while self._idle:
+            self._idle.pop().pgconn.finish()
+
+
+_async_pools: dict[tuple[int, str], _AsyncPool] = {}
+
+
+def _conninfo(url: str) -> str:
+    parsed = sa.engine.make_url(url)
+    params = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "dbname": parsed.database,
+        "user": parsed.username,
+        "password": parsed.password,
+        **{k: v for k, v in parsed.query.items() if isinstance(v, str)},
+    }
+    return psycopg.conninfo.make_conninfo(
+        "", **{k: str(v) for k, v in params.items() if v is not None}
+    )
+
+
+def _async_pool(url: str) -> _AsyncPool:
+    key = (id(asyncio.get_running_loop()), url)
+    pool = _async_pools.get(key)
+    if pool is None:
+        pool = _async_pools[key] = _AsyncPool(_conninfo(url))
+    return pool
+
+
+async def run_user_statement(
+    user_id: uuid.UUID,
+    sql: str,
+    params: Sequence[Any],
+    url: str | None = None,
+    *,
+    flush_wal: bool = True,
+) -> list[tuple[Any, ...]]:
+    """Run one statement for `user_id` in its own transaction on PostgreSQL, scoped exactly
+    like `user_session_scope` (user role, RESET ALL, the signed user id for this transaction
+    only), in a single round trip (psycopg pipeline) and without leaving the event loop.
+    Returns the statement's rows.
+
+    `flush_wal=False` commits without waiting for the WAL to reach the disk
+    (`synchronous_commit = off` for this transaction): the commit is atomic and visible at
+    once, and the next durable commit of any session flushes it too; only a crash of the
+    PostgreSQL server itself in the next few hundred milliseconds can lose it."""
+    owner_url = normalize_url(url or get_settings().database_url)
+    if owner_url not in _user_scope_secrets:
+        await asyncio.to_thread(_user_scope_secret, owner_url)
+    user = str(uuid.UUID(str(user_id)))
+    signature = user_scope_signature(_user_scope_secrets[owner_url], user)
+
+    async def work(conn: psycopg.AsyncConnection) -> list[tuple[Any, ...]]:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            await conn.execute("RESET ALL")
+            await conn.execute(
+                "SELECT set_config(%s, %s, true), set_config(%s, %s, true), "
+                "set_config('synchronous_commit', %s, true)",
+                (USER_ID_SETTING, user, USER_SIG_SETTING, signature, "on" if flush_wal else "off"),
+            )
+            cursor = await conn.execute(sql, params)
+            await conn.execute("COMMIT")
+        return await cursor.fetchall() if cursor.description else []
+
+    return await _async_pool(user_database_url(owner_url)).run(work)
 
 
 def check_database(url: str | None = None) -> str | None:

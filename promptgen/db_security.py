@@ -31,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from promptgen.models import CATALOG_TABLES, owned_tables
+from promptgen.models import CATALOG_TABLES, CATALOG_VERSION_TABLE, owned_tables
 
 ADMIN_FLAG = "app.admin"
 USER_ID_SETTING = "app.user_id"
@@ -195,6 +195,61 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION promptgen_start_generation(
+    p_prompt_id uuid, p_catalog_version bigint, p_reserve boolean, p_key_source text,
+    p_template_id integer, p_signature_id integer, p_model_id integer,
+    p_template_name text, p_signature_name text, p_model_name text,
+    p_parameters jsonb, p_compiled_prompt text, p_created_at timestamptz
+) RETURNS TABLE (outcome text, used integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+-- A generation's first round trip (services/generation): check that the caller compiled
+-- against the current catalog, save the pending history row and, with p_reserve, take a
+-- unit of quota for it. Outcomes: 'stale' (the catalog changed: nothing written, reload
+-- and call again), 'reserved' (row saved holding a unit), 'no_quota' (nothing written),
+-- 'saved' (row saved as p_key_source, holding no unit).
+DECLARE
+    v_user uuid := {CURRENT_USER_ID};
+    v_admin text := current_setting('{ADMIN_FLAG}', true);
+    v_used integer;
+BEGIN
+    IF v_user IS NULL THEN
+        RAISE EXCEPTION 'no signed-in user in this transaction' USING ERRCODE = '42501';
+    END IF;
+    IF p_key_source NOT IN ('platform', 'own_key', 'offline')
+       OR (p_reserve AND p_key_source <> 'platform') THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'bad key source ' || p_key_source;
+    END IF;
+    IF p_catalog_version IS DISTINCT FROM
+            (SELECT version FROM public.catalog_version WHERE id = 1) THEN
+        outcome := 'stale';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    IF p_reserve THEN
+        -- The function every reservation goes through (quota, period and status rules).
+        SELECT r.used INTO v_used FROM public.promptgen_reserve_quota(v_user) r;
+        IF v_used IS NULL THEN
+            outcome := 'no_quota';  -- used up: the caller tries the user's own key
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    END IF;
+    PERFORM set_config('{ADMIN_FLAG}', 'on', true);
+    INSERT INTO public.user_prompts (id, user_id, template_id, signature_id, model_id,
+        template_name, signature_name, model_name, parameters, compiled_prompt, output,
+        key_source, status, is_favorite, quota_reserved, created_at)
+    VALUES (p_prompt_id, v_user, p_template_id, p_signature_id, p_model_id,
+        p_template_name, p_signature_name, p_model_name, p_parameters, p_compiled_prompt, '',
+        p_key_source, 'pending', false, p_reserve,
+        -- The database's clock for the user role (refunds compare it with the period).
+        CASE WHEN session_user = current_user THEN coalesce(p_created_at, now()) ELSE now() END);
+    PERFORM set_config('{ADMIN_FLAG}', coalesce(v_admin, ''), true);
+    outcome := CASE WHEN p_reserve THEN 'reserved' ELSE 'saved' END;
+    used := v_used;
+    RETURN NEXT;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION promptgen_refund_reservation(p_prompt_id uuid)
 RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
@@ -286,6 +341,8 @@ _USER_FUNCTIONS = (
     "promptgen_quota_period_start(timestamptz, timestamptz)",
     "promptgen_reserve_quota(uuid, uuid, timestamptz)",
     "promptgen_finish_generation(uuid, text, text, text, integer, integer, integer)",
+    "promptgen_start_generation(uuid, bigint, boolean, text, integer, integer, integer, text, "
+    "text, text, jsonb, text, timestamptz)",
 )
 _OWNER_FUNCTIONS = ("promptgen_refund_reservation(uuid)",)
 
@@ -507,7 +564,7 @@ def apply_row_security(conn: sa.Connection, user_role: str, *, grace_days: int) 
     for table in SQLModel.metadata.sorted_tables:
         name = quote_ident(table.name)
         conn.execute(sa.text(f"REVOKE ALL ON {name} FROM {role}"))
-        if table.name in CATALOG_TABLES:
+        if table.name in CATALOG_TABLES or table.name == CATALOG_VERSION_TABLE:
             conn.execute(sa.text(f"GRANT SELECT ON {name} TO {role}"))
         if table.name not in owned:
             continue  # the catalog (read-only) and admin-only tables (webhooks, throttle)

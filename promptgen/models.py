@@ -322,6 +322,27 @@ class DatabaseSecret(SQLModel, table=True):
     value: str = Field(max_length=128)
 
 
+class CatalogVersion(SQLModel, table=True):
+    """One row whose `version` goes up with every write to a catalog table (a trigger on
+    each, so rows an operator writes by hand count too). Processes cache the catalog and
+    check this number instead of re-reading it (services/catalog)."""
+
+    __tablename__ = "catalog_version"
+
+    id: int = Field(primary_key=True)
+    version: int = Field(sa_type=sa.BigInteger(), default=1)
+
+
+class JobRun(SQLModel, table=True):
+    """When a scheduled job last ran. Every worker of every instance schedules the daily jobs;
+    the first to claim the day's run here runs it, the others skip (tasks.py). Admin-only."""
+
+    __tablename__ = "job_runs"
+
+    name: str = Field(primary_key=True, max_length=64)
+    ran_at: datetime = _ts()
+
+
 class StripeEvent(SQLModel, table=True):
     __tablename__ = "stripe_events"
 
@@ -551,6 +572,8 @@ CATALOG_TABLES = (
     "visual_signatures",
     "supported_ai_models",
 )
+# Readable by the user role like the catalog; written only by the catalog tables' triggers.
+CATALOG_VERSION_TABLE = "catalog_version"
 
 
 def owned_tables() -> dict[str, str]:

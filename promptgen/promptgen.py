@@ -10,6 +10,7 @@ from promptgen.api.session_events import session_ended_listeners
 from promptgen.api.stripe_webhook import subscription_listeners
 from promptgen.logs import configure_logging
 from promptgen.pages import all_pages
+from promptgen.services.realtime import listen_for_cancels
 from promptgen.settings import get_settings
 from promptgen.state.base import TabOwner
 from promptgen.state.guard import EventGuard, guard_socket, log_backend_exception
@@ -31,8 +32,12 @@ app = rx.App(
     api_transformer=[build_api(), hide_session_token, edge_transformer(edge)],
     backend_exception_handler=log_backend_exception,
     stylesheets=["/styles.css"],
-    # favicon.ico is served from assets/ at /favicon.ico; browsers that take SVG use this one.
-    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    head_components=[
+        # favicon.ico is served from assets/ at /favicon.ico; browsers that take SVG use this.
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        # Focus and scroll requests from the server, with no eval (assets/studio.js).
+        rx.el.script(src="/studio.js", defer=True),
+    ],
 )
 
 # Link previews (chat apps, social sites) show the page's title, this line and og-image.png.
@@ -73,3 +78,5 @@ subscription_listeners.append(lambda user_id: push_plan_update(app, user_id))
 app.register_lifespan_task(sweep_abandoned_generations)
 # The daily retention purge (one worker runs it, under an advisory lock).
 app.register_lifespan_task(retention_schedule)
+# With REDIS_URL: a Cancel that reached another instance stops the run here.
+app.register_lifespan_task(listen_for_cancels)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from promptgen.db import run_in_admin_session
+from promptgen.db import run_in_admin_session, run_in_session
 from promptgen.services.generation import abandoned_after, sweep_abandoned
-from promptgen.services.retention import purge_expired
+from promptgen.services.retention import claim_run, purge_expired
 from promptgen.services.throttles import purge_stale_throttles
 from promptgen.settings import Settings, get_settings
 
@@ -33,8 +34,19 @@ async def sweep_abandoned_generations() -> None:
         await asyncio.sleep(SWEEP_INTERVAL_S)
 
 
+PURGE_JOB = "retention-purge"
+
+
 async def _purge_job() -> None:
     try:
+        # Every worker of every instance fires at the same minute: the first to claim the
+        # day's run does it (the advisory lock inside also keeps a CLI purge apart).
+        claimed = await run_in_session(
+            claim_run, name=PURGE_JOB, now=datetime.now(UTC), not_within=timedelta(hours=12)
+        )
+        if not claimed:
+            log.info("retention purge: already run by another worker")
+            return
         report = await asyncio.to_thread(purge_expired)
     except Exception:
         log.exception("retention purge failed")
@@ -51,7 +63,7 @@ def retention_scheduler(settings: Settings | None = None) -> AsyncIOScheduler:
         CronTrigger(
             hour=settings.purge_hour, minute=settings.purge_minute, timezone=settings.purge_timezone
         ),
-        id="retention-purge",
+        id=PURGE_JOB,
         coalesce=True,
         max_instances=1,
         misfire_grace_time=3600,
@@ -60,8 +72,8 @@ def retention_scheduler(settings: Settings | None = None) -> AsyncIOScheduler:
 
 
 async def retention_schedule() -> None:
-    """Run the daily retention purge. Every worker schedules it; the purge's PostgreSQL
-    advisory lock lets exactly one of them run it."""
+    """Run the daily retention purge. Every worker schedules it; the day's run is claimed
+    once in `job_runs`, so exactly one of them runs it."""
     scheduler = retention_scheduler()
     scheduler.start()
     try:

@@ -8,7 +8,7 @@ from promptgen import urls
 from promptgen.components.schema_form import schema_fields
 from promptgen.components.shell import app_shell, page_header
 from promptgen.pages import page
-from promptgen.pages.dashboard import _blueprint_card
+from promptgen.pages.dashboard import blueprint_picker
 from promptgen.state.compare import (
     CompareColumn,
     CompareState,
@@ -16,30 +16,11 @@ from promptgen.state.compare import (
     SignatureChoice,
     TargetRow,
 )
-from promptgen.state.dashboard import BlueprintCard, BlueprintGroup, DashboardState
+from promptgen.state.dashboard import DashboardState
 
 
 def _choice(choice: SignatureChoice) -> rx.Component:
     return rx.select.item(choice.label, value=choice.id)
-
-
-def _blueprint_choice(card: BlueprintCard) -> rx.Component:
-    # The dashboard's card; choosing here also refreshes this blueprint's leaderboard.
-    return rx.box(_blueprint_card(card), on_click=CompareState.pick_blueprint(card.id))
-
-
-def _blueprints(group: BlueprintGroup) -> rx.Component:
-    return rx.vstack(
-        rx.text(group.category, weight="bold", size="2", color_scheme="gray"),
-        rx.grid(
-            rx.foreach(group.cards, _blueprint_choice),
-            columns=rx.breakpoints(initial="1", sm="2", lg="3"),
-            spacing="3",
-            width="100%",
-        ),
-        width="100%",
-        spacing="2",
-    )
 
 
 def _target(target: TargetRow, index: rx.Var[int]) -> rx.Component:
@@ -445,9 +426,8 @@ def compare_page() -> rx.Component:
             "Fill the form once and run it on several models or signatures side by side.",
         ),
         rx.link("← Back to the dashboard", href=urls.DASHBOARD, size="2", id="back-to-dashboard"),
-        rx.vstack(
-            rx.foreach(CompareState.blueprint_groups, _blueprints),
-            spacing="4",
+        rx.box(
+            blueprint_picker(CompareState.selected_blueprint_id, CompareState.pick_blueprint),
             width="100%",
             margin_top="1em",
         ),

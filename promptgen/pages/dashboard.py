@@ -1,4 +1,9 @@
-"""Dashboard: blueprint cards, the parameter form, signature gallery, model, result."""
+"""Dashboard, the studio: pick a blueprint, fill its form while the compiled prompt previews
+beside it, pick a model that says what it needs, generate.
+
+Every picker is a radio group (Tab reaches it, arrow keys move within it, the focus ring shows);
+focus and scroll requests from the state go through assets/studio.js (no eval under the CSP).
+"""
 
 from __future__ import annotations
 
@@ -17,61 +22,140 @@ from promptgen.components.signature_picker import (
     signature_picker,
 )
 from promptgen.pages import page
+from promptgen.services import studio
 from promptgen.services.images import MAX_IMAGE_BYTES, MAX_IMAGES
 from promptgen.state.dashboard import (
+    GENERATOR_ID,
+    RESULT_ID,
     UPLOAD_ID,
     BlueprintCard,
-    BlueprintGroup,
     DashboardState,
     ModelOption,
 )
 from promptgen.state.form_drafts import FormDraftState
 
 
-def _selectable_card(*children: rx.Component, selected: rx.Var, on_click, **props) -> rx.Component:
-    return rx.card(
-        *children,
-        on_click=on_click,
-        cursor="pointer",
-        width="100%",
-        border=rx.cond(selected, f"2px solid {rx.color('accent', 9)}", "2px solid transparent"),
-        background=rx.cond(selected, rx.color("accent", 3), rx.color("gray", 2)),
-        _hover={"background": rx.color("accent", 2)},
-        **props,
+def _copy(text: rx.Var, label: str, button_id: str) -> rx.Component:
+    # Client-side actions bound in the page, so no eval is needed.
+    return rx.button(
+        rx.icon("copy", size=16),
+        label,
+        variant="soft",
+        type="button",
+        on_click=[rx.set_clipboard(text), rx.toast.success("Copied to clipboard")],
+        id=button_id,
     )
 
 
+def _picker_heading(text: str, heading_id: str) -> rx.Component:
+    return rx.heading(text, size="4", id=heading_id)
+
+
 def _blueprint_card(card: BlueprintCard) -> rx.Component:
-    return _selectable_card(
+    return rx.radio_cards.item(
         rx.vstack(
-            rx.heading(card.name, size="3"),
+            rx.text(card.category, size="1", color_scheme="gray", weight="medium"),
+            rx.text(card.name, size="3", weight="bold"),
             rx.text(card.description, size="2", color_scheme="gray"),
             spacing="1",
             align="start",
+            width="100%",
         ),
-        selected=DashboardState.selected_blueprint_id == card.id,
-        on_click=DashboardState.choose_blueprint(card.id),
+        value=card.id.to_string(),
         class_name="blueprint-card",
         data_name=card.name,
     )
 
 
-def _blueprint_group(group: BlueprintGroup) -> rx.Component:
+def blueprint_picker(selected: rx.Var, on_choose) -> rx.Component:
+    """Every blueprint as one radio group (the compare page uses it too): `selected` is the
+    chosen id, `on_choose` the handler taking the new one (an int)."""
     return rx.vstack(
-        rx.text(group.category, weight="bold", size="2", color_scheme="gray"),
-        rx.grid(
-            rx.foreach(group.cards, _blueprint_card),
+        _picker_heading("Blueprint", "blueprint-heading"),
+        rx.radio_cards.root(
+            rx.foreach(
+                DashboardState.blueprint_groups,
+                lambda group: rx.foreach(group.cards, _blueprint_card),
+            ),
+            value=selected.to_string(),
+            # The radio's value is the id as text; the event guard accepts digits for an int.
+            on_value_change=lambda value: on_choose(value.to(int)),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"),
-            spacing="3",
+            gap="3",
             width="100%",
+            aria_labelledby="blueprint-heading",
+            id="blueprints",
         ),
-        width="100%",
         spacing="2",
+        width="100%",
     )
 
 
-def _model_option(model: ModelOption) -> rx.Component:
-    return rx.select.item(model.label, value=model.id)
+def _model_card(model: ModelOption) -> rx.Component:
+    return rx.radio_cards.item(
+        rx.vstack(
+            rx.hstack(
+                rx.text(model.label, weight="bold", size="2"),
+                rx.match(
+                    model.access,
+                    (
+                        studio.NEEDS_KEY,
+                        rx.badge("needs your key", color_scheme="amber", variant="soft"),
+                    ),
+                    (studio.UPGRADE, rx.badge(model.plan_needed, variant="soft")),
+                    rx.fragment(),
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.text(model.description, size="1", color_scheme="gray"),
+            spacing="1",
+            align="start",
+            width="100%",
+        ),
+        value=model.id,
+        disabled=model.access == studio.UPGRADE,
+        class_name="model-card",
+        data_model=model.label,
+        data_access=model.access,
+    )
+
+
+def _model_picker() -> rx.Component:
+    return rx.vstack(
+        _picker_heading("Model", "model-heading"),
+        rx.radio_cards.root(
+            rx.foreach(DashboardState.models, _model_card),
+            value=DashboardState.selected_model_id,
+            on_value_change=DashboardState.choose_model,
+            columns=rx.breakpoints(initial="1", sm="2"),
+            gap="2",
+            width="100%",
+            aria_labelledby="model-heading",
+            id="model-select",
+        ),
+        rx.cond(
+            DashboardState.has_upgrade_models,
+            rx.text(
+                "Models marked with a plan come with it. ",
+                rx.link("See plans and upgrade", href=urls.PRICING, id="upgrade-link"),
+                size="1",
+                color_scheme="gray",
+            ),
+        ),
+        rx.cond(
+            DashboardState.selected_model_needs_key,
+            rx.text(
+                "This model runs on your own key. ",
+                rx.link("Add a key in Settings", href=urls.SETTINGS, id="needs-key-link"),
+                size="1",
+                color_scheme="gray",
+            ),
+        ),
+        spacing="2",
+        width="100%",
+    )
 
 
 def _reference_images() -> rx.Component:
@@ -131,40 +215,58 @@ def _reference_images() -> rx.Component:
     )
 
 
-def _result_panel() -> rx.Component:
+def _generate_error() -> rx.Component:
     return rx.cond(
-        (DashboardState.result_output != "") | DashboardState.generating,
-        rx.card(
-            rx.vstack(
-                rx.hstack(
-                    rx.heading("Result", size="4"),
-                    rx.badge(DashboardState.result_model, variant="soft"),
-                    rx.spacer(),
-                    rx.button(
-                        rx.icon("copy", size=16),
-                        "Copy",
-                        variant="soft",
-                        # Client-side actions: compiled into the page, so no eval is needed.
-                        on_click=[
-                            rx.set_clipboard(DashboardState.result_output),
-                            rx.toast.success("Copied to clipboard"),
-                        ],
-                        id="copy-result",
-                    ),
-                    width="100%",
-                    align="center",
-                ),
-                notice(DashboardState.result_notice, size="1", id="result-notice"),
-                rx.box(
-                    rx.text(DashboardState.result_output, white_space="pre-wrap", size="2"),
-                    id="result-output",
-                    **styles.PANEL,
-                ),
-                spacing="3",
-                width="100%",
+        DashboardState.error != "",
+        callout(
+            DashboardState.error,
+            rx.cond(
+                DashboardState.error_needs_key,
+                rx.link(" Open Settings →", href=urls.SETTINGS, id="add-key-link", weight="bold"),
             ),
-            width="100%",
+            rx.cond(
+                DashboardState.preview_prompt != "",
+                rx.text(
+                    "Your compiled prompt is kept beside the form: copy it to use elsewhere.",
+                    size="2",
+                ),
+            ),
+            tone="error",
+            id="generate-error",
         ),
+    )
+
+
+def _generate_buttons() -> rx.Component:
+    return rx.hstack(
+        rx.button(
+            rx.icon("wand-sparkles", size=16),
+            rx.cond(DashboardState.generating, "Generating…", "Generate"),
+            type="submit",
+            size="3",
+            disabled=DashboardState.generating,
+            id="generate",
+        ),
+        rx.cond(
+            DashboardState.generating,
+            rx.button(
+                rx.icon("square", size=14),
+                "Cancel",
+                type="button",
+                size="3",
+                variant="soft",
+                color_scheme="gray",
+                on_click=DashboardState.cancel,
+                id="cancel",
+            ),
+        ),
+        rx.cond(
+            DashboardState.generating,
+            rx.spinner(size="3", id="progress", aria_label="Generating"),
+        ),
+        clear_form_button(),
+        align="center",
+        spacing="3",
     )
 
 
@@ -179,65 +281,12 @@ def _generator() -> rx.Component:
                 notice(DashboardState.form_notice, icon="history", size="1", id="form-notice"),
                 schema_fields(DashboardState.fields, DashboardState.field_errors),
                 signature_picker(),
-                rx.hstack(
-                    rx.text("Model", weight="medium"),
-                    rx.select.root(
-                        rx.select.trigger(placeholder="Choose a model", id="model-select"),
-                        rx.select.content(rx.foreach(DashboardState.models, _model_option)),
-                        value=DashboardState.selected_model_id,
-                        on_change=DashboardState.choose_model,
-                    ),
-                    align="center",
-                    spacing="3",
-                    margin_top="1em",
-                ),
+                _model_picker(),
                 _reference_images(),
-                rx.cond(
-                    DashboardState.error != "",
-                    callout(
-                        DashboardState.error,
-                        rx.cond(
-                            DashboardState.error_needs_key,
-                            rx.link(
-                                " Open Settings →",
-                                href=urls.SETTINGS,
-                                id="add-key-link",
-                                weight="bold",
-                            ),
-                        ),
-                        tone="error",
-                        id="generate-error",
-                    ),
-                ),
-                rx.hstack(
-                    rx.button(
-                        rx.icon("wand-sparkles", size=16),
-                        rx.cond(DashboardState.generating, "Generating…", "Generate"),
-                        type="submit",
-                        size="3",
-                        disabled=DashboardState.generating,
-                        id="generate",
-                    ),
-                    rx.cond(
-                        DashboardState.generating,
-                        rx.button(
-                            rx.icon("square", size=14),
-                            "Cancel",
-                            type="button",
-                            size="3",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=DashboardState.cancel,
-                            id="cancel",
-                        ),
-                    ),
-                    rx.cond(DashboardState.generating, rx.spinner(size="3", id="progress")),
-                    clear_form_button(),
-                    align="center",
-                    spacing="3",
-                ),
+                _generate_error(),
+                _generate_buttons(),
                 draft_notice(),
-                spacing="3",
+                spacing="4",
                 width="100%",
                 align="start",
             ),
@@ -254,7 +303,77 @@ def _generator() -> rx.Component:
             # A new key gives a fresh form (and fresh defaults) for each chosen blueprint.
             key=DashboardState.form_version,
             width="100%",
+            aria_label="Blueprint inputs",
         ),
+    )
+
+
+def _text_card(
+    title: rx.Component,
+    copy: rx.Component,
+    note: rx.Component,
+    text: rx.Var,
+    **box: object,
+) -> rx.Component:
+    """A card of long text with its title, a Copy button and a line above the text."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(title, rx.spacer(), copy, width="100%", align="center"),
+            note,
+            rx.box(rx.text(text, white_space="pre-wrap", size="2"), **box, **styles.PANEL),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _preview_panel() -> rx.Component:
+    return _text_card(
+        rx.heading("Prompt preview", size="4", id="preview-heading"),
+        _copy(DashboardState.preview_prompt, "Copy prompt", "copy-prompt"),
+        rx.text(
+            "Compiled offline as you type. Nothing is sent until you generate.",
+            size="1",
+            color_scheme="gray",
+        ),
+        rx.cond(
+            DashboardState.preview_prompt != "",
+            DashboardState.preview_prompt,
+            "Fill in the form to see the prompt.",
+        ),
+        id="preview-prompt",
+        aria_labelledby="preview-heading",
+        role="region",
+    )
+
+
+def _result_panel() -> rx.Component:
+    return rx.cond(
+        (DashboardState.result_output != "") | DashboardState.generating,
+        _text_card(
+            rx.hstack(
+                rx.heading("Result", size="4"),
+                rx.badge(DashboardState.result_model, variant="soft"),
+                align="center",
+            ),
+            _copy(DashboardState.result_output, "Copy", "copy-result"),
+            notice(DashboardState.result_notice, size="1", id="result-notice"),
+            DashboardState.result_output,
+            id="result-output",
+            aria_busy=rx.cond(DashboardState.generating, "true", "false"),
+        ),
+    )
+
+
+def _focus_request() -> rx.Component:
+    """Read by assets/studio.js: focus or scroll to `data-target` at each new nonce."""
+    return rx.el.div(
+        id="pg-focus-request",
+        data_target=DashboardState.focus_target,
+        data_mode=DashboardState.focus_mode,
+        data_nonce=DashboardState.focus_nonce.to_string(),
+        hidden=True,
     )
 
 
@@ -264,13 +383,25 @@ def dashboard() -> rx.Component:
         page_header("Dashboard", "Build a prompt from a blueprint and a visual signature."),
         quota_warning(),
         compare_entry(),
-        rx.vstack(
-            rx.foreach(DashboardState.blueprint_groups, _blueprint_group),
-            spacing="4",
+        _focus_request(),
+        blueprint_picker(DashboardState.selected_blueprint_id, DashboardState.choose_blueprint),
+        rx.grid(
+            rx.box(_generator(), id=GENERATOR_ID, width="100%", min_width="0"),
+            rx.vstack(
+                # The result, once there, comes first: on phones it is scrolled to.
+                rx.box(_result_panel(), id=RESULT_ID, width="100%"),
+                _preview_panel(),
+                spacing="4",
+                width="100%",
+                min_width="0",
+                # On wide screens the preview and result stay beside the form as it scrolls.
+                position=rx.breakpoints(initial="static", lg="sticky"),
+                top="5em",
+                align_self="start",
+            ),
+            columns=rx.breakpoints(initial="1", lg="2"),
+            spacing="6",
             width="100%",
-            id="blueprints",
+            margin_top="1.5em",
         ),
-        rx.divider(margin_y="1.5em"),
-        _generator(),
-        rx.box(_result_panel(), margin_top="1.5em", width="100%"),
     )

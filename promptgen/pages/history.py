@@ -7,7 +7,7 @@ import reflex as rx
 from promptgen import urls
 from promptgen.components.dialogs import confirm_dialog
 from promptgen.components.feedback import callout, notice
-from promptgen.components.layout import field_label, local_time, text_panel, value_row, value_rows
+from promptgen.components.layout import local_time, text_panel, value_row, value_rows
 from promptgen.components.shell import app_shell, page_header
 from promptgen.pages import page
 from promptgen.state.history import (
@@ -102,9 +102,10 @@ def _history_row(row: HistoryRow) -> rx.Component:
 
 
 def _filter_select(options, value, on_change, all_label: str, select_id: str) -> rx.Component:
+    # The trigger shows the chosen value; its name says what it filters ("Blueprint filter").
+    what = select_id.split("-")[0].capitalize()
     return rx.select.root(
-        # Named by its "all" choice ("All blueprints"), whatever is picked.
-        rx.select.trigger(id=select_id, min_width="160px", aria_label=all_label),
+        rx.select.trigger(id=select_id, min_width="160px", aria_label=f"{what} filter"),
         rx.select.content(
             rx.foreach(
                 options,
@@ -125,8 +126,8 @@ def _toolbar() -> rx.Component:
                 rx.input(
                     rx.input.slot(rx.icon("search", size=16)),
                     name="search",
-                    aria_label="Search outputs and prompts",
                     placeholder="Search outputs and prompts",
+                    aria_label="Search outputs and prompts",
                     id="history-search",
                     default_value=HistoryState.search,
                     width="260px",
@@ -169,7 +170,7 @@ def _toolbar() -> rx.Component:
                 on_change=HistoryState.set_favorites_only,
                 id="favorites-only",
             ),
-            field_label("Favourites only", "favorites-only"),
+            rx.el.label(rx.text("Favourites", size="2"), html_for="favorites-only"),
             align="center",
         ),
         rx.spacer(),

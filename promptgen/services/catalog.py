@@ -1,17 +1,32 @@
 """Reading the catalog: active plans, blueprints, signatures and models, as plain views.
 
-Pages call these on every load, so catalog rows written while the app runs show at once.
+Each process keeps the active catalog in memory (`CatalogSnapshot`), tagged with the
+`catalog_version` row that a trigger on every catalog table bumps in the writing
+transaction. A read checks that one number (one small query) and reloads when it moved, so
+rows written while the app runs (seed, import, or by hand) show on the next page load, and
+a retired blueprint or model is never served once the version changed. The generation path
+does not even check here: it hands the version it compiled against to the database, which
+refuses it when it is no longer current (services/generation).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
-from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate, VisualSignature
+from promptgen.db import normalize_url, table_of
+from promptgen.models import (
+    CatalogVersion,
+    SubscriptionTier,
+    SupportedAIModel,
+    SupportedTemplate,
+    VisualSignature,
+)
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -85,57 +100,131 @@ def _view(view: type[V], row: SQLModel) -> V:
     return view(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """The active catalog at one `catalog_version` (None: the row is missing; never cached)."""
+
+    version: int | None
+    blueprints: dict[int, BlueprintView] = field(default_factory=dict)
+    signatures: dict[int, SignatureView] = field(default_factory=dict)
+    models: dict[int, ModelView] = field(default_factory=dict)
+    tiers: tuple[TierView, ...] = ()
+
+
+# One snapshot per database (host, port, name), whichever role reads it.
+_snapshots: dict[str, CatalogSnapshot] = {}
+_load_lock = threading.Lock()
+
+
+def _database_key(session: Session) -> str:
+    return _url_key(session.get_bind().engine.url)
+
+
+def _url_key(url: sa.URL) -> str:
+    return url.set(username=None, password=None).render_as_string()
+
+
+def current_version(*, session: Session) -> int | None:
+    versions = table_of(CatalogVersion)
+    return session.execute(
+        sa.select(versions.c.version).where(versions.c.id == 1)
+    ).scalar_one_or_none()
+
+
+def _load(session: Session, version: int | None) -> CatalogSnapshot:
+    # The version is read before the rows: rows newer than it only cause one more reload,
+    # while rows older than it would be cached as current.
+    def active(model: Any, *order: Any) -> list[Any]:
+        query = select(model).where(model.is_active).order_by(*(col(c) for c in order))
+        return list(session.exec(query).all())
+
+    return CatalogSnapshot(
+        version=version,
+        blueprints={
+            r.id: _view(BlueprintView, r)
+            for r in active(SupportedTemplate, SupportedTemplate.sort_order, SupportedTemplate.name)
+        },
+        signatures={
+            r.id: _view(SignatureView, r)
+            for r in active(VisualSignature, VisualSignature.sort_order, VisualSignature.name)
+        },
+        models={
+            r.id: _view(ModelView, r)
+            for r in active(
+                SupportedAIModel, SupportedAIModel.sort_order, SupportedAIModel.display_name
+            )
+        },
+        tiers=tuple(
+            _view(TierView, r)
+            for r in active(
+                SubscriptionTier, SubscriptionTier.sort_order, SubscriptionTier.monthly_quota
+            )
+        ),
+    )
+
+
+def snapshot(*, session: Session) -> CatalogSnapshot:
+    """The current catalog: the cached one when its version is still the database's."""
+    key = _database_key(session)
+    version = current_version(session=session)
+    cached = _snapshots.get(key)
+    if cached is not None and version is not None and cached.version == version:
+        return cached
+    with _load_lock:  # one reload at a time per process; the others then find it cached
+        cached = _snapshots.get(key)
+        if cached is not None and version is not None and cached.version == version:
+            return cached
+        fresh = _load(session, version)
+        if version is not None:
+            _snapshots[key] = fresh
+        return fresh
+
+
+def cached_snapshot_for(database_url: str) -> CatalogSnapshot | None:
+    """The snapshot in memory for that database, unchecked: the caller hands its version to
+    the database where it writes (promptgen_start_generation), which refuses a stale one."""
+    return _snapshots.get(_url_key(sa.engine.make_url(normalize_url(database_url))))
+
+
+def forget_snapshot_for(database_url: str, stale: CatalogSnapshot) -> None:
+    """Drop `stale` from memory (the database said its version is no longer current)."""
+    key = _url_key(sa.engine.make_url(normalize_url(database_url)))
+    if _snapshots.get(key) is stale:
+        del _snapshots[key]
+
+
+def forget_snapshots() -> None:
+    _snapshots.clear()
+
+
 def list_blueprints(*, session: Session) -> list[BlueprintView]:
-    rows = session.exec(
-        select(SupportedTemplate)
-        .where(SupportedTemplate.is_active)
-        .order_by(col(SupportedTemplate.sort_order), col(SupportedTemplate.name))
-    ).all()
-    return [_view(BlueprintView, r) for r in rows]
+    return list(snapshot(session=session).blueprints.values())
 
 
 def get_blueprint(*, session: Session, blueprint_id: int) -> BlueprintView | None:
-    row = session.get(SupportedTemplate, blueprint_id)
-    return _view(BlueprintView, row) if row is not None and row.is_active else None
+    return snapshot(session=session).blueprints.get(blueprint_id)
 
 
 def list_signatures(*, session: Session) -> list[SignatureView]:
-    rows = session.exec(
-        select(VisualSignature)
-        .where(VisualSignature.is_active)
-        .order_by(col(VisualSignature.sort_order), col(VisualSignature.name))
-    ).all()
-    return [_view(SignatureView, r) for r in rows]
+    return list(snapshot(session=session).signatures.values())
 
 
 def get_signature(*, session: Session, signature_id: int) -> SignatureView | None:
-    row = session.get(VisualSignature, signature_id)
-    return _view(SignatureView, row) if row is not None and row.is_active else None
+    return snapshot(session=session).signatures.get(signature_id)
 
 
 def list_models(*, session: Session, tier_slug: str | None = None) -> list[ModelView]:
     """Active models; with `tier_slug`, only those that tier may use."""
-    rows = session.exec(
-        select(SupportedAIModel)
-        .where(SupportedAIModel.is_active)
-        .order_by(col(SupportedAIModel.sort_order), col(SupportedAIModel.display_name))
-    ).all()
-    views = [_view(ModelView, r) for r in rows]
+    views = snapshot(session=session).models.values()
     return [v for v in views if tier_slug is None or v.allowed_for(tier_slug)]
 
 
 def get_model(*, session: Session, model_id: int) -> ModelView | None:
-    row = session.get(SupportedAIModel, model_id)
-    return _view(ModelView, row) if row is not None and row.is_active else None
+    return snapshot(session=session).models.get(model_id)
 
 
 def list_tiers(*, session: Session) -> list[TierView]:
-    rows = session.exec(
-        select(SubscriptionTier)
-        .where(SubscriptionTier.is_active)
-        .order_by(col(SubscriptionTier.sort_order), col(SubscriptionTier.monthly_quota))
-    ).all()
-    return [_view(TierView, r) for r in rows]
+    return list(snapshot(session=session).tiers)
 
 
 def get_tier_by_slug(*, session: Session, slug: str) -> TierView | None:
@@ -154,10 +243,11 @@ class StudioCatalog:
 
 
 def studio_catalog(*, session: Session) -> StudioCatalog:
+    current = snapshot(session=session)  # one version check for the three lists
     return StudioCatalog(
-        blueprints=list_blueprints(session=session),
-        signatures=list_signatures(session=session),
-        models=list_models(session=session),
+        blueprints=list(current.blueprints.values()),
+        signatures=list(current.signatures.values()),
+        models=list(current.models.values()),
     )
 
 
@@ -166,9 +256,10 @@ def public_catalog(
 ) -> tuple[list[BlueprintView], list[SignatureView], list[TierView], list[ModelView]]:
     """What the landing and pricing pages show: blueprints, signatures, plans, and the
     models (each plan lists the ones it may use)."""
+    current = snapshot(session=session)
     return (
-        list_blueprints(session=session),
-        list_signatures(session=session),
-        list_tiers(session=session),
-        list_models(session=session),
+        list(current.blueprints.values()),
+        list(current.signatures.values()),
+        list(current.tiers),
+        list(current.models.values()),
     )

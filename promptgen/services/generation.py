@@ -22,11 +22,19 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlmodel import Session, col, select
 
 from promptgen.blueprints import SchemaError, coerce_and_validate, compile_prompt
-from promptgen.db import is_postgres, run_in_user_session
+from promptgen.db import (
+    is_postgres,
+    normalize_url,
+    run_in_session,
+    run_in_user_session,
+    run_user_statement,
+)
 from promptgen.errors import UserFacingError
 from promptgen.models import KeySource, PromptAttachment, PromptStatus, UserPrompt
 from promptgen.providers import (
@@ -49,6 +57,7 @@ from promptgen.services.signatures import (
     DEFAULT_WEIGHT,
     SignatureChoice,
     SignatureChoiceError,
+    StyleClause,
     WeightedStyle,
     check_choices,
     combine,
@@ -362,6 +371,216 @@ def _route_key(
     )
 
 
+# --- PostgreSQL: `prepare` in one round trip, on the event loop (issue 14) -----------------
+
+_START_SQL = (
+    "SELECT outcome, used FROM promptgen_start_generation("
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+STALE_CATALOG_RETRIES = 3
+
+
+_snapshot_locks: dict[int, asyncio.Lock] = {}
+
+
+async def _checked_snapshot() -> catalog.CatalogSnapshot:
+    """The catalog checked against its version, read by one request at a time: a burst of
+    generations after a catalog change waits for one reload instead of each opening a
+    connection of its own to read the same rows."""
+    loop_id = id(asyncio.get_running_loop())
+    lock = _snapshot_locks.setdefault(loop_id, asyncio.Lock())
+    async with lock:
+        return await run_in_session(catalog.snapshot)
+
+
+def _on_postgres() -> bool:
+    return normalize_url(get_settings().database_url).startswith("postgresql")
+
+
+def _fast_path_applies(request: GenerationRequest) -> bool:
+    """The common request: a catalog blueprint, at most one signature, no images, not part
+    of a comparison. Anything else takes `prepare` (one ORM transaction in a thread)."""
+    return (
+        not request.blueprint_ref
+        and request.comparison_id is None
+        and not request.images
+        and len(request.signature_choices()) <= 1
+    )
+
+
+def _open_own_key(
+    *, session: Session, user_id: uuid.UUID, model: catalog.ModelView, platform_key_set: bool
+) -> str:
+    """The user's own key for the model's provider, or the GenerationError `_route_key`
+    raises when there is none."""
+    provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
+    try:
+        own_key = keys.open_key(session=session, user_id=user_id, provider=model.provider)
+    except VaultError:
+        log.error("stored %s key of user %s does not open", model.provider, user_id)
+        raise GenerationError(
+            f"Your saved {provider_name} key can no longer be read. Add it again in Settings.",
+            kind=FailureKind.UNAVAILABLE,
+        ) from None
+    if own_key:
+        return own_key
+    if platform_key_set:
+        raise GenerationError(LIMIT_MESSAGE, kind=FailureKind.LIMIT)
+    raise GenerationError(
+        f"{model.display_name} is not available on this server. Add your own "
+        f"{provider_name} API key in Settings to use it, or pick another model.",
+        kind=FailureKind.UNAVAILABLE,
+    )
+
+
+def _plan_allows(*, session: Session, user_id: uuid.UUID, model: catalog.ModelView) -> bool:
+    plan = get_plan_summary(session=session, user_id=user_id)
+    return model.allowed_for(plan.entitled_slug if plan else None)
+
+
+def _compile_from(
+    snapshot: catalog.CatalogSnapshot, request: GenerationRequest
+) -> tuple[catalog.BlueprintView, StyleClause | None, int | None, catalog.ModelView, Any, str]:
+    """What `prepare` checks and compiles, from a catalog snapshot: the blueprint, the
+    signature clause and its id, the model, the validated values and the compiled prompt."""
+    blueprint = snapshot.blueprints.get(request.blueprint_id)
+    if blueprint is None:
+        raise GenerationError("That blueprint is no longer available. Pick another one.")
+    signatures: list[tuple[catalog.SignatureView, int]] = []
+    if blueprint.takes_signature:
+        try:
+            choices = check_choices(request.signature_choices())
+        except SignatureChoiceError as exc:
+            raise GenerationError(exc.message) from None
+        for choice in choices:
+            view = snapshot.signatures.get(choice.signature_id)
+            if view is None:
+                raise GenerationError("That visual signature is no longer available.")
+            signatures.append((view, choice.weight))
+    model = snapshot.models.get(request.model_id)
+    if model is None:
+        raise GenerationError("That model is no longer available. Pick another one.")
+    values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
+    if errors:
+        raise GenerationError("Check the highlighted fields.", field_errors=errors)
+    _checked_images(request, model.supports_images)
+    clause = combine(
+        [WeightedStyle(view.name, view.style_prompt, weight) for view, weight in signatures]
+    )
+    try:
+        compiled = compile_prompt(
+            prompt_template=blueprint.prompt_template,
+            parameters=values,
+            signature_name=clause.name if clause else None,
+            signature_style=clause.style if clause else None,
+        )
+    except SchemaError as exc:
+        raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
+    signature_id = signatures[0][0].id if signatures else None
+    return blueprint, clause, signature_id, model, values, compiled
+
+
+async def _prepare_on_postgres(
+    *, user_id: uuid.UUID, request: GenerationRequest, settings: Settings
+) -> Prepared:
+    """`prepare` without an ORM session or a thread: the catalog from memory, and one
+    statement (promptgen_start_generation) that checks the catalog version the prompt was
+    compiled against, reserves the unit and saves the pending row, in one round trip. A
+    changed catalog is reloaded and the request compiled again; a failure judged against the
+    unchecked memory is judged again against a checked snapshot. The user's own key is read
+    only when the platform key cannot be used."""
+    snapshot = catalog.cached_snapshot_for(get_settings().database_url)
+    for _ in range(STALE_CATALOG_RETRIES):
+        verified = snapshot is None
+        if snapshot is None:
+            snapshot = await _checked_snapshot()
+        try:
+            blueprint, clause, signature_id, model, values, compiled = _compile_from(
+                snapshot, request
+            )
+        except GenerationError:
+            if verified:
+                raise
+            snapshot = None  # the memory may be behind (a blueprint added just now)
+            continue
+        if model.allowed_tiers and not await run_in_user_session(
+            _plan_allows, user_id=user_id, model=model
+        ):
+            raise GenerationError(f"{model.display_name} is not included in your plan.")
+        prompt_id = uuid.uuid4()
+        platform_key = settings.provider_key(model.provider)
+        routes: list[tuple[bool, str]]
+        if model.provider == ProviderName.OFFLINE:
+            routes = [(False, KeySource.OFFLINE)]
+        elif platform_key:
+            routes = [(True, KeySource.PLATFORM), (False, KeySource.OWN_KEY)]
+        else:
+            routes = [(False, KeySource.OWN_KEY)]
+        outcome, api_key, key_source = "", None, ""
+        for reserve, key_source in routes:
+            if key_source == KeySource.OWN_KEY:
+                api_key = await run_in_user_session(
+                    _open_own_key,
+                    user_id=user_id,
+                    model=model,
+                    platform_key_set=bool(platform_key),
+                )
+            rows = await run_user_statement(
+                user_id,
+                _START_SQL,
+                (
+                    prompt_id,
+                    snapshot.version,
+                    reserve,
+                    str(key_source),
+                    blueprint.id,
+                    signature_id,
+                    model.id,
+                    blueprint.name,
+                    clause.name[:120] if clause else "",
+                    model.display_name,
+                    Jsonb(values),
+                    compiled,
+                    datetime.now(UTC),
+                ),
+                # The pending row and its unit need not wait for the disk: the finish's
+                # durable commit flushes them too. Only a crash of PostgreSQL itself in
+                # between can lose them, and then nothing is charged.
+                flush_wal=False,
+            )
+            outcome = rows[0][0]
+            if outcome == "reserved":
+                api_key = platform_key
+            if outcome != "no_quota":
+                break
+        if outcome == "stale":
+            catalog.forget_snapshot_for(get_settings().database_url, snapshot)
+            snapshot = None  # written since it was read: reload and compile again
+            continue
+        return Prepared(
+            prompt_id=prompt_id,
+            provider=model.provider,
+            model_display_name=model.display_name,
+            request=ProviderRequest(
+                model_name=model.model_name,
+                prompt=compiled,
+                instructions=blueprint.instructions,
+                images=(),
+            ),
+            config=ProviderConfig(
+                api_key=api_key,
+                base_url=model.endpoint or settings.provider_base_url(model.provider),
+                timeout_s=settings.provider_timeout_seconds,
+            ),
+            key_source=key_source,
+            compiled_prompt=compiled,
+        )
+    raise GenerationError(
+        "The catalog is being updated just now. Your inputs are kept; try again.",
+        kind=FailureKind.DATABASE,
+    )
+
+
 def _finish_on_postgres(
     session: Session,
     *,
@@ -517,6 +736,8 @@ def database_unreachable(exc: BaseException) -> bool:
     """Whether `exc` means the database could not be reached (not a bug, not bad data)."""
     if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
         return True
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError)):
+        return True  # the generation path's async driver (db.run_user_statement)
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
@@ -569,9 +790,11 @@ async def run_generation(
     # The transaction runs in a worker thread and commits even if this task is cancelled
     # meanwhile (a compare column's Cancel can land that early): wait for it, then record
     # the cancellation, so no pending row keeps a unit until the crash sweep.
-    preparing = asyncio.ensure_future(
-        run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)
-    )
+    if _on_postgres() and _fast_path_applies(request):
+        start = _prepare_on_postgres(user_id=user_id, request=request, settings=settings)
+    else:
+        start = run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)
+    preparing = asyncio.ensure_future(start)
     try:
         prepared = await asyncio.shield(preparing)
     except asyncio.CancelledError:
@@ -581,7 +804,7 @@ async def run_generation(
         if not database_unreachable(exc):
             raise
         # Nothing was reserved: the transaction that would have reserved never committed.
-        log.warning("database unreachable preparing a generation: %s", type(exc).__name__)
+        log.warning("database unreachable preparing a generation: %s: %s", type(exc).__name__, exc)
         raise GenerationError(DATABASE_DOWN_MESSAGE, kind=FailureKind.DATABASE) from None
     provider = get_provider(prepared.provider)
     parts: list[str] = []

@@ -22,7 +22,8 @@ from promptgen.services.plans import PlanSummary, get_plan_summary
 T = TypeVar("T")
 
 # A loader reads a page's data: `loader(session=..., **kwargs)`, and `user_id=` too when it
-# has that parameter (it then reads that user's rows, under row-level security).
+# has that parameter (it then reads that user's rows, under row-level security), and `plan=`
+# (the plan summary just read) when it has that one.
 Loader = Callable[..., T]
 
 
@@ -43,7 +44,9 @@ def _read_signed_in(
     plan = get_plan_summary(session=session, user_id=user_id)
     if loader is None:
         return plan, None
-    mine = {"user_id": user_id} if _takes_user(loader) else {}
+    mine: dict[str, Any] = {"user_id": user_id} if _takes_user(loader) else {}
+    if "plan" in inspect.signature(loader).parameters:
+        mine["plan"] = plan
     return plan, loader(session=session, **mine, **kwargs)
 
 

@@ -9,6 +9,7 @@ without a page load, and a token whose tab now belongs to someone else is droppe
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from typing import Protocol
@@ -86,3 +87,72 @@ def tab_registry() -> TabRegistry:
         redis_url = get_settings().redis_url
         _registry = RedisTabRegistry(redis_url) if redis_url else MemoryTabRegistry()
     return _registry
+
+
+# --- cancelling a generation from any instance ----------------------------------------------
+#
+# A generation runs as a task in the process whose websocket started it. The tab's Cancel may
+# reach another instance (its websocket reconnected elsewhere behind a load balancer): the
+# request travels on a Redis channel every instance listens to, and the instance running the
+# tab's generation cancels it there, which stops the provider stream and refunds as usual.
+
+CANCEL_CHANNEL = "promptgen:cancel-generation"
+_running: dict[str, asyncio.Task] = {}
+log = logging.getLogger(__name__)
+
+
+def register_run(tab_token: str, task: asyncio.Task) -> None:
+    """The generation `task` runs for the tab `tab_token` in this process."""
+    _running[tab_token] = task
+
+
+def forget_run(tab_token: str, task: asyncio.Task) -> None:
+    if _running.get(tab_token) is task:
+        del _running[tab_token]
+
+
+def cancel_local_run(tab_token: str) -> bool:
+    task = _running.get(tab_token)
+    if task is None or task.done():
+        return False
+    task.cancel()
+    return True
+
+
+async def request_cancel(tab_token: str) -> None:
+    """Cancel the tab's running generation, in this process or (with REDIS_URL) any other."""
+    if cancel_local_run(tab_token):
+        return
+    redis_url = get_settings().redis_url
+    if redis_url:
+        client = Redis.from_url(redis_url)
+        try:
+            await client.publish(CANCEL_CHANNEL, tab_token)
+        finally:
+            await client.aclose()
+
+
+async def listen_for_cancels() -> None:
+    """Lifespan task: cancel this process's runs that another instance was asked to stop."""
+    redis_url = get_settings().redis_url
+    if not redis_url:
+        return
+    while True:
+        client = Redis.from_url(redis_url)
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(CANCEL_CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    token = message["data"]
+                    token = token.decode() if isinstance(token, bytes) else str(token)
+                    if cancel_local_run(token):
+                        log.info("cancelled a generation on request from another instance")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # Redis restarting: listen again shortly
+            log.warning("cancel listener lost Redis; reconnecting", exc_info=True)
+            await asyncio.sleep(1)
+        finally:
+            await client.aclose()

@@ -17,10 +17,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from promptgen.db import admin_session_scope, get_engine, rows_affected, stored_id
-from promptgen.models import PromptAttachment, SubscriptionTier, UserPrompt, UserSubscription
+from promptgen.db import (
+    admin_session_scope,
+    get_engine,
+    insert_with_on_conflict,
+    rows_affected,
+    stored_id,
+    table_of,
+)
+from promptgen.models import (
+    JobRun,
+    PromptAttachment,
+    SubscriptionTier,
+    UserPrompt,
+    UserSubscription,
+)
 from promptgen.services.uploads import purge_old_drafts
 
 log = logging.getLogger(__name__)
@@ -197,3 +210,21 @@ def purge_expired(
         report.seconds,
     )
     return report
+
+
+def claim_run(*, session: Session, name: str, now: datetime, not_within: timedelta) -> bool:
+    """Claim this run of the scheduled job `name`: True for exactly one caller in any
+    `not_within` window, however many workers and instances fire it at once (the conflicting
+    insert waits for the first one's commit, then sees its fresh `ran_at`)."""
+    runs = table_of(JobRun)
+    statement = (
+        insert_with_on_conflict(session)(runs)
+        .values(name=name, ran_at=now)
+        .on_conflict_do_update(
+            index_elements=[runs.c.name],
+            set_={"ran_at": now},
+            where=runs.c.ran_at < now - not_within,
+        )
+        .returning(runs.c.name)
+    )
+    return session.execute(statement).first() is not None

@@ -11,17 +11,19 @@ import reflex as rx
 
 from promptgen import blueprints, urls
 from promptgen.errors import UserFacingError
-from promptgen.services import catalog, drafts, generation, history, studio, uploads
+from promptgen.services import catalog, drafts, generation, history, realtime, studio, uploads
 from promptgen.services.images import MAX_IMAGES
 from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import AuthState, run_service
+from promptgen.streaming import DeltaCoalescer
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
 UPLOAD_ID = "reference-images"
+GENERATOR_ID = "generator"  # the form (scrolled to when a blueprint is chosen)
+RESULT_ID = "result"  # the result panel (scrolled to when a generation starts)
 
-# The running generation of each browser tab, so Cancel can stop it. A tab's events always
-# reach the worker holding its websocket, which is where its task runs.
-_RUNNING: dict[str, asyncio.Task] = {}
+# The running generation of each browser tab is registered in services/realtime, so Cancel
+# stops it from whichever instance the tab's websocket is connected to now.
 
 
 @dataclasses.dataclass
@@ -29,6 +31,7 @@ class BlueprintCard:
     id: int
     name: str
     description: str
+    category: str = ""
 
 
 @dataclasses.dataclass
@@ -43,6 +46,9 @@ class ModelOption:
     label: str
     description: str
     supports_images: bool = False
+    # studio.READY, NEEDS_KEY ("needs your key") or UPGRADE (in `plan_needed`, not this plan)
+    access: str = studio.READY
+    plan_needed: str = ""
 
 
 @dataclasses.dataclass
@@ -123,8 +129,17 @@ class DashboardState(AuthState):
     # Only such blueprints show the signature picker (state/signature_picker.py).
     selected_blueprint_takes_signature: bool = False
     selected_model_id: str = ""
-    # The blueprints offered at the last page load, with their schemas (never sent).
+    # The blueprints and signatures offered at the last page load (never sent).
     _blueprint_views: dict[int, catalog.BlueprintView] = {}
+    _signature_views: dict[int, catalog.SignatureView] = {}
+    # What the form holds now, as typed: the live preview compiles it.
+    _values: dict[str, Any] = {}
+    preview_prompt: str = ""
+    # A request to the page's client script (assets/studio.js): focus or scroll to the
+    # element `focus_target`; a new `focus_nonce` makes the same request again.
+    focus_target: str = ""
+    focus_mode: str = "scroll"
+    focus_nonce: int = 0
 
     generating: bool = False
     form_notice: str = ""
@@ -157,27 +172,46 @@ class DashboardState(AuthState):
         studio_page = page.data
         offered = studio_page.catalog
         self._blueprint_views = {b.id: b for b in offered.blueprints}
+        self._signature_views = {s.id: s for s in offered.signatures}
         groups: dict[str, list[BlueprintCard]] = {}
         for b in offered.blueprints:
-            groups.setdefault(b.category, []).append(BlueprintCard(b.id, b.name, b.description))
+            groups.setdefault(b.category, []).append(
+                BlueprintCard(b.id, b.name, b.description, b.category)
+            )
         self.blueprint_groups = [BlueprintGroup(c, cards) for c, cards in groups.items()]
         (await self._picker())._load_cards(offered.signatures, studio_page.favorite_signature_ids)
         self.models = [
-            ModelOption(str(m.id), m.display_name, m.description, m.supports_images)
-            for m in offered.models
-            if m.allowed_for(self._tier_slug or None)
+            ModelOption(
+                str(m.model.id),
+                m.model.display_name,
+                m.model.description,
+                m.model.supports_images,
+                m.access,
+                m.plan_needed,
+            )
+            for m in studio_page.models
         ]
-        if self.selected_model_id not in {m.id for m in self.models}:
-            self.selected_model_id = self.models[0].id if self.models else ""
+        usable = [m.id for m in self.models if m.access != studio.UPGRADE]
+        if self.selected_model_id not in usable:
+            ready = [m.id for m in self.models if m.access == studio.READY]
+            self.selected_model_id = (ready or usable or [""])[0]
         retry_id = self.router.url.query_parameters.get("retry")
         if retry_id:
             await self._load_retry(page.user.user_id, str(retry_id))
         elif studio_page.draft_blueprint_id:
             # Back from another page, a reload or a new tab: the form as the user left it
             # (their draft), on the blueprint they were on or else their latest draft.
+            # Always rebuilt, never kept: the page mounts a fresh form whose inputs show the
+            # fields' values, and what was typed lives only in the draft. No draft read
+            # here means none exists (values={} skips a second lookup).
             await self._select_blueprint(
-                studio_page.draft_blueprint_id, draft=studio_page.draft, keep_values=True
+                studio_page.draft_blueprint_id,
+                draft=studio_page.draft,
+                values=None if studio_page.draft is not None else {},
             )
+        elif offered.blueprints:
+            # The first in the catalog's order, so the form is there to fill at once.
+            await self._select_blueprint(offered.blueprints[0].id)
         return None
 
     async def _picker(self):
@@ -203,7 +237,7 @@ class DashboardState(AuthState):
             return
         if found.signature_id and self.selected_blueprint_takes_signature:
             (await self._picker())._set_picks([SignatureChoice(found.signature_id)])
-        if str(found.model_id) in {m.id for m in self.models}:
+        if str(found.model_id) in {m.id for m in self.models if m.access != studio.UPGRADE}:
             self.selected_model_id = str(found.model_id)
         drafts = await run_service(
             uploads.drafts_from_history, user_id=user_id, prompt_id=uuid.UUID(found.item.id)
@@ -249,24 +283,61 @@ class DashboardState(AuthState):
             _form_field(spec, defaults.get(spec.name))
             for spec in blueprints.describe_fields(view.parameter_schema)
         ]
+        self._values = dict(defaults)
         self.field_errors = {}
         self.error = ""
         self.form_version += 1
+        await self._refresh_preview()
+
+    async def _refresh_preview(self) -> None:
+        view = self._blueprint_views.get(self.selected_blueprint_id)
+        if view is None:
+            self.preview_prompt = ""
+            return
+        styles = []
+        if view.takes_signature:
+            for choice in (await self._picker())._choices():
+                signature = self._signature_views.get(choice.signature_id)
+                if signature is not None:
+                    styles.append((signature, choice.weight))
+        self.preview_prompt = studio.preview(view, self._values, styles)
+
+    def _request_focus(self, target: str, mode: str = "scroll") -> None:
+        """Ask the page to scroll `target` into view, or (mode "focus") to focus it."""
+        self.focus_target, self.focus_mode = target, mode
+        self.focus_nonce += 1
 
     @rx.event
     async def choose_blueprint(self, blueprint_id: int):
-        # Clicking the chosen blueprint again keeps what the user typed.
+        # Choosing the chosen blueprint again keeps what the user typed.
         await self._select_blueprint(int(blueprint_id), keep_values=True)
+        self._request_focus(GENERATOR_ID)
+
+    async def _show_values(self, values: dict[str, Any]) -> None:
+        """What the form holds now (reported with each draft save): the preview follows."""
+        self._values = dict(values)
+        await self._refresh_preview()
 
     @rx.event
     def choose_model(self, model_id: str):
-        if model_id in {m.id for m in self.models}:
+        # A model outside the plan is shown with its upgrade link, but cannot be chosen.
+        if model_id in {m.id for m in self.models if m.access != studio.UPGRADE}:
             self.selected_model_id = model_id
 
     async def _drafts(self):
         from promptgen.state.form_drafts import FormDraftState
 
         return await self.get_state(FormDraftState)
+
+    @rx.var
+    def has_upgrade_models(self) -> bool:
+        return any(m.access == studio.UPGRADE for m in self.models)
+
+    @rx.var
+    def selected_model_needs_key(self) -> bool:
+        return any(
+            m.access == studio.NEEDS_KEY for m in self.models if m.id == self.selected_model_id
+        )
 
     @rx.var
     def model_accepts_images(self) -> bool:
@@ -339,16 +410,23 @@ class DashboardState(AuthState):
             choices = picker._choices() if self.selected_blueprint_takes_signature else ()
             # Kept until it succeeds: the no-key error's link to Settings loses nothing.
             await (await self._drafts())._save(user.user_id, parameters, choices)
+            # The preview shows exactly what is sent (and stays, with Copy, if the AI fails).
+            self._values = dict(parameters)
+            await self._refresh_preview()
+            self._request_focus(RESULT_ID)  # on phones the result sits below the form
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
         task = asyncio.current_task()
         assert task is not None  # an event handler always runs in a task
-        _RUNNING[tab] = task
+        realtime.register_run(tab, task)
 
-        async def on_delta(text: str) -> None:
+        async def show(text: str) -> None:
             async with self:
                 if self._session_hash == owner:  # the tab may have changed hands since
                     self.result_output += text
+
+        # Tokens reach the page in batches (~30 ms), not one websocket message each.
+        coalescer = DeltaCoalescer(show)
 
         try:
             images = await run_service(
@@ -361,15 +439,23 @@ class DashboardState(AuthState):
                 parameters=parameters,
                 images=tuple(generation.ImageUpload(name, data) for name, data in images),
             )
-            result = await generation.run_generation(
-                user_id=user.user_id, request=request, on_delta=on_delta
-            )
+            try:
+                result = await generation.run_generation(
+                    user_id=user.user_id, request=request, on_delta=coalescer.add
+                )
+            finally:
+                await asyncio.shield(coalescer.aclose())
         except generation.GenerationError as exc:
             async with self:
                 if self._session_hash == owner:
                     self.error = exc.message
                     self.error_needs_key = exc.needs_own_key
                     self.field_errors = exc.field_errors
+                    invalid = [f.name for f in self.fields if f.name in exc.field_errors]
+                    if invalid:
+                        self._request_focus("field-" + invalid[0], "focus")
+                    else:
+                        self._request_focus("generate-error")
             return
         except asyncio.CancelledError:
             async with self:
@@ -385,7 +471,7 @@ class DashboardState(AuthState):
                     )
             raise
         finally:
-            _RUNNING.pop(tab, None)
+            realtime.forget_run(tab, task)
             async with self:
                 if self._session_hash == owner:
                     self.generating = False
@@ -398,7 +484,5 @@ class DashboardState(AuthState):
                 self.result_prompt_id = str(result.prompt_id)
 
     @rx.event
-    def cancel(self):
-        task = _RUNNING.get(self.router.session.client_token)
-        if task is not None:
-            task.cancel()
+    async def cancel(self):
+        await realtime.request_cancel(self.router.session.client_token)

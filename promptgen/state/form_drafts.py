@@ -71,7 +71,10 @@ class FormDraftState(DashboardState):
             return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
         picker = await self._picker()
         choices = picker._choices() if self.selected_blueprint_takes_signature else ()
-        await self._save(user.user_id, parameters_from_form(self.fields, form_data), choices)
+        values = parameters_from_form(self.fields, form_data)
+        # The same report moves the live prompt preview (one event per pause, not per key).
+        await (await self.get_state(DashboardState))._show_values(values)
+        await self._save(user.user_id, values, choices)
         return None
 
     @rx.event

@@ -99,8 +99,7 @@ def _make_history(page: Page, server: AppServer, tmp_path: Path) -> str:
     """One offline generation with a reference image; returns its detail page's path."""
     page.locator(".blueprint-card", has_text="Product photo").click()
     page.fill("#field-product", "a ceramic vase")
-    page.click("#model-select")  # a model that takes images
-    page.get_by_role("option", name="Gemini 2.5 Flash", exact=True).click()
+    page.locator('.model-card[data-model="Gemini 2.5 Flash"]').click()  # takes images
     picture = tmp_path / "vase.png"
     picture.write_bytes(_tiny_png())
     page.locator("#reference-images input[type=file]").set_input_files(str(picture))

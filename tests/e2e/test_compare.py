@@ -59,7 +59,11 @@ def test_compare_cancel_one_fail_one_rate_export_history_and_usage(
 
     # Gemini fails (5xx, and again on its one retry); OpenAI is slow enough to cancel.
     fake_gemini.fail_next(503, times=2)
-    fake_openai.latency_s = 6
+    fake_openai.latency_s = 15
+    # The first generation in a fresh app imports the provider SDKs on the event loop
+    # (providers/__init__.get_provider), which can hold every column for seconds on a busy
+    # machine: the first columns get a longer wait than expect's default 5 s.
+    first_call = 15_000
     try:
         page.click("#run-compare")
         expect(page.locator(".compare-column")).to_have_count(3)
@@ -67,9 +71,9 @@ def test_compare_cancel_one_fail_one_rate_export_history_and_usage(
         gemini = _column(page, "Gemini 2.5 Flash")
         baseline = _column(page, "Blueprint compiler (offline)")
         expect(gpt.locator(".column-progress")).to_be_visible()
-        expect(baseline.locator(".column-status")).to_have_text("succeeded")
+        expect(baseline.locator(".column-status")).to_have_text("succeeded", timeout=first_call)
         expect(baseline.locator(".column-output")).to_contain_text("a brass compass")
-        expect(gemini.locator(".column-status")).to_have_text("failed")
+        expect(gemini.locator(".column-status")).to_have_text("failed", timeout=first_call)
         expect(gemini.locator(".column-message")).to_contain_text("unavailable")
         expect(gpt.locator(".column-status")).to_have_text("running")  # still going
         gpt.locator(".cancel-column").click()

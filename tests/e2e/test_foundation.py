@@ -58,7 +58,7 @@ def test_sign_up_generate_offline_and_find_it_in_history(page: Page, app_server:
     expect(page.locator(".form-field").first).to_be_visible()
     fill_required_text_fields(page, "a brass desk lamp on walnut")
     page.locator(".signature-card").first.click()
-    expect(page.locator("#model-select")).to_contain_text("Blueprint compiler")
+    expect(page.locator("#model-select [aria-checked=true]")).to_contain_text("Blueprint compiler")
     page.click("#generate")
 
     expect(page.locator("#result-output")).to_contain_text("a brass desk lamp on walnut")

@@ -20,8 +20,7 @@ LIMIT = "Monthly limit reached — add your own API key in Settings to keep gene
 def _pick(page: Page, model: str, product: str) -> None:
     page.locator(".blueprint-card", has_text="Product photo").click()
     page.fill("#field-product", product)
-    page.click("#model-select")
-    page.get_by_role("option", name=model, exact=True).click()
+    page.locator(f'.model-card[data-model="{model}"]').click()
 
 
 def _use_up_quota(server: AppServer, email: str) -> None:

@@ -69,11 +69,14 @@ def test_the_dashboard_load_is_the_session_lookup_and_one_transaction(signed_in_
     assert page.user is not None and page.user.email == "user@example.com"
     assert page.plan is not None and page.plan.tier_name == "Free"
     assert "Code review" in {b.name for b in page.data.catalog.blueprints}
-    assert page.data.catalog.signatures and page.data.catalog.models
+    assert page.data.catalog.signatures
+    access = {m.model.display_name: m.access for m in page.data.models}
+    assert access["Blueprint compiler (offline)"] == studio.READY
+    assert access["GPT-4.1"] == studio.UPGRADE  # a Pro model, on the Free plan
     assert traffic.transactions == 2, traffic.statements
-    # The admin flag and the session lookup; the plan, blueprints, signatures, models, and the
-    # draft to reopen (favourites only past 12 signatures).
-    assert len(traffic.statements) <= 7, traffic.statements
+    # The admin flag and the session lookup; the plan, the user's key providers, blueprints,
+    # signatures, models, and the draft to reopen (favourites only past 12 signatures).
+    assert len(traffic.statements) <= 8, traffic.statements
 
 
 @pytest.mark.parametrize(
@@ -100,5 +103,6 @@ def test_a_signed_out_visitor_costs_one_transaction_and_no_session_lookup(signed
     assert [b.name for b in page.data[0]]
     assert traffic.transactions == 1, traffic.statements
     with counted() as traffic:
-        page = _load("", catalog.studio_catalog)
-    assert page.user is None and page.data is not None  # the dashboard itself sends to sign-in
+        page = _load("", studio.load_studio)
+    assert page.user is None and page.data is None  # it reads a user's keys: none to read
+    assert traffic.transactions == 0

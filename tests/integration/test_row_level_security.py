@@ -15,6 +15,7 @@ from sqlmodel import SQLModel, select
 from promptgen.db import admin_session_scope, session_scope, user_database_url, user_session_scope
 from promptgen.models import (
     CATALOG_TABLES,
+    CATALOG_VERSION_TABLE,
     FormDraft,
     PromptAttachment,
     PromptRating,
@@ -34,7 +35,7 @@ from promptgen.vault import new_master_key_text
 from tests.support.factories import make_user
 
 # Tables no user session may touch: Stripe's events and the throttles.
-ADMIN_ONLY = {"stripe_events", "throttles", "database_secrets"}
+ADMIN_ONLY = {"stripe_events", "throttles", "database_secrets", "job_runs"}
 
 
 def _populate(url: str) -> dict[str, dict[str, uuid.UUID]]:
@@ -165,6 +166,21 @@ def test_the_catalog_is_readable_but_not_writable(pg_url: str, people, table: st
         session.execute(sa.text(f"UPDATE {table} SET sort_order = sort_order + 1"))
 
 
+def test_the_catalog_version_is_readable_but_only_triggers_move_it(pg_url: str, people) -> None:
+    with user_session_scope(people["alice"]["user"], pg_url) as session:
+        before = session.execute(sa.text("SELECT version FROM catalog_version")).scalar_one()
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+        user_session_scope(people["alice"]["user"], pg_url) as session,
+    ):
+        session.execute(sa.text("UPDATE catalog_version SET version = 0"))
+    with admin_session_scope(pg_url) as session:
+        session.execute(sa.text("UPDATE supported_templates SET sort_order = sort_order + 1"))
+    with user_session_scope(people["alice"]["user"], pg_url) as session:
+        after = session.execute(sa.text("SELECT version FROM catalog_version")).scalar_one()
+    assert after > before
+
+
 def test_no_user_set_reads_nothing_even_on_a_reused_connection(pg_url: str, people) -> None:
     # One pooled connection of the user role: a transaction as Alice (signed, as the app
     # does it), one that claims Bob's id without the signature, one with no user at all.
@@ -248,7 +264,11 @@ def test_every_user_owned_table_in_the_models_is_forced_under_rls(pg_url: str) -
                 assert policies == {"admin_scope", "user_rows"}, table.name
             else:
                 # Anything else is catalog (read-only for users) or for the admin only.
-                assert table.name in CATALOG_TABLES or table.name in ADMIN_ONLY, table.name
+                assert (
+                    table.name in CATALOG_TABLES
+                    or table.name == CATALOG_VERSION_TABLE
+                    or table.name in ADMIN_ONLY
+                ), table.name
 
 
 def _tables_with_an_owner_column() -> dict[str, list[str]]:

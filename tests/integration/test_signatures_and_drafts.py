@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from promptgen.api.app import build_api
 from promptgen.db import admin_session_scope, user_session_scope
 from promptgen.models import FormDraft, SupportedAIModel, SupportedTemplate, VisualSignature
-from promptgen.services import catalog, drafts, generation, signatures
+from promptgen.services import catalog, drafts, generation, signatures, user_blueprints
 from promptgen.services.catalog_import import CatalogError, import_catalog, seed_catalog
 from promptgen.services.generation import GenerationError, GenerationRequest
 from promptgen.services.signatures import SignatureChoice
@@ -333,3 +333,42 @@ def test_clear_removes_only_that_draft(world) -> None:
     assert _load(world, "product-photo") is None
     with admin_session_scope(world["db"]) as session:
         assert len(session.exec(select(FormDraft)).all()) == 1
+
+
+@pytest.mark.parametrize(("category", "has_clause"), [("Image", True), ("Writing", False)])
+def test_a_users_own_blueprint_takes_signatures_only_as_an_image_one(
+    world, category: str, has_clause: bool
+) -> None:
+    with user_session_scope(world["user_id"], world["db"]) as session:
+        detail = user_blueprints.create_blueprint(
+            session=session,
+            user_id=world["user_id"],
+            draft=user_blueprints.BlueprintDraft(
+                name="Mine",
+                category=category,
+                prompt_template="About {{ topic }}.",
+                parameter_schema={
+                    "type": "object",
+                    "properties": {"topic": {"type": "string", "title": "Topic"}},
+                },
+            ),
+        )
+    request = GenerationRequest(
+        blueprint_id=0,
+        blueprint_ref=user_blueprints.user_reference(detail.id),
+        model_id=world["offline"],
+        parameters={"topic": "rain"},
+        signatures=(SignatureChoice(world["signatures"]["golden-hour"]),),
+    )
+    result = asyncio.run(generation.run_generation(user_id=world["user_id"], request=request))
+    assert ("Visual signature — Golden Hour" in result.compiled_prompt) is has_clause
+    # Catalog blueprints by reference follow their own flag.
+    request = GenerationRequest(
+        blueprint_id=0,
+        blueprint_ref=user_blueprints.catalog_reference("code-review"),
+        model_id=world["offline"],
+        parameters={"language": "Python", "code": "x = 1"},
+        signatures=(SignatureChoice(world["signatures"]["golden-hour"]),),
+    )
+    result = asyncio.run(generation.run_generation(user_id=world["user_id"], request=request))
+    assert "Visual signature" not in result.compiled_prompt

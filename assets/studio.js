@@ -1,0 +1,47 @@
+// Focus and scroll on the server's request, without eval (the CSP forbids it, so an event
+// handler cannot send code). A page renders one hidden element:
+//   <div id="pg-focus-request" data-target="field-topic" data-mode="focus" data-nonce="3">
+// and each new nonce asks again: mode "focus" focuses the target (the first invalid field),
+// mode "scroll" brings it into view only when it is not already (the form after choosing a
+// blueprint; the result on a phone, where it sits below the form).
+(function () {
+  "use strict";
+  var handled = null;
+
+  function visible(element) {
+    var box = element.getBoundingClientRect();
+    return box.top >= 0 && box.top < window.innerHeight * 0.75;
+  }
+
+  function act() {
+    var request = document.getElementById("pg-focus-request");
+    if (!request) return;
+    var nonce = request.getAttribute("data-nonce");
+    if (!nonce || nonce === "0" || nonce === handled) return;
+    handled = nonce;
+    var target = document.getElementById(request.getAttribute("data-target") || "");
+    if (!target) return;
+    var calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (request.getAttribute("data-mode") === "focus") {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "center", behavior: calm ? "auto" : "smooth" });
+    } else if (!visible(target)) {
+      target.scrollIntoView({ block: "start", behavior: calm ? "auto" : "smooth" });
+    }
+  }
+
+  function start() {
+    // The element is re-rendered by React: watch the whole page, act after the paint.
+    new MutationObserver(function () {
+      window.requestAnimationFrame(act);
+    }).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ["data-nonce"],
+    });
+  }
+
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();
