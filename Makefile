@@ -27,7 +27,14 @@ $(BUN_BIN)/bun:
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error bun@1
 	$(BUN_BIN)/bun --version >/dev/null
 
-install: $(VENV)/.installed $(BUN_BIN)/bun
+# axe-core (the accessibility checker the browser tests run on every page), from the npm
+# registry like bun: tests read its minified script from here; nothing is fetched from a CDN.
+AXE := $(TOOLS)/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error axe-core@4.10
+	test -s $@
+
+install: $(VENV)/.installed $(BUN_BIN)/bun $(AXE)
 
 run: install
 	$(PY) -m promptgen migrate

@@ -33,11 +33,16 @@ app = rx.App(
     backend_exception_handler=log_backend_exception,
     stylesheets=["/styles.css"],
     head_components=[
-        rx.el.meta(name="description", content="Build prompts worth keeping."),
+        # favicon.ico is served from assets/ at /favicon.ico; browsers that take SVG use this.
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         # Focus and scroll requests from the server, with no eval (assets/studio.js).
         rx.el.script(src="/studio.js", defer=True),
     ],
 )
+
+# Link previews (chat apps, social sites) show the page's title, this line and og-image.png.
+DESCRIPTION = "Build prompts worth keeping: blueprints, visual signatures and AI refinement."
+SOCIAL_IMAGE = f"{get_settings().app_url.rstrip('/')}/og-image.png"
 
 # Every event's arguments are checked against its handler's annotations before it runs.
 app.add_middleware(EventGuard())
@@ -49,6 +54,14 @@ for registered in all_pages():
         route=registered.route,
         title=registered.title,
         on_load=registered.on_load,
+        description=DESCRIPTION,
+        image=SOCIAL_IMAGE,
+        meta=[
+            {"property": "og:title", "content": registered.title},
+            {"property": "og:description", "content": DESCRIPTION},
+            {"property": "og:type", "content": "website"},
+            {"name": "twitter:card", "content": "summary_large_image"},
+        ],
     )
 
 # Before any event, a tab whose session changed forgets the previous user.

@@ -39,7 +39,13 @@ API_IMPORT = "/api/account/import"
 # ... and public share links (an HTTP route, so link previews see its Open Graph tags).
 SHARE = "/share/{token}"
 
-PROTECTED = (DASHBOARD, HISTORY, SETTINGS, BLUEPRINTS)
+
+# A reference image waiting for Generate, served to its owner (dashboard thumbnails).
+API_DRAFT_IMAGE = "/api/images/drafts"
+
+
+def draft_image(draft_id: str) -> str:
+    return f"{API_DRAFT_IMAGE}/{quote(draft_id)}"
 
 
 def history_detail(prompt_id: str) -> str:

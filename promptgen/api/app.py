@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from promptgen import urls
 from promptgen.api import account, auth, personal, share_page, v1
 from promptgen.api.health import health
+from promptgen.api.images import draft_image
 from promptgen.api.keys import save_key
 from promptgen.api.signature_previews import signature_preview
 from promptgen.api.stripe_webhook import stripe_webhook
@@ -19,6 +20,7 @@ from promptgen.api.stripe_webhook import stripe_webhook
 ROUTES: list[BaseRoute] = [
     Route("/api/health", health, methods=["GET"]),
     Route("/api/keys", save_key, methods=["POST"]),
+    Route(urls.API_DRAFT_IMAGE + "/{draft_id}", draft_image, methods=["GET"]),
     Route("/api/auth/sign-in", auth.sign_in, methods=["POST"]),
     Route("/api/auth/sign-up", auth.sign_up, methods=["POST"]),
     Route("/api/auth/sign-out", auth.sign_out, methods=["POST"]),

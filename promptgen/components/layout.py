@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import reflex as rx
+from reflex.vars import Var
 
 from promptgen import styles
 
@@ -69,14 +71,54 @@ def labelled(label: str, field: rx.Component, html_for: str) -> rx.Component:
 
 
 def centered_card(*children: rx.Component) -> rx.Component:
-    """The lone card of the sign-in, sign-up and recovery pages."""
-    return rx.center(
-        rx.card(
-            *children,
-            width="100%",
-            max_width=styles.CARD_WIDTH,
-            size="4",
-        ),
-        min_height="100vh",
-        padding="1em",
+    """The lone card of the sign-in, sign-up and recovery pages (the page's main landmark)."""
+    return rx.el.main(
+        rx.center(
+            rx.card(
+                *children,
+                width="100%",
+                max_width=styles.CARD_WIDTH,
+                size="4",
+            ),
+            min_height="100vh",
+            padding="1em",
+        )
     )
+
+
+def local_time(iso: rx.Var | str, long: bool = False) -> rx.Component:
+    """A time (ISO with offset) shown in the viewer's own time zone: the browser formats it,
+    so no time zone has to be sent to the server. Hovering shows the full date and offset."""
+    return rx.moment(
+        date=iso,
+        local=True,
+        format="dddd D MMMM YYYY, HH:mm" if long else "D MMM YYYY, HH:mm",
+        with_title=True,
+        title_format="dddd D MMMM YYYY, HH:mm:ss [UTC]Z",
+        element="time",
+        class_name="local-time",
+    )
+
+
+def labelled_upload(*children: rx.Component, label: str, **props: Any) -> rx.Component:
+    """`rx.upload.root` whose hidden file input carries an accessible name.
+
+    Reflex renders the input as `<input {...getInputProps()}>` with no way to pass props, so
+    screen readers (and axe) find an unnamed control. react-dropzone merges whatever object is
+    given to getInputProps, so the call is rewritten to pass the aria-label.
+    """
+    upload = rx.upload.root(*children, **props)
+    for zone in upload.children:
+        for child in zone.children:
+            specials = getattr(child, "special_props", None)
+            if type(child).__name__ == "Input" and specials:
+                call = specials[0]
+                name = str(call).removesuffix("()")
+                child.special_props = [
+                    Var(
+                        _js_expr=f"{name}({{'aria-label': {json.dumps(label)}}})",
+                        _var_type=None,
+                        _var_data=call._get_all_var_data(),
+                    )
+                ]
+    return upload

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.react_router.dom import ReactRouterLink  # type: ignore[import-untyped]
 
 from promptgen import styles, urls
 from promptgen.components.feedback import callout
@@ -161,6 +162,7 @@ def app_navbar() -> rx.Component:
         theme_toggle(),
         rx.mobile_only(_mobile_menu()),
         background=rx.color("gray", 1),
+        role="banner",
         position="sticky",
         top="0",
         z_index="10",
@@ -174,10 +176,35 @@ def app_shell(*children: rx.Component) -> rx.Component:
         sign_out_form(),
         rx.cond(
             AuthState.signed_in,
-            column(payment_banner(), *children),
+            rx.el.main(column(payment_banner(), *children)),
             rx.center(rx.spinner(size="3"), padding="4em"),
         ),
         min_height="100vh",
+    )
+
+
+def link_button(label: str, href: str, **props) -> rx.Component:
+    """A link styled as a button: one focusable <a> (a button inside a link would be two
+    nested controls, which screen readers announce badly)."""
+    # The router's own link (client-side navigation) without Radix's link styles, which
+    # would override the button's text colour.
+    return rx.button(ReactRouterLink.create(label, to=href), as_child=True, **props)
+
+
+def _public_menu() -> rx.Component:
+    """The phone's header menu: what does not fit beside the main call to action."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open menu"),
+        ),
+        rx.menu.content(
+            rx.menu.item("Pricing", on_click=rx.redirect(urls.PRICING)),
+            rx.cond(
+                AuthState.signed_in,
+                rx.menu.item("Open dashboard", on_click=rx.redirect(urls.DASHBOARD)),
+                rx.menu.item("Sign in", on_click=rx.redirect(urls.SIGN_IN)),
+            ),
+        ),
     )
 
 
@@ -185,24 +212,44 @@ def public_navbar() -> rx.Component:
     return _top_bar(
         logo(),
         rx.spacer(),
-        rx.link("Pricing", href=urls.PRICING, color="inherit", underline="none"),
-        rx.cond(
-            AuthState.signed_in,
-            rx.link(rx.button("Open dashboard"), href=urls.DASHBOARD),
+        rx.tablet_and_desktop(
             rx.hstack(
-                rx.link(rx.button("Sign in", variant="soft"), href=urls.SIGN_IN),
-                rx.link(rx.button("Get started"), href=urls.SIGN_UP),
-                spacing="2",
+                rx.link("Pricing", href=urls.PRICING, color="inherit", underline="none"),
+                rx.cond(
+                    AuthState.signed_in,
+                    link_button("Open dashboard", urls.DASHBOARD),
+                    rx.hstack(
+                        link_button("Sign in", urls.SIGN_IN, variant="soft"),
+                        link_button("Get started", urls.SIGN_UP),
+                        spacing="2",
+                    ),
+                ),
+                align="center",
+                spacing="4",
+            ),
+        ),
+        # A phone has room for the logo, one call to action, the menu and the theme toggle.
+        rx.mobile_only(
+            rx.hstack(
+                rx.cond(
+                    AuthState.signed_in,
+                    link_button("Dashboard", urls.DASHBOARD, size="2"),
+                    link_button("Get started", urls.SIGN_UP, size="2"),
+                ),
+                _public_menu(),
+                align="center",
+                spacing="3",
             ),
         ),
         theme_toggle(),
+        role="banner",
     )
 
 
 def public_shell(*children: rx.Component) -> rx.Component:
     return rx.box(
         public_navbar(),
-        column(*children),
+        rx.el.main(column(*children)),
         min_height="100vh",
     )
 

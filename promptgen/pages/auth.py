@@ -89,7 +89,8 @@ def _auth_card(
                 rx.button(submit_label, type="submit", width="100%", size="3", id="submit"),
                 rx.text(
                     switch_text + " ",
-                    rx.link(switch_label, href=switch_href),
+                    # Underlined: a link inside a sentence must not rely on colour alone.
+                    rx.link(switch_label, href=switch_href, underline="always"),
                     size="2",
                 ),
                 spacing="4",

@@ -27,13 +27,19 @@ def _target(target: TargetRow, index: rx.Var[int]) -> rx.Component:
     return rx.hstack(
         rx.text("Column ", index + 1, weight="medium", size="2", min_width="5em"),
         rx.select.root(
-            rx.select.trigger(placeholder="Model", class_name="target-model"),
+            rx.select.trigger(
+                placeholder="Model", class_name="target-model", aria_label="Model for this column"
+            ),
             rx.select.content(rx.foreach(CompareState.target_models, _choice)),
             value=target.model_id,
             on_change=lambda value: CompareState.set_target_model(index, value),
         ),
         rx.select.root(
-            rx.select.trigger(placeholder="Signature", class_name="target-signature"),
+            rx.select.trigger(
+                placeholder="Signature",
+                class_name="target-signature",
+                aria_label="Visual signature for this column",
+            ),
             rx.select.content(rx.foreach(CompareState.signature_choices, _choice)),
             value=target.signature_id,
             on_change=lambda value: CompareState.set_target_signature(index, value),
@@ -84,6 +90,7 @@ def _targets() -> rx.Component:
                             checked=CompareState.include_baseline,
                             on_change=CompareState.set_include_baseline,
                             class_name="include-baseline",
+                            aria_label="Add a free baseline column",
                         ),
                         rx.text("Add the ", CompareState.baseline_label, " as a free baseline"),
                         spacing="2",

@@ -13,6 +13,7 @@ from promptgen import styles, urls
 from promptgen.components.compare_entry import compare_entry
 from promptgen.components.draft_form import draft_form
 from promptgen.components.feedback import callout, notice
+from promptgen.components.layout import labelled_upload
 from promptgen.components.quota_warning import quota_warning
 from promptgen.components.schema_form import schema_fields
 from promptgen.components.shell import app_shell, page_header
@@ -213,7 +214,7 @@ def _reference_images() -> rx.Component:
         DashboardState.model_accepts_images,
         rx.vstack(
             rx.text("Reference images", weight="medium"),
-            rx.upload.root(
+            labelled_upload(
                 rx.vstack(
                     rx.icon("image-plus", size=20, color=rx.color("gray", 10)),
                     rx.text(
@@ -224,6 +225,7 @@ def _reference_images() -> rx.Component:
                     align="center",
                     spacing="1",
                 ),
+                label="Reference images",
                 id=UPLOAD_ID,
                 multiple=True,
                 # Refused in the browser with a message, before the server's caps refuse it.
@@ -238,7 +240,15 @@ def _reference_images() -> rx.Component:
             rx.foreach(
                 DashboardState.image_names,
                 lambda name, index: rx.hstack(
-                    rx.icon("image", size=14),
+                    rx.image(
+                        src=DashboardState.image_urls[index],
+                        alt="",  # the file name beside it says what it is
+                        width="40px",
+                        height="40px",
+                        object_fit="cover",
+                        border_radius="6px",
+                        class_name="attached-thumbnail",
+                    ),
                     rx.text(name, size="1", class_name="attached-image"),
                     rx.icon_button(
                         rx.icon("x", size=12),

@@ -8,7 +8,7 @@ from promptgen import urls
 from promptgen.components.api_access import share_panel
 from promptgen.components.dialogs import confirm_dialog
 from promptgen.components.feedback import callout, notice
-from promptgen.components.layout import text_panel, value_row, value_rows
+from promptgen.components.layout import local_time, text_panel, value_row, value_rows
 from promptgen.components.shell import app_shell, page_header
 from promptgen.pages import page
 from promptgen.state.history import (
@@ -25,6 +25,7 @@ def _status_badge(status: rx.Var) -> rx.Component:
         status,
         color_scheme=rx.match(status, ("succeeded", "green"), ("failed", "red"), "gray"),
         variant="soft",
+        high_contrast=True,  # soft green text on green fails WCAG contrast
     )
 
 
@@ -42,7 +43,7 @@ def _history_row(row: HistoryRow) -> rx.Component:
                             rx.badge(row.rating, color_scheme="amber", class_name="row-rating"),
                         ),
                         rx.spacer(),
-                        rx.text(row.created, size="1", color_scheme="gray"),
+                        rx.text(local_time(row.created), size="1", color_scheme="gray"),
                         width="100%",
                         align="center",
                         wrap="wrap",
@@ -152,7 +153,7 @@ def _toolbar() -> rx.Component:
             "model-filter",
         ),
         rx.select.root(
-            rx.select.trigger(id="rating-filter", min_width="140px"),
+            rx.select.trigger(id="rating-filter", min_width="140px", aria_label="Rating"),
             rx.select.content(
                 rx.select.item("Any rating", value="all"),
                 rx.select.item("Thumbs up", value="up"),
@@ -211,20 +212,53 @@ def history() -> rx.Component:
                 id="history-empty",
             ),
         ),
+        rx.text(
+            HistoryState.count_label,
+            size="2",
+            color_scheme="gray",
+            id="history-count",
+        ),
         rx.vstack(
             rx.foreach(HistoryState.rows, _history_row),
             spacing="2",
             width="100%",
             id="history-list",
         ),
+        rx.cond(
+            HistoryState.has_more,
+            rx.center(
+                rx.button(
+                    "Show more",
+                    variant="soft",
+                    on_click=HistoryState.load_more,
+                    id="history-more",
+                ),
+                padding_y="1em",
+            ),
+        ),
     )
 
 
 def _attachment(row: AttachmentRow) -> rx.Component:
+    """A thumbnail (the image itself, cropped to a square) with its name and true size."""
     return rx.vstack(
-        rx.image(src=row.src, alt=row.filename, max_height="140px", border_radius="6px"),
-        rx.text(row.label, size="1", color_scheme="gray"),
+        rx.image(
+            src=row.src,
+            alt=row.filename,
+            width="120px",
+            height="120px",
+            object_fit="cover",
+            border_radius="8px",
+            border=f"1px solid {rx.color('gray', 5)}",
+            class_name="detail-thumbnail",
+        ),
+        rx.text(
+            row.filename, size="1", weight="medium", max_width="120px", trim="both", truncate=True
+        ),
+        rx.text(row.size, size="1", color_scheme="gray", class_name="detail-image-size"),
+        spacing="1",
         class_name="detail-image",
+        title=row.label,
     )
 
 
@@ -258,7 +292,7 @@ def history_detail() -> rx.Component:
                     align="center",
                 ),
                 value_rows(
-                    value_row("Created", detail.created),
+                    value_row("Created", local_time(detail.created, long=True)),
                     value_row("Model", detail.model),
                     rx.cond(
                         HistoryDetailState.blueprint_version != "",

@@ -7,7 +7,7 @@ import reflex as rx
 from promptgen import urls
 from promptgen.components.feedback import notice
 from promptgen.components.plans import billing_messages, billing_switch, plan_grid
-from promptgen.components.shell import page_header, public_shell
+from promptgen.components.shell import link_button, page_header, public_shell
 from promptgen.pages import page
 from promptgen.state.public import PublicState, ShowcaseItem
 
@@ -36,7 +36,7 @@ def _showcase_card(item: ShowcaseItem) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.cond(item.category != "", rx.badge(item.category, variant="soft")),
-            rx.heading(item.name, size="3"),
+            rx.heading(item.name, size="3", as_="h3"),
             rx.text(item.description, size="2", color_scheme="gray"),
             align="start",
             spacing="2",
@@ -48,7 +48,7 @@ def _showcase_card(item: ShowcaseItem) -> rx.Component:
 def _step(icon: str, title: str, text: str) -> rx.Component:
     return rx.vstack(
         rx.icon(icon, size=28, color=rx.color("accent", 9)),
-        rx.heading(title, size="4"),
+        rx.heading(title, size="4", as_="h2"),
         rx.text(text, color_scheme="gray", size="2"),
         align="start",
         spacing="2",
@@ -76,8 +76,8 @@ def landing() -> rx.Component:
                     max_width="720px",
                 ),
                 rx.hstack(
-                    rx.link(rx.button("Start free", size="3"), href=urls.SIGN_UP),
-                    rx.link(rx.button("Sign in", size="3", variant="soft"), href=urls.SIGN_IN),
+                    link_button("Start free", urls.SIGN_UP, size="3"),
+                    link_button("Sign in", urls.SIGN_IN, size="3", variant="soft"),
                     spacing="3",
                 ),
                 align="center",
@@ -91,7 +91,7 @@ def landing() -> rx.Component:
                 spacing="6",
                 width="100%",
             ),
-            rx.heading("Blueprints", size="6", margin_top="2em"),
+            rx.heading("Blueprints", size="6", margin_top="2em", as_="h2"),
             rx.grid(
                 rx.foreach(PublicState.blueprints, _showcase_card),
                 columns=rx.breakpoints(initial="1", sm="2", md="3"),
@@ -99,7 +99,7 @@ def landing() -> rx.Component:
                 width="100%",
                 id="landing-blueprints",
             ),
-            rx.heading("Visual signatures", size="6", margin_top="2em"),
+            rx.heading("Visual signatures", size="6", margin_top="2em", as_="h2"),
             rx.grid(
                 rx.foreach(PublicState.signatures, _showcase_card),
                 columns=rx.breakpoints(initial="2", md="4"),
@@ -107,7 +107,7 @@ def landing() -> rx.Component:
                 width="100%",
             ),
             rx.hstack(
-                rx.heading("Plans", size="6"),
+                rx.heading("Plans", size="6", as_="h2"),
                 billing_switch(),
                 justify="between",
                 align="center",

@@ -12,7 +12,7 @@ from promptgen import urls
 from promptgen.components.feedback import callout, notice
 from promptgen.components.forms import post_form
 from promptgen.components.layout import centered_card, labelled
-from promptgen.components.shell import logo
+from promptgen.components.shell import link_button, logo
 from promptgen.pages import page
 from promptgen.state.recovery import RecoveryState
 
@@ -69,7 +69,7 @@ def forgot_password() -> rx.Component:
             ),
             rx.button("Send reset link", type="submit", width="100%", size="3", id="send-reset"),
         ),
-        rx.text(rx.link("Back to sign in", href=urls.SIGN_IN), size="2"),
+        rx.text(rx.link("Back to sign in", href=urls.SIGN_IN, underline="always"), size="2"),
     )
 
 
@@ -86,7 +86,7 @@ def new_password() -> rx.Component:
                     tone="success",
                     id="reset-done",
                 ),
-                rx.link(rx.button("Sign in", size="3"), href=urls.SIGN_IN),
+                link_button("Sign in", urls.SIGN_IN, size="3"),
                 width="100%",
             ),
             rx.cond(
@@ -97,7 +97,7 @@ def new_password() -> rx.Component:
                         tone="error",
                         id="link-invalid",
                     ),
-                    rx.link("Request a new link", href=urls.FORGOT_PASSWORD),
+                    rx.link("Request a new link", href=urls.FORGOT_PASSWORD, underline="always"),
                     width="100%",
                 ),
                 rx.vstack(
@@ -149,5 +149,5 @@ def email_verified() -> rx.Component:
                 id="verification-invalid",
             ),
         ),
-        rx.link(rx.button("Continue", size="3"), href=urls.SETTINGS),
+        link_button("Continue", urls.SETTINGS, size="3"),
     )

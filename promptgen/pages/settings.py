@@ -10,7 +10,7 @@ from promptgen.components.dialogs import confirm_dialog
 from promptgen.components.feedback import notice
 from promptgen.components.forms import post_form
 from promptgen.components.layout import panel, value_row, value_rows
-from promptgen.components.shell import app_shell, page_header
+from promptgen.components.shell import app_shell, link_button, page_header
 from promptgen.pages import page
 from promptgen.state.settings import KeyRow, SettingsState
 
@@ -73,7 +73,7 @@ def _current_plan_panel() -> rx.Component:
             id="settings-billing-error",
         ),
         rx.hstack(
-            rx.link(rx.button("See plans", variant="soft"), href=urls.PRICING),
+            link_button("See plans", urls.PRICING, variant="soft"),
             rx.cond(
                 SettingsState.plan_is_paid,
                 rx.button(

@@ -11,12 +11,21 @@ from promptgen.state.usage import ModelRow, Series, SplitRow, TotalRow, UsageSta
 
 
 def _table(headers: list[str], rows: rx.Var, cells, table_id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(rx.foreach(rows, cells)),
-        size="1",
+    # On a phone the table scrolls sideways inside a focusable region (keyboard users can
+    # scroll it too); styles.css lets Radix's own scroll area grow instead of scrolling.
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rx.foreach(rows, cells)),
+            size="1",
+            width="100%",
+            id=table_id,
+        ),
+        class_name="pg-table-scroll",
+        tab_index=0,
+        role="region",
+        aria_label=table_id.removeprefix("usage-").replace("-", " ").capitalize() + " table",
         width="100%",
-        id=table_id,
     )
 
 
@@ -134,7 +143,9 @@ def _quota() -> rx.Component:
                 ".",
                 size="2",
             ),
-            rx.progress(value=UsageState.quota_percent, width="100%"),
+            rx.progress(
+                value=UsageState.quota_percent, width="100%", aria_label="Share of quota used"
+            ),
             rx.text(
                 "Generations on your own keys and the offline compiler do not count.",
                 size="1",

@@ -24,7 +24,8 @@ from promptgen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-NOT_CONFIGURED = "Billing is not configured on this server."
+# Said to customers when this server takes no payments (no Stripe key): no operator jargon.
+NOT_CONFIGURED = "Paid plans aren't open yet, so nothing was charged."
 # A subscription that has ended; every other status is still live at Stripe.
 ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 # Live subscriptions that bill the customer: another Checkout would bill them twice.

@@ -253,11 +253,13 @@ def studio_catalog(*, session: Session) -> StudioCatalog:
 
 def public_catalog(
     *, session: Session
-) -> tuple[list[BlueprintView], list[SignatureView], list[TierView]]:
-    """What the landing and pricing pages show: blueprints, signatures and plans."""
+) -> tuple[list[BlueprintView], list[SignatureView], list[TierView], list[ModelView]]:
+    """What the landing and pricing pages show: blueprints, signatures, plans, and the
+    models (each plan lists the ones it may use)."""
     current = snapshot(session=session)
     return (
         list(current.blueprints.values()),
         list(current.signatures.values()),
         list(current.tiers),
+        list(current.models.values()),
     )

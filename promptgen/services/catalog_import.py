@@ -257,7 +257,7 @@ def check_storable(data: Any) -> None:
         if len(location) > MAX_JSON_DEPTH:
             raise _where(location, f"is nested more than {MAX_JSON_DEPTH} levels deep", data)
         if isinstance(value, _HugeNumber):
-            raise _where(location, f"is a {len(value):,}-digit number, far too large", data)
+            raise _where(location, f"is {_a_number(len(value))}-digit number, far too large", data)
         if isinstance(value, str):
             size += len(value) + 2
             if problem := _text_problem(value):
@@ -472,3 +472,9 @@ def default_catalog_dir() -> Path:
 def seed_catalog(*, session: Session) -> CatalogReport:
     """Load the default catalog. Running it again changes nothing."""
     return import_catalog(session=session, data=default_catalog(), base_dir=default_catalog_dir())
+
+
+def _a_number(n: int) -> str:
+    """ "a 5" but "an 8", "an 11", "an 18": the article as the number is said."""
+    spoken_vowel = str(n).startswith("8") or n in (11, 18) or 11_000 <= n < 12_000
+    return f"{'an' if spoken_vowel else 'a'} {n:,}"

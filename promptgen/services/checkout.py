@@ -93,7 +93,8 @@ def start_checkout(
         raise BillingError("That plan is not available.")
     price_id = tier.stripe_price_monthly_id if interval == "month" else tier.stripe_price_yearly_id
     if not price_id:
-        raise BillingError(f"{tier.name} cannot be bought {interval}ly on this server yet.")
+        other = "yearly" if interval == "month" else "monthly"
+        raise BillingError(f"{tier.name} cannot be bought {interval}ly yet. Try {other} billing.")
     customer = ensure_customer(session=session, user_id=user_id, email=email, settings=settings)
     try:
         every = list_subscriptions(client, customer)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,16 +14,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from promptgen.blueprints import FieldSpec, describe_fields
 from promptgen.models import (
     KeySource,
     PromptAttachment,
     PromptRating,
+    SupportedTemplate,
     UserBlueprintVersion,
     UserPrompt,
 )
 from promptgen.services.csv_cells import neutralise_row
 
 SNIPPET_LENGTH = 160
+# Rows per history page; the next page continues after the last row shown (keyset paging).
+PAGE_SIZE = 50
 
 
 _KEY_SOURCE_LABELS: dict[str, str] = {
@@ -83,6 +88,8 @@ class HistoryDetail:
     # ... which blueprint and which version number that is (None once it is deleted).
     user_blueprint_id: str | None = None
     blueprint_version: int | None = None
+    # The blueprint's form fields (labels, choice labels), for showing the inputs by name.
+    fields: tuple[FieldSpec, ...] = ()
 
 
 def _snippet(prompt: UserPrompt) -> str:
@@ -144,18 +151,16 @@ def _owned(user_id: uuid.UUID):
     return select(UserPrompt).where(UserPrompt.user_id == user_id)
 
 
-def list_history(
-    *,
-    session: Session,
+def _search(
     user_id: uuid.UUID,
+    *,
     query: str = "",
     blueprint: str = "",
     model: str = "",
     favorites_only: bool = False,
     rating: str = "",
-    limit: int = 200,
-) -> list[HistoryItem]:
-    """The user's generations, newest first, optionally searched and filtered."""
+):
+    """The user's generations matching the history page's search and filters."""
     statement = _owned(user_id)
     text = " ".join(query.split()).lower()
     if text:
@@ -182,9 +187,48 @@ def list_history(
         statement = statement.where(UserPrompt.is_favorite)
     if rating in RATING_FILTERS:
         statement = statement.where(_rating_condition(user_id, rating))
+    return statement
+
+
+def page_cursor(item: HistoryItem) -> str:
+    """Where the next page starts: after this row, in the (created_at desc, id desc) order."""
+    return f"{item.created_at.isoformat()}|{item.id}"
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
+    created, _, prompt_id = (cursor or "").partition("|")
+    try:
+        return datetime.fromisoformat(created), uuid.UUID(prompt_id)
+    except (ValueError, TypeError):
+        return None  # a junk cursor starts from the top
+
+
+def list_history(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    after: str = "",
+    limit: int = PAGE_SIZE,
+    **search: Any,
+) -> list[HistoryItem]:
+    """The user's generations, newest first, optionally searched and filtered (`search`:
+    query, blueprint, model, favorites_only, rating); `after` (a `page_cursor`) continues.
+
+    Keyset paging on (created_at, id): a page never repeats or skips a row when newer
+    generations arrive in between, and costs the same at any depth."""
+    statement = _search(user_id, **search)
+    position = _parse_cursor(after) if after else None
+    if position is not None:
+        created, prompt_id = position
+        statement = statement.where(
+            sa.or_(
+                col(UserPrompt.created_at) < created,
+                sa.and_(col(UserPrompt.created_at) == created, col(UserPrompt.id) < prompt_id),
+            )
+        )
     prompts = session.exec(
         statement.order_by(col(UserPrompt.created_at).desc(), col(UserPrompt.id).desc()).limit(
-            limit
+            max(1, min(limit, 500))
         )
     ).all()
     ratings = (
@@ -203,6 +247,20 @@ def list_history(
     return [_item(p, ratings.get(p.id, "")) for p in prompts]
 
 
+def count_history(*, session: Session, user_id: uuid.UUID, **search: Any) -> int:
+    """How many generations match `search` (the total the history page shows)."""
+    matching = _search(user_id, **search).subquery()
+    return session.exec(select(sa.func.count()).select_from(matching)).one()
+
+
+def history_rows(
+    *, session: Session, user_id: uuid.UUID, after: str = "", limit: int = PAGE_SIZE, **search: Any
+) -> tuple[list[HistoryItem], int]:
+    """A page of `list_history` and the number of matches in all, in one unit of work."""
+    items = list_history(session=session, user_id=user_id, after=after, limit=limit, **search)
+    return items, count_history(session=session, user_id=user_id, **search)
+
+
 def history_filters(*, session: Session, user_id: uuid.UUID) -> HistoryFilters:
     """The blueprints and models that appear in the user's history, for the filter menus."""
     rows = session.exec(
@@ -218,11 +276,13 @@ def history_filters(*, session: Session, user_id: uuid.UUID) -> HistoryFilters:
 
 def history_page(
     *, session: Session, user_id: uuid.UUID, **search: Any
-) -> tuple[HistoryFilters, list[HistoryItem]]:
-    """What the history page shows on load: its filter choices and the rows `list_history`
-    finds with `search` (query, blueprint, model, favorites_only, rating)."""
+) -> tuple[HistoryFilters, list[HistoryItem], int]:
+    """What the history page shows on load: its filter choices, the first page of rows
+    `list_history` finds with `search` (query, blueprint, model, favorites_only, rating),
+    and how many match in all."""
     filters = history_filters(session=session, user_id=user_id)
-    return filters, list_history(session=session, user_id=user_id, **search)
+    items = list_history(session=session, user_id=user_id, **search)
+    return filters, items, count_history(session=session, user_id=user_id, **search)
 
 
 def _own_prompt(session: Session, user_id: uuid.UUID, prompt_id: str | uuid.UUID):
@@ -380,4 +440,29 @@ def get_history_item(
         blueprint_version_id=prompt.blueprint_version_id,
         user_blueprint_id=str(version[0]) if version else None,
         blueprint_version=version[1] if version else None,
+        fields=_fields(session, user_id, prompt),
     )
+
+
+def _fields(session: Session, user_id: uuid.UUID, prompt: UserPrompt) -> tuple[FieldSpec, ...]:
+    """The form fields of the blueprint (version) the generation used, if it still exists."""
+    schema: Mapping[str, Any] | None = None
+    if prompt.blueprint_version_id is not None:
+        schema = session.exec(
+            select(UserBlueprintVersion.parameter_schema).where(
+                UserBlueprintVersion.id == prompt.blueprint_version_id,
+                UserBlueprintVersion.user_id == user_id,
+            )
+        ).first()
+    elif prompt.template_id is not None:
+        schema = session.exec(
+            select(SupportedTemplate.parameter_schema).where(
+                SupportedTemplate.id == prompt.template_id
+            )
+        ).first()
+    if not schema:
+        return ()
+    try:
+        return tuple(describe_fields(dict(schema)))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return ()  # an unreadable old schema: the inputs keep their own names

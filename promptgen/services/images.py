@@ -56,3 +56,15 @@ def check_images(files: list[tuple[str, bytes]]) -> list[CheckedImage]:
             raise ImageRejected(f"{name} is not a {ALLOWED_TYPES} image.")
         checked.append(CheckedImage(filename=name, mime_type=mime_type, data=data))
     return checked
+
+
+def human_size(size_bytes: int) -> str:
+    """A file's size as people read it: "812 bytes", "4.2 KB", "1.3 MB" (never "0 KB")."""
+    if size_bytes < 1024:
+        return "1 byte" if size_bytes == 1 else f"{size_bytes:,} bytes"
+    for unit, scale in (("KB", 1024), ("MB", 1024**2)):
+        value = size_bytes / scale
+        if value < 1000 or unit == "MB":
+            text = f"{value:.1f}".removesuffix(".0") if value < 100 else f"{value:,.0f}"
+            return f"{text} {unit}"
+    raise AssertionError("unreachable")

@@ -64,8 +64,10 @@ def normalize_key(provider: str, api_key: str) -> str:
     if any(ch.isspace() for ch in key) or not key.isascii():
         raise InvalidApiKey("That does not look like an API key: it contains spaces or symbols.")
     if len(key) < MIN_KEY_LENGTH or len(key) > MAX_KEY_LENGTH:
+        name = PROVIDER_NAMES[provider]
+        article = "an" if name[:1] in "AEIOU" else "a"  # an OpenAI key, a Google Gemini key
         raise InvalidApiKey(
-            f"That does not look like a {PROVIDER_NAMES[provider]} key "
+            f"That does not look like {article} {name} key "
             f"(expected {MIN_KEY_LENGTH}-{MAX_KEY_LENGTH} characters)."
         )
     return key

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from promptgen.db import rows_affected
 from promptgen.models import PromptAttachment, UploadDraft, UserPrompt
-from promptgen.services.images import check_images
+from promptgen.services.images import check_images, human_size
 
 # Drafts nobody generated with are removed by the daily purge after this long.
 DRAFT_LIFETIME = timedelta(days=1)
@@ -30,7 +30,7 @@ class DraftView:
 
     @property
     def label(self) -> str:
-        return f"{self.filename} ({self.size_bytes // 1024} KB)"
+        return f"{self.filename} ({human_size(self.size_bytes)})"
 
 
 def _ids(values: list[str]) -> list[uuid.UUID]:
@@ -90,6 +90,12 @@ def draft_files(
 ) -> list[tuple[str, bytes]]:
     """(filename, bytes) of the user's drafts, for a generation."""
     return [(row.filename, row.data) for row in _rows(session, user_id, draft_ids)]
+
+
+def draft_image(*, session: Session, user_id: uuid.UUID, draft_id: str) -> tuple[str, bytes] | None:
+    """(MIME type, bytes) of one of the user's drafts; None for anyone else's or a junk id."""
+    rows = _rows(session, user_id, [draft_id])
+    return (rows[0].mime_type, rows[0].data) if rows else None
 
 
 def remove_draft(*, session: Session, user_id: uuid.UUID, draft_id: str) -> bool:

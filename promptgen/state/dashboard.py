@@ -9,7 +9,7 @@ from typing import Any
 
 import reflex as rx
 
-from promptgen import blueprints
+from promptgen import blueprints, urls
 from promptgen.errors import UserFacingError
 from promptgen.services import (
     catalog,
@@ -174,6 +174,12 @@ class DashboardState(AuthState):
     # Ids of the reference images waiting in the database (services/uploads.py): the bytes
     # never enter this state, which is pickled to disk or Redis.
     _draft_ids: list[str] = []
+
+    @rx.var
+    def image_urls(self) -> list[str]:
+        """Where the browser loads each attached image's thumbnail (owner only, api/images.py)."""
+        return [urls.draft_image(draft_id) for draft_id in self._draft_ids]
+
     result_output: str = ""
     result_notice: str = ""
     result_model: str = ""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+from datetime import UTC, datetime
 
 import reflex as rx
 
 from promptgen import urls
 from promptgen.services import history
+from promptgen.services.images import human_size
 from promptgen.services.pricing import format_cost
 from promptgen.state.base import AuthState, run_service
 
@@ -31,7 +33,8 @@ class HistoryRow:
 @dataclasses.dataclass
 class AttachmentRow:
     filename: str
-    label: str
+    label: str  # "vase.png (4.2 KB)"
+    size: str  # "4.2 KB"
     src: str
 
 
@@ -51,10 +54,35 @@ def _format_value(value: object) -> str:
     return str(value) if not isinstance(value, dict) else json.dumps(value)
 
 
+def _parameter_rows(found: history.HistoryDetail) -> list[ParameterRow]:
+    """The inputs under the blueprint's own field labels, in its form's order (choices by
+    their labels too); inputs the blueprint no longer has keep a readable form of their key."""
+    rows = []
+    values = dict(found.parameters)
+    for spec in found.fields:
+        if spec.name not in values:
+            continue
+        value = values.pop(spec.name)
+        labels = dict(zip(spec.options, spec.option_labels, strict=False))
+        if labels and isinstance(value, list):
+            value = [labels.get(v, v) for v in value]
+        elif labels and isinstance(value, str):
+            value = labels.get(value, value)
+        rows.append(ParameterRow(spec.title, _format_value(value)))
+    for name, value in values.items():
+        rows.append(ParameterRow(name.replace("_", " ").capitalize(), _format_value(value)))
+    return rows
+
+
+def _iso(moment: datetime) -> str:
+    """An ISO time with its offset: the browser shows it in the viewer's own time zone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 def _row(item: history.HistoryItem) -> HistoryRow:
     return HistoryRow(
         id=item.id,
-        created=item.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        created=_iso(item.created_at),
         blueprint=item.template_name,
         signature=item.signature_name or "—",
         model=item.model_name,
@@ -72,6 +100,9 @@ ALL = "all"  # the "no filter" value of the filter menus (Radix selects need a v
 class HistoryState(AuthState):
     rows: list[HistoryRow] = []
     loaded: bool = False
+    total: int = 0  # how many generations match the filters (rows holds the pages shown)
+    # Where the next page starts (a keyset cursor); "" when every match is shown.
+    _next_after: str = ""
     search: str = ""
     blueprint_filter: str = ALL
     model_filter: str = ALL
@@ -89,12 +120,34 @@ class HistoryState(AuthState):
             "rating": "" if self.rating_filter == ALL else self.rating_filter,
         }
 
-    def _show(self, items: list[history.HistoryItem]) -> None:
-        self.rows = [_row(i) for i in items]
+    def _show(self, items: list[history.HistoryItem], total: int, *, append: bool = False) -> None:
+        shown = [_row(i) for i in items]
+        self.rows = [*self.rows, *shown] if append else shown
+        self.total = total
+        full_page = bool(items) and len(self.rows) < total
+        self._next_after = history.page_cursor(items[-1]) if full_page else ""
         self.loaded = True
 
     async def _reload(self, user_id) -> None:
-        self._show(await run_service(history.list_history, user_id=user_id, **self._filters()))
+        """The rows again after a change: as many as were shown (at least one page)."""
+        keep = max(len(self.rows), history.PAGE_SIZE)
+        items, total = await run_service(
+            history.history_rows, user_id=user_id, limit=keep, **self._filters()
+        )
+        self._show(items, total)
+
+    @rx.var
+    def has_more(self) -> bool:
+        return self.loaded and len(self.rows) < self.total
+
+    @rx.var
+    def count_label(self) -> str:
+        if self.total == 0:
+            return ""
+        noun = "generation" if self.total == 1 else "generations"
+        if len(self.rows) >= self.total:
+            return f"{self.total:,} {noun}"
+        return f"Showing {len(self.rows):,} of {self.total:,} {noun}"
 
     async def _user_or_redirect(self):
         user = await self._require_user()
@@ -105,10 +158,25 @@ class HistoryState(AuthState):
         page = await self._load_page(history.history_page, **self._filters())
         if page.data is None:
             return self._to_sign_in()
-        filters, items = page.data
+        filters, items, total = page.data
         self.blueprint_options = [ALL, *filters.blueprints]
         self.model_options = [ALL, *filters.models]
-        self._show(items)
+        self._show(items, total)
+        return None
+
+    @rx.event
+    async def load_more(self):
+        """The next page, after the last row shown (keyset: nothing repeats or is skipped
+        when new generations arrive meanwhile)."""
+        user_id, redirect = await self._user_or_redirect()
+        if redirect:
+            return redirect
+        if not self._next_after:
+            return None
+        items, total = await run_service(
+            history.history_rows, user_id=user_id, after=self._next_after, **self._filters()
+        )
+        self._show(items, total, append=True)
         return None
 
     @rx.event
@@ -221,7 +289,7 @@ class HistoryDetailState(AuthState):
         own = found.user_blueprint_id
         self.blueprint_version = f"v{found.blueprint_version}" if own else ""
         self.blueprint_versions_url = urls.blueprint_versions(own) if own else ""
-        self.parameters = [ParameterRow(k, _format_value(v)) for k, v in found.parameters.items()]
+        self.parameters = _parameter_rows(found)
         self.compiled_prompt = found.compiled_prompt
         self.output = found.output
         self.error_message = found.error_message or ""
@@ -235,7 +303,8 @@ class HistoryDetailState(AuthState):
         self.attachments = [
             AttachmentRow(
                 a.filename,
-                f"{a.filename} ({a.size_bytes // 1024} KB)",
+                f"{a.filename} ({human_size(a.size_bytes)})",
+                human_size(a.size_bytes),
                 f"data:{a.mime_type};base64,{base64.b64encode(a.data).decode()}",
             )
             for a in found.attachments

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import reflex as rx
 
 from promptgen.db import run_in_admin_session
 from promptgen.errors import UserFacingError
 from promptgen.services import billing, catalog, checkout
+from promptgen.services.images import MAX_IMAGES
 from promptgen.state.base import AuthState
 
 
@@ -26,9 +28,12 @@ class PlanCard:
     description: str
     monthly_price: str
     yearly_price: str
+    # A yearly plan's price per month ("$10"), and what is billed ("$120 billed yearly").
+    yearly_per_month: str
+    yearly_billed: str
     yearly_saving: str
-    quota: str
-    retention: str
+    # Every line of the card, each fact once: quota, history, models and images from what
+    # the app enforces, then the catalog's own extras (support, ...).
     features: list[str]
     free: bool = False
 
@@ -39,21 +44,51 @@ def _money(cents: int, currency: str) -> str:
     return f"{symbol}{amount:,.0f}" if cents % 100 == 0 else f"{symbol}{amount:,.2f}"
 
 
-def to_plan_card(tier: catalog.TierView) -> PlanCard:
+# Catalog feature lines that restate a fact the card already states from the enforced
+# numbers (quota, history, models, images, offline compiles) are left out, so nothing is
+# listed twice or contradicts what the app does.
+_ENFORCED_TOPICS = ("generation", "history", "model", "image", "offline", "gemini", "gpt")
+
+
+def plan_features(tier: catalog.TierView, models: list[catalog.ModelView]) -> list[str]:
+    """The card's lines for `tier`, from the limits and model rules the app applies."""
+    usable = [m for m in models if m.allowed_for(tier.slug) and m.provider != "offline"]
+    ai_models = [m for m in models if m.provider != "offline"]
+    days = tier.retention_days
+    lines = [
+        f"{tier.monthly_quota:,} AI generations a month",
+        "A full year of history" if days == 365 else f"{days:,} days of history",
+    ]
+    if usable and len(usable) == len(ai_models):
+        lines.append("Every AI model")
+    elif usable:
+        lines.append("AI models: " + ", ".join(m.display_name for m in usable))
+    if any(m.supports_images for m in usable):
+        lines.append(f"Reference images (up to {MAX_IMAGES} per prompt)")
+    if any(m.provider == "offline" for m in models):
+        lines.append("Unlimited offline compiles")
+    for feature in tier.features:
+        if not any(topic in feature.lower() for topic in _ENFORCED_TOPICS) and feature not in lines:
+            lines.append(feature)
+    return lines
+
+
+def to_plan_card(tier: catalog.TierView, models: Sequence[catalog.ModelView] = ()) -> PlanCard:
     saving = ""
     full_year = tier.price_monthly_cents * 12
     if tier.price_yearly_cents and full_year > tier.price_yearly_cents:
         saving = f"Save {round(100 * (full_year - tier.price_yearly_cents) / full_year)}%"
+    yearly = tier.price_yearly_cents
     return PlanCard(
         slug=tier.slug,
         name=tier.name,
         description=tier.description,
         monthly_price=_money(tier.price_monthly_cents, tier.currency),
-        yearly_price=_money(tier.price_yearly_cents, tier.currency),
+        yearly_price=_money(yearly, tier.currency),
+        yearly_per_month=_money(round(yearly / 12), tier.currency),
+        yearly_billed=f"{_money(yearly, tier.currency)} billed yearly" if yearly else "",
         yearly_saving=saving,
-        quota=f"{tier.monthly_quota:,} AI generations a month",
-        retention=f"History kept {tier.retention_days} days",
-        features=list(tier.features),
+        features=plan_features(tier, list(models)),
         free=tier.price_monthly_cents == 0 and tier.price_yearly_cents == 0,
     )
 
@@ -73,10 +108,10 @@ class PublicState(AuthState):
         page = await self._load_page(catalog.public_catalog)
         if page.data is None:
             return
-        blueprint_views, signature_views, tiers = page.data
+        blueprint_views, signature_views, tiers, models = page.data
         self.blueprints = [ShowcaseItem(b.name, b.category, b.description) for b in blueprint_views]
         self.signatures = [ShowcaseItem(s.name, "", s.description) for s in signature_views]
-        self.plans = [to_plan_card(t) for t in tiers]
+        self.plans = [to_plan_card(t, models) for t in tiers]
         self.billing_enabled = billing.billing_configured()
         self.billing_error = ""
         query = self.router.url.query_parameters

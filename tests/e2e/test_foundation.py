@@ -39,8 +39,17 @@ def test_landing_shows_catalog_and_plans(page: Page, app_server: AppServer) -> N
     expect(page.get_by_role("heading", name="Blueprints")).to_be_visible()
     expect(page.locator("#landing-blueprints .rt-Card").nth(5)).to_be_visible()
     expect(page.locator(".plan-card")).to_have_count(3)
+    pro = page.locator(".plan-card", has=page.get_by_role("heading", name="Pro", exact=True))
+    expect(pro.locator(".plan-price")).to_have_text("$12")
     page.click("#billing-period >> text=Yearly")
-    expect(page.locator(".plan-card").first).to_contain_text("/ year")
+    # Yearly: the price a month it comes to, and what is billed once a year.
+    expect(pro.locator(".plan-price")).to_have_text("$10")
+    expect(pro.locator(".plan-billed")).to_have_text("$120 billed yearly")
+    # Every card ends with one action, and the actions of a row line up.
+    actions = page.locator(".plan-card").locator("a.rt-Button, button.rt-Button")
+    expect(actions).to_have_count(3)
+    tops = {round(actions.nth(i).bounding_box()["y"]) for i in range(3)}
+    assert len(tops) == 1, tops
 
 
 def test_sign_up_generate_offline_and_find_it_in_history(page: Page, app_server: AppServer) -> None:

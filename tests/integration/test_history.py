@@ -164,3 +164,89 @@ def test_the_csv_export_keeps_formulas_as_text(shelf: Shelf) -> None:
     assert '\'=HYPERLINK("http://evil.example","x")' in cells
     assert "'@SUM(1)" in cells and "'+cmd|' /C calc'!A0" in cells
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+
+
+def test_keyset_pages_cover_every_row_once_with_a_total(db_url: str) -> None:
+    with admin_session_scope(db_url) as session:
+        alice = make_user(session, "pages@example.com").user_id
+        bob = make_user(session, "other@example.com").user_id
+        same_moment = datetime.now(UTC) - timedelta(hours=1)
+        made = [_prompt(session, alice, minutes, output=f"row {minutes}") for minutes in range(7)]
+        # Rows created at the same instant still page in one stable order (by id).
+        for i in range(4):
+            made.append(_prompt(session, alice, 0, output=f"tie {i}"))
+            made[-1].created_at = same_moment
+        _prompt(session, bob, 0, output="not alice's")
+        session.flush()
+
+    with admin_session_scope(db_url) as session:
+        seen: list[str] = []
+        after = ""
+        while True:
+            page, total = history.history_rows(session=session, user_id=alice, after=after, limit=3)
+            assert total == 11
+            seen += [i.id for i in page]
+            if len(page) < 3:
+                break
+            after = history.page_cursor(page[-1])
+        assert sorted(seen) == sorted(str(p.id) for p in made) and len(seen) == 11
+        everything = history.list_history(session=session, user_id=alice, limit=100)
+        assert [i.id for i in everything] == seen  # the same order as one long page
+        # A new generation meanwhile does not shift the next page.
+        first, _ = history.history_rows(session=session, user_id=alice, limit=3)
+        _prompt(session, alice, -5, output="brand new")
+        second, total = history.history_rows(
+            session=session, user_id=alice, after=history.page_cursor(first[-1]), limit=3
+        )
+        assert [i.id for i in second] == seen[3:6] and total == 12
+        # Filters apply to the total too; a junk cursor starts from the top.
+        ties, total = history.history_rows(session=session, user_id=alice, query="tie")
+        assert total == 4 and len(ties) == 4
+        junk, _ = history.history_rows(session=session, user_id=alice, after="junk|junk")
+        assert junk[0].snippet == "brand new"
+
+
+def test_a_generation_shows_its_inputs_under_the_blueprints_labels(db_url: str) -> None:
+    from promptgen.models import SupportedTemplate
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "time_of_day": {
+                "type": "string",
+                "title": "Time of day",
+                "enum": ["golden_hour", "night"],
+                "x-enumLabels": ["Golden hour", "Night"],
+            },
+            "product": {"type": "string", "title": "Product"},
+        },
+    }
+    with admin_session_scope(db_url) as session:
+        alice = make_user(session, "labels@example.com").user_id
+        template = SupportedTemplate(
+            slug="label-test",
+            category="Image",
+            name="Label test",
+            description="",
+            prompt_template="{{ product }} at {{ time_of_day }}",
+            parameter_schema=schema,
+        )
+        session.add(template)
+        session.flush()
+        prompt = _prompt(session, alice, 0, template_id=template.id)
+        prompt.parameters = {"time_of_day": "golden_hour", "product": "a vase", "old_field": 1}
+        session.flush()
+        prompt_id = prompt.id
+
+    with admin_session_scope(db_url) as session:
+        detail = history.get_history_item(session=session, user_id=alice, prompt_id=prompt_id)
+        assert [(f.name, f.title) for f in detail.fields] == [
+            ("time_of_day", "Time of day"),
+            ("product", "Product"),
+        ]
+        from promptgen.state.history import _parameter_rows
+
+        shown = [(r.name, r.value) for r in _parameter_rows(detail)]
+        # Labels, choice labels and the form's order; a field the blueprint lost reads
+        # as words, never as a raw key.
+        assert shown == [("Time of day", "Golden hour"), ("Product", "a vase"), ("Old field", "1")]

@@ -49,7 +49,7 @@ def test_a_yearly_discount_is_shown_as_a_rounded_saving() -> None:
     assert to_plan_card(_tier(1200, 12000)).yearly_saving == "Save 17%"
     assert to_plan_card(_tier(1200, 14400)).yearly_saving == ""  # no cheaper than monthly
     card = to_plan_card(_tier(0, 0))
-    assert card.free and card.quota == "1,500 AI generations a month"
+    assert card.free and card.features[0] == "1,500 AI generations a month"
 
 
 @pytest.mark.parametrize(
