@@ -140,14 +140,26 @@ def _top_bar(*items: rx.Component, **props) -> rx.Component:
 def app_navbar() -> rx.Component:
     return _top_bar(
         logo(),
-        rx.tablet_and_desktop(
-            rx.hstack(*[_nav_link(*link) for link in NAV_LINKS], spacing="5"),
+        # Six links, the badge and the account fit from 1024 px; below that, the menu.
+        rx.desktop_only(
+            rx.hstack(*[_nav_link(*link) for link in NAV_LINKS], spacing="4"),
         ),
         rx.spacer(),
         plan_badge(),
-        rx.tablet_and_desktop(
+        rx.desktop_only(
             rx.hstack(
-                rx.text(AuthState.user_email, size="2", color_scheme="gray", id="user-email"),
+                rx.text(
+                    AuthState.user_email,
+                    size="2",
+                    color_scheme="gray",
+                    id="user-email",
+                    title=AuthState.user_email,
+                    # A long address is cut with an ellipsis rather than widen the page.
+                    max_width="14em",
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    white_space="nowrap",
+                ),
                 rx.button(
                     "Sign out",
                     variant="soft",
@@ -160,7 +172,7 @@ def app_navbar() -> rx.Component:
             ),
         ),
         theme_toggle(),
-        rx.mobile_only(_mobile_menu()),
+        rx.mobile_and_tablet(_mobile_menu()),
         background=rx.color("gray", 1),
         role="banner",
         position="sticky",

@@ -679,7 +679,7 @@ def _version_row(row: VersionRow) -> rx.Component:
         rx.el.td(
             rx.cond(
                 row.is_current,
-                rx.badge("Current", color_scheme="green"),
+                rx.badge("Current", color_scheme="green", high_contrast=True),
                 rx.button(
                     rx.icon("rotate-ccw", size=14),
                     "Restore",
@@ -754,6 +754,7 @@ def _field_change(change: FieldChangeRow) -> rx.Component:
         rx.badge(
             change.change,
             color_scheme=rx.match(change.change, ("added", "green"), ("removed", "red"), "amber"),
+            high_contrast=True,  # the soft green and amber fail contrast otherwise (axe)
         ),
         " ",
         rx.text(change.title, weight="bold", as_="span"),

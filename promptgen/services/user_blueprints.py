@@ -50,6 +50,7 @@ from promptgen.services.blueprint_builder import (
     schema_problem,
 )
 from promptgen.services.catalog_import import BlueprintEntry, CatalogError, check_storable
+from promptgen.services.plans import PlanSummary
 
 MAX_BLUEPRINTS_PER_USER = 200
 MAX_VERSIONS_PER_BLUEPRINT = 1_000
@@ -894,11 +895,16 @@ def resolve_blueprint(
 
 
 def studio_with_own(
-    *, session: Session, user_id: uuid.UUID, preferred_blueprint_id: int = 0
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    plan: PlanSummary | None = None,
+    preferred_blueprint_id: int = 0,
 ) -> tuple[studio.StudioPage, list[UserBlueprintSummary]]:
     """What the dashboard reads at page load (services/studio) and the user's own
-    blueprints, in the page load's one transaction (services/page_loads.py)."""
+    blueprints, in the page load's one transaction (services/page_loads.py). `plan` (passed
+    by the page load) tells which models the user can reach."""
     page = studio.load_studio(
-        session=session, user_id=user_id, preferred_blueprint_id=preferred_blueprint_id
+        session=session, user_id=user_id, plan=plan, preferred_blueprint_id=preferred_blueprint_id
     )
     return page, list_blueprints(session=session, user_id=user_id)

@@ -46,6 +46,10 @@ SIGNED_IN = {
     "/settings": "settings",
     "/compare": "compare",
     "/usage": "usage",
+    "/blueprints": "blueprints",
+    "/blueprints/new": "blueprint-new",
+    "/blueprints/[blueprint_id]": "blueprint-builder",
+    "/blueprints/[blueprint_id]/versions": "blueprint-versions",
     "/": "landing-signed-in",
     "/pricing": "pricing-signed-in",
     "/no-such-page": "404-signed-in",
@@ -56,6 +60,7 @@ def test_the_audit_covers_every_registered_page() -> None:
     # The 404 page is registered under Reflex's "404" slug and seen at any unknown path.
     registered = {"/no-such-page" if p.route == "404" else p.route for p in all_pages()}
     audited = set(SIGNED_OUT) | set(SIGNED_IN)
+    # /blueprints/new is the builder's route with the id "new".
     assert registered - audited == set(), "add the new page to the accessibility audit"
 
 
@@ -112,6 +117,14 @@ def _make_history(page: Page, server: AppServer, tmp_path: Path) -> str:
     return page.url.removeprefix(server.url)
 
 
+def _make_own_blueprint(page: Page, server: AppServer) -> str:
+    """A private copy of a catalog blueprint; returns its builder page's path."""
+    page.goto(server.url + "/blueprints")
+    page.get_by_role("button", name="Make a private copy of Portrait").click()
+    expect(page).to_have_url(re.compile(r"/blueprints/[0-9a-f-]{36}/?$"))
+    return page.url.removeprefix(server.url).rstrip("/")
+
+
 def _tiny_png() -> bytes:
     """A real 2x2 PNG, so thumbnails have something to show."""
 
@@ -159,8 +172,14 @@ def test_every_page_passes_axe_and_fits_the_screen(
 
         sign_up(page, app_server)
         detail_path = _make_history(page, app_server, tmp_path)
+        own_path = _make_own_blueprint(page, app_server)
+        paths = {
+            "/history/[prompt_id]": detail_path,
+            "/blueprints/[blueprint_id]": own_path,
+            "/blueprints/[blueprint_id]/versions": own_path + "/versions",
+        }
         for route, name in SIGNED_IN.items():
-            page.goto(app_server.url + (detail_path if route == "/history/[prompt_id]" else route))
+            page.goto(app_server.url + paths.get(route, route))
             _settle(page)
             problems += _audit(page, name, width, findings)
             problems += _no_sideways_scroll(page, name, width)

@@ -21,8 +21,7 @@ def test_share_open_signed_out_and_remix(
     alice = sign_up(page, app_server)
     page.locator(".blueprint-card", has_text="Product photo").click()
     page.fill("#field-product", "a walnut desk lamp")
-    page.click("#model-select")
-    page.get_by_role("option", name=OFFLINE, exact=True).click()
+    page.locator(f'.model-card[data-model="{OFFLINE}"]').click()
     page.click("#generate")
     expect(page.locator("#result-output")).to_contain_text("a walnut desk lamp")
 

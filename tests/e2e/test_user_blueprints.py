@@ -20,8 +20,7 @@ def _field(page: Page, index: int, attribute: str):
 
 def _generate_offline(page: Page, subject: str) -> None:
     page.fill("#field-subject", subject)
-    page.click("#model-select")
-    page.get_by_role("option", name=OFFLINE, exact=True).click()
+    page.locator(f'.model-card[data-model="{OFFLINE}"]').click()
     page.click("#generate")
 
 
@@ -193,7 +192,9 @@ def test_catalog_copy_and_another_users_blueprint(
         expect(intruder.locator("#not-found")).to_be_visible()
         blueprint_id = own_url.rsplit("/", 1)[-1]
         intruder.goto(app_server.url + f"/dashboard?blueprint=user:{blueprint_id}")
-        expect(intruder.get_by_text("Pick a blueprint above to start.")).to_be_visible()
+        expect(intruder.locator("#generate-error")).to_contain_text(
+            "That blueprint does not exist, or is not yours."
+        )
         expect(intruder.locator(".own-blueprint-card")).to_have_count(0)
     finally:
         other.close()
