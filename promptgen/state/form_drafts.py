@@ -66,12 +66,14 @@ class FormDraftState(DashboardState):
             return None
         if str(form_data.get(FORM_STAMP_FIELD, "")) != stamp:
             return None  # typed into a form that is no longer on screen
-        user = await self._current_user()
-        if user is None:
-            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
         picker = await self._picker()
         choices = picker._choices() if self.selected_blueprint_takes_signature else ()
         values = parameters_from_form(self.fields, form_data)
+        if _digest(values, choices) == self._saved_digest:
+            return None  # nothing new: no database work at all
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(urls.sign_in_then(urls.DASHBOARD))
         # The same report moves the live prompt preview (one event per pause, not per key).
         await (await self.get_state(DashboardState))._show_values(values)
         await self._save(user.user_id, values, choices)
