@@ -19,6 +19,7 @@ from promptgen.models import (
     SubscriptionTier,
     SupportedAIModel,
     SupportedTemplate,
+    UserPrompt,
     VisualSignature,
 )
 from promptgen.services import compare, shares
@@ -245,3 +246,26 @@ async def test_comparison_shares_are_under_row_level_security(world) -> None:
         assert shares.get_shared_comparison(session=session, token=view.token) is None
     with user_session_scope(alice.user_id, world["db"]) as session:
         assert session.execute(sa.text("SELECT count(*) FROM shares")).scalar_one() == 1
+
+
+async def test_a_comparison_still_running_or_without_answers_is_not_shared(world) -> None:
+    alice = world["alice"]
+    comparison_id = await _compare(world, alice)
+    with admin_session_scope(world["db"]) as session:
+        first = session.exec(
+            select(UserPrompt).where(UserPrompt.comparison_id == uuid.UUID(comparison_id))
+        ).first()
+        first.status = "pending"
+        session.add(first)
+    with pytest.raises(shares.ShareError) as running:
+        _share(world, alice, comparison_id)
+    assert running.value.message.startswith("Wait for every column to finish")
+    with admin_session_scope(world["db"]) as session:
+        session.execute(
+            sa.update(UserPrompt)
+            .where(UserPrompt.comparison_id == uuid.UUID(comparison_id))
+            .values(status="failed", output="")
+        )
+    with pytest.raises(shares.ShareError) as empty:
+        _share(world, alice, comparison_id)
+    assert empty.value.message == "Only a comparison with at least one answer can be shared."
