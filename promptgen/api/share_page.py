@@ -1,9 +1,11 @@
-"""GET /share/{token}: a public, read-only page for a shared history entry.
+"""GET /share/{token}: a public, read-only page for a shared history entry or comparison.
 
 Server-rendered, so the Open Graph tags are in the HTML a link preview bot fetches (a
 Reflex page sets its head at build time, not per share). It shows the blueprint, inputs,
 signature, model and output (images only when the owner opted in), never who shared it,
 and offers Remix: the dashboard, prefilled with the recipe, in the viewer's own account.
+A comparison shows its blueprint and inputs once, then its columns side by side; its Remix
+is the first column's recipe (every column ran the same form).
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _og(shared: shares.SharedGeneration, url: str) -> str:
-    text = " ".join(shared.output.split())
+def _og(shared: shares.SharedGeneration, url: str, *, title: str = "", text: str = "") -> str:
+    text = " ".join((text or shared.output).split())
     if len(text) > _DESCRIPTION_LENGTH:
         text = text[: _DESCRIPTION_LENGTH - 1] + "…"
-    title = f"{shared.blueprint_name} · {shared.model_name} · PromptGen"
+    title = title or f"{shared.blueprint_name} · {shared.model_name} · PromptGen"
     tags = {
         "og:type": "article",
         "og:site_name": "PromptGen",
@@ -64,25 +66,26 @@ def _og(shared: shares.SharedGeneration, url: str) -> str:
     )
 
 
-def render_share(shared: shares.SharedGeneration, url: str) -> str:
-    inputs = "".join(
+def _inputs(shared: shares.SharedGeneration) -> str:
+    return "".join(
         f"<dt>{esc(name)}</dt><dd>{esc(_value(value))}</dd>"
         for name, value in shared.parameters.items()
         if value not in ("", None, [])
     )
-    images = "".join(
+
+
+def _images(shared: shares.SharedGeneration) -> str:
+    return "".join(
         f'<figure><img src="{image.data_url}" alt="{esc(image.filename)}">'
         f"<figcaption class=muted>{esc(image.filename)}</figcaption></figure>"
         for image in shared.images
     )
-    signature = (
-        f"<p>Visual signature: <b>{esc(shared.signature_name)}</b></p>"
-        if shared.signature_name
-        else ""
-    )
-    remix = (
+
+
+def _remix(shared: shares.SharedGeneration, what: str = "recipe") -> str:
+    return (
         f'<p><a class="button" data-testid="remix" href="{esc(urls.remix(shared.token))}">'
-        "Remix in your account</a> <span class=muted>Opens your dashboard with this recipe "
+        f"Remix in your account</a> <span class=muted>Opens your dashboard with this {what} "
         "(sign in or sign up first).</span></p>"
         f'<form method="post" action="{esc(urls.share_import(shared.token))}">'
         '<button class="button" type="submit" data-testid="import-blueprint">'
@@ -90,26 +93,102 @@ def render_share(shared: shares.SharedGeneration, url: str) -> str:
         if shared.blueprint_slug or shared.from_own_blueprint
         else "<p class=muted>This blueprint is no longer offered, so it cannot be remixed.</p>"
     )
+
+
+def render_share(shared: shares.SharedGeneration, url: str) -> str:
+    signature = (
+        f"<p>Visual signature: <b>{esc(shared.signature_name)}</b></p>"
+        if shared.signature_name
+        else ""
+    )
     return (
         '<p class=muted><a href="/">PromptGen</a> · shared generation</p>'
         f'<h1 data-testid="share-blueprint">{esc(shared.blueprint_name)}</h1>'
         f"<p class=muted>{esc(shared.blueprint_description)}</p>"
         f"<p>Model: <b>{esc(shared.model_name)}</b></p>{signature}"
-        f'<section class=card><h2>Inputs</h2><dl data-testid="share-inputs">{inputs}</dl>'
-        f"{images}</section>"
+        f'<section class=card><h2>Inputs</h2><dl data-testid="share-inputs">{_inputs(shared)}</dl>'
+        f"{_images(shared)}</section>"
         f'<section class=card><h2>Output</h2><pre data-testid="share-output">'
         f"{esc(shared.output)}</pre></section>"
         f"<details class=card><summary>Compiled prompt</summary><pre>"
-        f"{esc(shared.compiled_prompt)}</pre></details>{remix}"
+        f"{esc(shared.compiled_prompt)}</pre></details>{_remix(shared)}"
+    )
+
+
+# Columns side by side on a wide screen, stacked on a phone; inline CSS (no script), which
+# the site's CSP allows.
+_COLUMNS_STYLE = (
+    "<style>body{max-width:80rem}.cols{display:grid;gap:1rem;"
+    "grid-template-columns:repeat(auto-fit,minmax(16rem,1fr))}.cols>.card{margin:0}"
+    ".cols h3{margin:0 0 .25rem}.win{border-color:#30a46c;border-width:2px}</style>"
+)
+_STATUS = {
+    "succeeded": "",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+    "refused": "Could not run",
+    "pending": "Did not finish",
+}
+
+
+def _column(index: int, column: shares.SharedColumn) -> str:
+    badges = []
+    if column.is_winner:
+        badges.append("<b>Winner</b>")
+    if column.vote:
+        badges.append("Rated 👍" if column.vote > 0 else "Rated 👎")
+    status = _STATUS.get(column.status, column.status)
+    if status:
+        badges.append(esc(status))
+    signature = esc(column.signature_name) if column.signature_name else "No signature"
+    heading_id = f"column-{index}"
+    return (
+        f'<section class="card{" win" if column.is_winner else ""}" data-testid="share-column" '
+        f'aria-labelledby="{heading_id}"><h3 id="{heading_id}" data-testid="share-column-model">'
+        f"{esc(column.model_name)}</h3><p class=muted>{signature}"
+        f"{' · ' + ' · '.join(badges) if badges else ''}</p>"
+        f'<pre data-testid="share-column-output">{esc(column.output) or "(no answer)"}</pre>'
+        f"<details><summary>Compiled prompt</summary><pre>{esc(column.compiled_prompt)}</pre>"
+        "</details></section>"
+    )
+
+
+def render_comparison(shared: shares.SharedComparison, url: str) -> str:
+    recipe = shared.recipe
+    columns = "".join(_column(i, c) for i, c in enumerate(shared.columns, start=1))
+    return (
+        '<p class=muted><a href="/">PromptGen</a> · shared comparison</p>'
+        f'<h1 data-testid="share-blueprint">{esc(recipe.blueprint_name)}</h1>'
+        f"<p class=muted>{esc(recipe.blueprint_description)}</p>"
+        f"<section class=card><h2>Inputs</h2><p class=muted>Every column ran this form.</p>"
+        f'<dl data-testid="share-inputs">{_inputs(recipe)}</dl>{_images(recipe)}</section>'
+        f"<h2>{len(shared.columns)} columns</h2>"
+        f'<div class="cols" data-testid="share-columns">{columns}</div>'
+        f"{_remix(recipe, 'form and the first column')}"
+    )
+
+
+def _comparison_page(shared: shares.SharedComparison, url: str) -> Response:
+    recipe = shared.recipe
+    models = ", ".join(c.model_name for c in shared.columns)
+    title = f"{recipe.blueprint_name} · compared: {models} · PromptGen"
+    winner = next((c for c in shared.columns if c.is_winner), None)
+    text = (winner or next((c for c in shared.columns if c.output), shared.columns[0])).output
+    return page(
+        f"{recipe.blueprint_name} · comparison · PromptGen",
+        render_comparison(shared, url),
+        head=_og(recipe, url, title=title, text=text) + _COLUMNS_STYLE,
+        headers=_HEADERS,
     )
 
 
 async def share_page(request: Request) -> Response:
     token = request.path_params["token"]
     shared = await run_in_admin_session(shares.get_shared, token=token)
-    if shared is None:
-        return _gone()
     url = get_settings().app_url.rstrip("/") + urls.share(token)
+    if shared is None:
+        comparison = await run_in_admin_session(shares.get_shared_comparison, token=token)
+        return _gone() if comparison is None else _comparison_page(comparison, url)
     return page(
         f"{shared.blueprint_name} · PromptGen",
         render_share(shared, url),
@@ -163,9 +242,10 @@ def _gone() -> Response:
 
 async def remix(request: Request) -> Response:
     """Remix: the dashboard, filled in with the recipe, in the viewer's own account. A
-    sharer's own blueprint is copied into the viewer's blueprints first."""
+    sharer's own blueprint is copied into the viewer's blueprints first. A comparison
+    remixes its first column."""
     token = request.path_params["token"]
-    shared = await run_in_admin_session(shares.get_shared, token=token)
+    shared = await run_in_admin_session(shares.get_shared_recipe, token=token)
     if shared is None:
         return _gone()
     viewer = await run_in_threadpool(_viewer, request)

@@ -5,13 +5,16 @@ account), so it runs in an admin session and returns only what a share shows: th
 blueprint, inputs, signature, model and output, and the images only when the owner opted in.
 Never the owner's email, id, keys or key source.
 
-Comparisons (built separately) plug in through `kind="comparison"` and `comparison_id`:
-`create_comparison_share` / `_shared_comparison` are the hook.
+A comparison (generations sharing `user_prompts.comparison_id`) is shared the same way:
+`share_comparison` makes a `kind="comparison"` link and `get_shared_comparison` reads every
+column back (blueprint and inputs once, then each column's model, signature, output, status
+and rating). Remix and "save this blueprint" of a comparison use its first column's recipe.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from promptgen.db import rows_affected
 from promptgen.errors import UserFacingError
 from promptgen.models import (
     PromptAttachment,
+    PromptRating,
     Share,
     SupportedAIModel,
     SupportedTemplate,
@@ -110,9 +114,10 @@ class ShareView:
     """An owner's view of their link."""
 
     token: str
-    prompt_id: str
+    prompt_id: str  # "" for a comparison's link
     include_images: bool
     created_at: datetime
+    comparison_id: str = ""  # "" for a single entry's link
 
 
 def new_share_token() -> str:
@@ -131,9 +136,10 @@ def _parse(value: str | uuid.UUID) -> uuid.UUID | None:
 def _view(row: Share) -> ShareView:
     return ShareView(
         token=row.token,
-        prompt_id=str(row.prompt_id),
+        prompt_id=str(row.prompt_id) if row.prompt_id else "",
         include_images=row.include_images,
         created_at=row.created_at,
+        comparison_id=str(row.comparison_id) if row.comparison_id else "",
     )
 
 
@@ -224,18 +230,30 @@ def _slug(session: Session, model: type, row_id: int | None) -> tuple[str | None
     return row.slug, row
 
 
-def get_shared(*, session: Session, token: str) -> SharedGeneration | None:
-    """What the link `token` shows, or None when it is unknown or revoked. Admin session."""
+def _live_share(session: Session, token: str) -> Share | None:
     if not token or len(token) > 64:
         return None
-    share = session.exec(
+    return session.exec(
         select(Share).where(col(Share.token) == token, col(Share.revoked_at).is_(None))
     ).first()
-    if share is None or share.kind != KIND_GENERATION or share.prompt_id is None:
-        return None  # a comparison share is read by the comparisons module (not here yet)
-    prompt = session.get(UserPrompt, share.prompt_id)
-    if prompt is None or prompt.user_id != share.user_id:
-        return None
+
+
+def _images(session: Session, owner: uuid.UUID, prompt_id: uuid.UUID) -> list[SharedImage]:
+    return [
+        SharedImage(a.filename, a.mime_type, a.data)
+        for a in session.exec(
+            select(PromptAttachment)
+            .where(
+                col(PromptAttachment.prompt_id) == prompt_id,
+                col(PromptAttachment.user_id) == owner,
+            )
+            .order_by(PromptAttachment.filename)
+        ).all()
+    ]
+
+
+def _shared_entry(session: Session, share: Share, prompt: UserPrompt) -> SharedGeneration:
+    """One of the sharer's entries as a share shows it (images only when opted in)."""
     blueprint_slug, blueprint = _slug(session, SupportedTemplate, prompt.template_id)
     version = (
         session.exec(
@@ -250,19 +268,7 @@ def get_shared(*, session: Session, token: str) -> SharedGeneration | None:
     recipe = version if version is not None else blueprint
     signature_slug, _ = _slug(session, VisualSignature, prompt.signature_id)
     model_slug, _ = _slug(session, SupportedAIModel, prompt.model_id)
-    images: list[SharedImage] = []
-    if share.include_images:
-        images = [
-            SharedImage(a.filename, a.mime_type, a.data)
-            for a in session.exec(
-                select(PromptAttachment)
-                .where(
-                    col(PromptAttachment.prompt_id) == prompt.id,
-                    col(PromptAttachment.user_id) == share.user_id,
-                )
-                .order_by(PromptAttachment.filename)
-            ).all()
-        ]
+    images = _images(session, share.user_id, prompt.id) if share.include_images else []
     return SharedGeneration(
         token=share.token,
         kind=share.kind,
@@ -285,6 +291,203 @@ def get_shared(*, session: Session, token: str) -> SharedGeneration | None:
     )
 
 
+def _comparison_prompts(session: Session, share: Share) -> list[UserPrompt]:
+    """The sharer's columns of a comparison share, in the compare page's order."""
+    if share.kind != KIND_COMPARISON or share.comparison_id is None:
+        return []
+    return list(
+        session.exec(
+            select(UserPrompt)
+            .where(
+                col(UserPrompt.user_id) == share.user_id,
+                col(UserPrompt.comparison_id) == share.comparison_id,
+            )
+            .order_by(col(UserPrompt.created_at), col(UserPrompt.model_name))
+        ).all()
+    )
+
+
+def get_shared(*, session: Session, token: str) -> SharedGeneration | None:
+    """What the link `token` shows, or None when it is unknown, revoked, or a comparison's
+    link (see `get_shared_comparison`). Admin session."""
+    share = _live_share(session, token)
+    if share is None or share.kind != KIND_GENERATION or share.prompt_id is None:
+        return None
+    prompt = session.get(UserPrompt, share.prompt_id)
+    if prompt is None or prompt.user_id != share.user_id:
+        return None
+    return _shared_entry(session, share, prompt)
+
+
+def get_shared_recipe(*, session: Session, token: str) -> SharedGeneration | None:
+    """The entry whose recipe Remix and "save this blueprint" use: the shared entry, or a
+    shared comparison's first column. Admin session."""
+    shared = get_shared(session=session, token=token)
+    if shared is not None:
+        return shared
+    share = _live_share(session, token)
+    if share is None:
+        return None
+    columns = _comparison_prompts(session, share)
+    return _shared_entry(session, share, columns[0]) if columns else None
+
+
+# --- comparisons ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedColumn:
+    model_name: str
+    signature_name: str
+    status: str
+    output: str
+    compiled_prompt: str
+    vote: int  # the owner's thumbs: 1, -1 or 0
+    is_winner: bool
+
+
+@dataclass(frozen=True)
+class SharedComparison:
+    """What a comparison's link shows: the recipe and inputs once (every column ran the same
+    form), then each column. Nothing here identifies the owner; no key source, no note."""
+
+    token: str
+    created_at: datetime
+    recipe: SharedGeneration  # the first column: blueprint, inputs, images (if opted in)
+    columns: list[SharedColumn]
+
+
+def _active_comparison_share(
+    session: Session, user_id: uuid.UUID, comparison_id: uuid.UUID
+) -> Share | None:
+    return session.exec(
+        select(Share).where(
+            col(Share.user_id) == user_id,
+            col(Share.kind) == KIND_COMPARISON,
+            col(Share.comparison_id) == comparison_id,
+            col(Share.revoked_at).is_(None),
+        )
+    ).first()
+
+
+def get_share_for_comparison(
+    *, session: Session, user_id: uuid.UUID, comparison_id: str
+) -> ShareView | None:
+    """The live link of one of the user's comparisons, if it has one."""
+    parsed = _parse(comparison_id)
+    if parsed is None:
+        return None
+    row = _active_comparison_share(session, user_id, parsed)
+    return _view(row) if row else None
+
+
+def share_comparison(
+    *, session: Session, user_id: uuid.UUID, comparison_id: str, include_images: bool = False
+) -> ShareView:
+    """Share one of the user's finished comparisons (or update whether its link shows the
+    images); one live link per comparison. Raises ShareError for another user's or an
+    unknown comparison, one still running, or one with no answer at all."""
+    parsed = _parse(comparison_id)
+    statuses = (
+        session.exec(
+            select(UserPrompt.status, UserPrompt.output).where(
+                col(UserPrompt.user_id) == user_id, col(UserPrompt.comparison_id) == parsed
+            )
+        ).all()
+        if parsed
+        else []
+    )
+    if parsed is None or not statuses:
+        raise ShareError("That comparison is not in your history.")
+    if any(status == "pending" for status, _ in statuses):
+        raise ShareError("Wait for every column to finish before sharing this comparison.")
+    if not any(status == "succeeded" and output.strip() for status, output in statuses):
+        raise ShareError("Only a comparison with at least one answer can be shared.")
+    row = _active_comparison_share(session, user_id, parsed)
+    if row is None:
+        row = Share(
+            user_id=user_id,
+            token=new_share_token(),
+            kind=KIND_COMPARISON,
+            comparison_id=parsed,
+            include_images=include_images,
+            created_at=datetime.now(UTC),
+        )
+        session.add(row)
+        audit("share_created", user=user_id, comparison=parsed)
+    elif row.include_images != include_images:
+        row.include_images = include_images
+        session.add(row)
+    session.flush()
+    return _view(row)
+
+
+def revoke_comparison_share(*, session: Session, user_id: uuid.UUID, comparison_id: str) -> bool:
+    """End the live link of one of the user's comparisons; it stops working at once."""
+    parsed = _parse(comparison_id)
+    if parsed is None:
+        return False
+    result = session.execute(
+        sa.update(Share)
+        .where(
+            col(Share.user_id) == user_id,
+            col(Share.kind) == KIND_COMPARISON,
+            col(Share.comparison_id) == parsed,
+            col(Share.revoked_at).is_(None),
+        )
+        .values(revoked_at=datetime.now(UTC))
+    )
+    changed = rows_affected(result)
+    if changed:
+        audit("share_revoked", user=user_id, comparison=parsed)
+    return bool(changed)
+
+
+def get_shared_comparison(*, session: Session, token: str) -> SharedComparison | None:
+    """What a comparison's link shows, or None when it is unknown, revoked, not a
+    comparison's, or its columns are gone. Admin session."""
+    share = _live_share(session, token)
+    if share is None:
+        return None
+    prompts = _comparison_prompts(session, share)
+    if not prompts:
+        return None
+    ratings = {
+        r.prompt_id: r
+        for r in session.exec(
+            select(PromptRating).where(
+                col(PromptRating.user_id) == share.user_id,
+                col(PromptRating.prompt_id).in_([p.id for p in prompts]),
+            )
+        ).all()
+    }
+    recipe = _shared_entry(session, share, prompts[0])
+    if share.include_images and not recipe.images:
+        # Every column got the same form; show the first column's images that has any.
+        for prompt in prompts[1:]:
+            images = _images(session, share.user_id, prompt.id)
+            if images:
+                recipe = dataclasses.replace(recipe, images=images)
+                break
+    return SharedComparison(
+        token=share.token,
+        created_at=prompts[0].created_at,
+        recipe=recipe,
+        columns=[
+            SharedColumn(
+                model_name=p.model_name,
+                signature_name=p.signature_name,
+                status=p.status,
+                output=p.output,
+                compiled_prompt=p.compiled_prompt,
+                vote=ratings[p.id].vote if p.id in ratings else 0,
+                is_winner=ratings[p.id].is_winner if p.id in ratings else False,
+            )
+            for p in prompts
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class RemixRecipe:
     """A shared entry's recipe, as ids of this catalog, for prefilling the dashboard."""
@@ -297,17 +500,16 @@ class RemixRecipe:
 
 
 def remix_recipe(*, session: Session, token: str) -> RemixRecipe | None:
-    """The recipe behind a live share link (admin session: the viewer is not its owner)."""
-    share = (
-        session.exec(
-            select(Share).where(col(Share.token) == token, col(Share.revoked_at).is_(None))
-        ).first()
-        if token and len(token) <= 64
-        else None
-    )
-    if share is None or share.prompt_id is None:
+    """The recipe behind a live share link (admin session: the viewer is not its owner); a
+    comparison's link remixes its first column (every column ran the same form)."""
+    share = _live_share(session, token)
+    if share is None:
         return None
-    prompt = session.get(UserPrompt, share.prompt_id)
+    if share.prompt_id is not None:
+        prompt = session.get(UserPrompt, share.prompt_id)
+    else:
+        columns = _comparison_prompts(session, share)
+        prompt = columns[0] if columns else None
     if prompt is None or prompt.user_id != share.user_id:
         return None
     return RemixRecipe(
@@ -324,7 +526,7 @@ def shared_blueprint_draft(*, session: Session, token: str) -> tuple[Any, str] |
     blueprints; None when the link is dead or its blueprint is gone. Admin session."""
     from promptgen.services.user_blueprints import BlueprintDraft
 
-    shared = get_shared(session=session, token=token)
+    shared = get_shared_recipe(session=session, token=token)
     if shared is None or not shared.blueprint_template:
         return None
     draft = BlueprintDraft(

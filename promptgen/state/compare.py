@@ -16,9 +16,11 @@ from typing import Any
 import reflex as rx
 
 from promptgen import urls
+from promptgen.errors import UserFacingError
 from promptgen.providers.base import PROVIDER_NAMES, ProviderName
-from promptgen.services import catalog, compare
+from promptgen.services import catalog, compare, shares
 from promptgen.services.compare import ColumnSpec, ColumnView
+from promptgen.settings import get_settings
 from promptgen.state.base import run_service
 from promptgen.state.dashboard import DashboardState, parameters_from_form
 
@@ -107,6 +109,10 @@ class CompareState(DashboardState):
     compare_error: str = ""
     leader_models: list[LeaderRowView] = []
     leader_signatures: list[LeaderRowView] = []
+    # The open comparison's public link (services/shares.py), "" when it has none.
+    compare_share_url: str = ""
+    compare_share_images: bool = False
+    compare_share_error: str = ""
     _baseline_model_id: int = 0
     _providers: dict[str, str] = {}  # model id -> provider display name ("" offline)
 
@@ -175,6 +181,18 @@ class CompareState(DashboardState):
             )
             for v in views
         ]
+        self._show_share(
+            await run_service(
+                shares.get_share_for_comparison, user_id=user_id, comparison_id=comparison_id
+            )
+        )
+
+    def _show_share(self, view: shares.ShareView | None) -> None:
+        self.compare_share_error = ""
+        self.compare_share_url = (
+            get_settings().app_url.rstrip("/") + urls.share(view.token) if view else ""
+        )
+        self.compare_share_images = view.include_images if view else False
 
     def _specs(self) -> list[ColumnSpec]:
         specs = [
@@ -299,6 +317,7 @@ class CompareState(DashboardState):
             ]
             comparison_id = uuid.uuid4()
             self.comparison_id = str(comparison_id)
+            self._show_share(None)  # a new comparison has no link yet
             self.compare_error = ""
             self.running = True
             owner = self._session_hash
@@ -424,6 +443,43 @@ class CompareState(DashboardState):
             return None
         filename, content = exported
         return rx.download(data=content, filename=filename)
+
+    @rx.event
+    async def share_comparison(self, include_images: bool):
+        """Make (or update) the open comparison's public link; the service refuses a
+        comparison that is not this user's."""
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(urls.sign_in_then(urls.COMPARE))
+        if self.running or not self.comparison_id:
+            self.compare_share_error = "Wait for the comparison to finish before sharing it."
+            return None
+        try:
+            view = await run_service(
+                shares.share_comparison,
+                user_id=user.user_id,
+                comparison_id=self.comparison_id,
+                include_images=bool(include_images),
+            )
+        except UserFacingError as exc:
+            self.compare_share_error = exc.message
+            return None
+        self._show_share(view)
+        return None
+
+    @rx.event
+    async def stop_sharing_comparison(self):
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(urls.sign_in_then(urls.COMPARE))
+        if self.comparison_id:
+            await run_service(
+                shares.revoke_comparison_share,
+                user_id=user.user_id,
+                comparison_id=self.comparison_id,
+            )
+        self._show_share(None)
+        return None
 
     @rx.var
     def can_rate(self) -> bool:

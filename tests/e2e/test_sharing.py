@@ -119,3 +119,54 @@ def test_tokens_in_settings_and_the_new_pages_run_under_the_csp(
     expect(page.get_by_role("heading", name="PromptGen API v1")).to_be_visible()
     seen += _violations(page)
     assert seen == [] and errors == []
+
+
+def test_share_a_comparison_and_open_it_signed_out(
+    page: Page, browser: Browser, app_server: AppServer
+) -> None:
+    alice = sign_up(page, app_server)
+    page.click("#open-compare")
+    expect(page).to_have_url(re.compile(r"/compare/?$"))
+    page.locator(".blueprint-card", has_text="Product photo").click()
+    page.fill("#field-product", "a copper kettle")
+    page.click("#run-compare")
+    expect(page.locator(".compare-column")).to_have_count(3)
+    # The fakes answer every column; the first call may import provider SDKs (slow).
+    expect(page.locator(".compare-column .column-status", has_text="succeeded")).to_have_count(
+        3, timeout=30_000
+    )
+    expect(page.locator("#run-compare")).to_be_enabled()
+    page.click("#compare-share")
+    link = page.locator("#compare-share-url")
+    expect(link).to_have_value(re.compile(r"/share/[A-Za-z0-9_-]{40,}$"))
+    expect(page.locator("#compare-share-panel")).to_contain_text("Reference images are not shown.")
+    share_url = link.input_value()
+    outputs = page.locator(".compare-column .column-output").all_inner_texts()
+
+    viewer = browser.new_context(viewport={"width": 390, "height": 844})
+    viewer.add_init_script(WATCH_CSP)
+    visitor = viewer.new_page()
+    visitor.set_default_timeout(20_000)
+    try:
+        visitor.goto(share_url)
+        expect(visitor.get_by_test_id("share-blueprint")).to_have_text("Product photo")
+        expect(visitor.get_by_test_id("share-inputs")).to_contain_text("a copper kettle")
+        expect(visitor.get_by_test_id("share-column")).to_have_count(3)
+        models = visitor.get_by_test_id("share-column-model").all_inner_texts()
+        assert sorted(models) == sorted(
+            ["Gemini 2.5 Flash", "GPT-4.1 mini", "Blueprint compiler (offline)"]
+        )
+        shown = visitor.get_by_test_id("share-column-output").all_inner_texts()
+        for output in outputs:
+            assert output.strip()[:30] in " ".join(shown)
+        expect(visitor.get_by_role("heading", name="Inputs")).to_be_visible()
+        og_title = visitor.locator('meta[property="og:title"]').get_attribute("content")
+        assert og_title.startswith("Product photo · compared: ")
+        assert alice not in visitor.content()
+        assert _violations(visitor) == []
+    finally:
+        viewer.close()
+
+    page.click("#compare-stop-sharing")
+    expect(page.locator("#compare-share")).to_be_visible()
+    assert page.request.get(share_url).status == 404
