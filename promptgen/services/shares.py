@@ -203,24 +203,29 @@ def share_generation(
     return _view(row)
 
 
+def _revoke(
+    session: Session, user_id: uuid.UUID, *which: Any, audit_fields: dict[str, Any]
+) -> bool:
+    """End the user's live link that `which` selects; it stops working at once."""
+    result = session.execute(
+        sa.update(Share)
+        .where(col(Share.user_id) == user_id, col(Share.revoked_at).is_(None), *which)
+        .values(revoked_at=datetime.now(UTC))
+    )
+    changed = rows_affected(result)
+    if changed:
+        audit("share_revoked", user=user_id, **audit_fields)
+    return bool(changed)
+
+
 def revoke_share(*, session: Session, user_id: uuid.UUID, prompt_id: str) -> bool:
     """End the live link of one of the user's entries; the link stops working at once."""
     parsed = _parse(prompt_id)
     if parsed is None:
         return False
-    result = session.execute(
-        sa.update(Share)
-        .where(
-            col(Share.user_id) == user_id,
-            col(Share.prompt_id) == parsed,
-            col(Share.revoked_at).is_(None),
-        )
-        .values(revoked_at=datetime.now(UTC))
+    return _revoke(
+        session, user_id, col(Share.prompt_id) == parsed, audit_fields={"prompt": parsed}
     )
-    changed = rows_affected(result)
-    if changed:
-        audit("share_revoked", user=user_id, prompt=parsed)
-    return bool(changed)
 
 
 def _slug(session: Session, model: type, row_id: int | None) -> tuple[str | None, Any]:
@@ -427,20 +432,13 @@ def revoke_comparison_share(*, session: Session, user_id: uuid.UUID, comparison_
     parsed = _parse(comparison_id)
     if parsed is None:
         return False
-    result = session.execute(
-        sa.update(Share)
-        .where(
-            col(Share.user_id) == user_id,
-            col(Share.kind) == KIND_COMPARISON,
-            col(Share.comparison_id) == parsed,
-            col(Share.revoked_at).is_(None),
-        )
-        .values(revoked_at=datetime.now(UTC))
+    return _revoke(
+        session,
+        user_id,
+        col(Share.kind) == KIND_COMPARISON,
+        col(Share.comparison_id) == parsed,
+        audit_fields={"comparison": parsed},
     )
-    changed = rows_affected(result)
-    if changed:
-        audit("share_revoked", user=user_id, comparison=parsed)
-    return bool(changed)
 
 
 def get_shared_comparison(*, session: Session, token: str) -> SharedComparison | None:
