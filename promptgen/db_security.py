@@ -335,6 +335,12 @@ BEGIN
                            FROM public.supported_ai_models m WHERE m.id = v_row.model_id)
                END
          WHERE id = p_prompt_id;
+        IF p_status = 'succeeded' AND v_row.template_id IS NOT NULL THEN
+            -- The form's draft did its job (services/drafts); a failure keeps it. Here, in
+            -- the same statement, so a finish is one round trip (issue 14).
+            DELETE FROM public.form_drafts
+             WHERE user_id = v_row.user_id AND template_id = v_row.template_id;
+        END IF;
     END IF;
     PERFORM set_config('{ADMIN_FLAG}', coalesce(v_admin, ''), true);
 END

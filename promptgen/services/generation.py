@@ -581,34 +581,75 @@ async def _prepare_on_postgres(
     )
 
 
-def _finish_on_postgres(
-    session: Session,
-    *,
-    prompt_id: uuid.UUID,
-    status: str,
-    output: str,
-    error: str | None,
-    latency_ms: int | None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-) -> None:
-    """One call: the SECURITY DEFINER function records the outcome and settles the unit
-    (given back only when nothing was delivered; db_security), which the user role may not
-    do by hand."""
+@dataclass(frozen=True)
+class Outcome:
+    """How one generation ended: what `finish_success`/`finish_failure` record."""
+
+    prompt_id: uuid.UUID
+    status: PromptStatus
+    output: str = ""
+    error: str | None = None
+    latency_ms: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    # Give back the reserved unit: only when no output reached the user (output delivered
+    # is output paid).
+    refund: bool = False
+
+
+# The SECURITY DEFINER function records the outcome, settles the unit (given back only when
+# nothing was delivered; db_security) and, on success, drops the form's draft: one statement,
+# which the user role may not do by hand.
+_FINISH_SQL = "SELECT promptgen_finish_generation(%s, %s, %s, %s, %s, %s, %s)"
+
+
+def _finish_params(outcome: Outcome) -> tuple[Any, ...]:
+    # The function refunds exactly when nothing was delivered (an empty output).
+    output = "" if outcome.refund else outcome.output
+    return (
+        outcome.prompt_id,
+        str(outcome.status),
+        output,
+        outcome.error,
+        outcome.latency_ms,
+        outcome.input_tokens,
+        outcome.output_tokens,
+    )
+
+
+def record_outcome(*, session: Session, user_id: uuid.UUID, outcome: Outcome) -> None:
+    """Record `outcome` in one transaction of a user session (SQLite, and PostgreSQL callers
+    that hold a session; the generation path itself uses `_write_outcome`)."""
+    if is_postgres(session):
+        session.connection().exec_driver_sql(_FINISH_SQL, _finish_params(outcome))
+        return
+    if outcome.status == PromptStatus.SUCCEEDED:
+        # The form's draft did its job (services/drafts.py); a failure keeps it.
+        drafts.clear_after_generation(session=session, user_id=user_id, prompt_id=outcome.prompt_id)
+    elif outcome.refund:
+        # The refund first: only a row that is still pending can give its unit back.
+        refund_reservation(session=session, prompt_id=outcome.prompt_id)
+    # One UPDATE, scoped to the owner: this runs once per generation, on the hot path.
+    values: dict[str, Any] = {
+        "status": outcome.status,
+        "output": outcome.output,
+        "latency_ms": outcome.latency_ms,
+        "completed_at": datetime.now(UTC),
+    }
+    if outcome.status == PromptStatus.SUCCEEDED:
+        values.update(
+            input_tokens=outcome.input_tokens,
+            output_tokens=outcome.output_tokens,
+            estimated_cost_micros=cost_expression(
+                col(UserPrompt.model_id), outcome.input_tokens, outcome.output_tokens
+            ),
+        )
+    else:
+        values["error_message"] = outcome.error
     session.execute(
-        sa.text(
-            "SELECT promptgen_finish_generation(:id, :status, :output, :error, :latency, "
-            ":input_tokens, :output_tokens)"
-        ),
-        {
-            "id": prompt_id,
-            "status": status,
-            "output": output,
-            "error": error,
-            "latency": latency_ms,
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-        },
+        sa.update(UserPrompt)
+        .where(col(UserPrompt.id) == outcome.prompt_id, col(UserPrompt.user_id) == user_id)
+        .values(**values)
     )
 
 
@@ -622,35 +663,17 @@ def finish_success(
     output_tokens: int | None,
     latency_ms: int,
 ) -> None:
-    # The form's draft did its job (services/drafts.py); a failure keeps it.
-    drafts.clear_after_generation(session=session, user_id=user_id, prompt_id=prompt_id)
-    if is_postgres(session):
-        _finish_on_postgres(
-            session,
+    record_outcome(
+        session=session,
+        user_id=user_id,
+        outcome=Outcome(
             prompt_id=prompt_id,
             status=PromptStatus.SUCCEEDED,
             output=output,
-            error=None,
             latency_ms=latency_ms,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
-        )
-        return
-    # One UPDATE, scoped to the owner: this runs once per generation, on the hot path.
-    session.execute(
-        sa.update(UserPrompt)
-        .where(col(UserPrompt.id) == prompt_id, col(UserPrompt.user_id) == user_id)
-        .values(
-            output=output,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            status=PromptStatus.SUCCEEDED,
-            latency_ms=latency_ms,
-            completed_at=datetime.now(UTC),
-            estimated_cost_micros=cost_expression(
-                col(UserPrompt.model_id), input_tokens, output_tokens
-            ),
-        )
+        ),
     )
 
 
@@ -667,30 +690,17 @@ def finish_failure(
 ) -> None:
     """Record the failure, and give back the unit of quota it reserved when `refund` (only
     when no output reached the user: output delivered is output paid)."""
-    if is_postgres(session):
-        # The function refunds exactly when nothing was delivered (an empty output).
-        _finish_on_postgres(
-            session,
+    record_outcome(
+        session=session,
+        user_id=user_id,
+        outcome=Outcome(
             prompt_id=prompt_id,
             status=status,
-            output=output if not refund else "",
+            output=output,
             error=message,
             latency_ms=latency_ms,
-        )
-        return
-    if refund:
-        # The refund first: only a row that is still pending can give its unit back.
-        refund_reservation(session=session, prompt_id=prompt_id)
-    session.execute(
-        sa.update(UserPrompt)
-        .where(col(UserPrompt.id) == prompt_id, col(UserPrompt.user_id) == user_id)
-        .values(
-            status=status,
-            error_message=message,
-            output=output,
-            latency_ms=latency_ms,
-            completed_at=datetime.now(UTC),
-        )
+            refund=refund,
+        ),
     )
 
 
@@ -741,35 +751,44 @@ def database_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
-async def _record_until_done(fn: Callable[..., None], give_up_after: float, **kwargs: Any) -> None:
+async def _write_outcome(user_id: uuid.UUID, outcome: Outcome) -> None:
+    """One transaction: on PostgreSQL a single statement on the event loop (no thread, no
+    ORM: this is on every generation's path), elsewhere `record_outcome` in a session."""
+    if _on_postgres():
+        await run_user_statement(user_id, _FINISH_SQL, _finish_params(outcome))
+    else:
+        await run_in_user_session(record_outcome, user_id=user_id, outcome=outcome)
+
+
+async def _record_until_done(user_id: uuid.UUID, outcome: Outcome, give_up_after: float) -> None:
     delay, waited = RECORD_RETRY_FIRST_S, 0.0
     while True:
         await asyncio.sleep(delay)
         waited += delay
         try:
-            await run_in_user_session(fn, **kwargs)
+            await _write_outcome(user_id, outcome)
         except Exception as exc:
             if not database_unreachable(exc) or waited >= give_up_after:
                 # The crash sweep refunds a reservation left pending; nothing else is lost.
-                log.error("gave up recording generation %s: %s", kwargs.get("prompt_id"), exc)
+                log.error("gave up recording generation %s: %s", outcome.prompt_id, exc)
                 return
             delay = min(delay * 2, RECORD_RETRY_MAX_S)
             continue
-        log.info("recorded generation %s once the database answered", kwargs.get("prompt_id"))
+        log.info("recorded generation %s once the database answered", outcome.prompt_id)
         return
 
 
-async def _record(fn: Callable[..., None], settings: Settings, **kwargs: Any) -> bool:
+async def _record(user_id: uuid.UUID, outcome: Outcome, settings: Settings) -> bool:
     """Write a generation's outcome; while the database is down, keep retrying in the
     background (so a refund lands as soon as it answers) and return False."""
     try:
-        await run_in_user_session(fn, **kwargs)
+        await _write_outcome(user_id, outcome)
     except Exception as exc:
         if not database_unreachable(exc):
             raise
-        log.warning("database unreachable recording generation %s", kwargs.get("prompt_id"))
+        log.warning("database unreachable recording generation %s", outcome.prompt_id)
         task = asyncio.get_running_loop().create_task(
-            _record_until_done(fn, abandoned_after(settings).total_seconds(), **kwargs)
+            _record_until_done(user_id, outcome, abandoned_after(settings).total_seconds())
         )
         _pending_records.add(task)
         task.add_done_callback(_pending_records.discard)
@@ -817,20 +836,16 @@ async def run_generation(
         # Output delivered is output paid: only a call that showed the user nothing gives
         # its unit back. Anything that arrived is kept in history with the failure.
         # Shielded: a cancelled task must still record the failure and refund.
-        delivered = bool("".join(parts).strip())
-        await asyncio.shield(
-            _record(
-                finish_failure,
-                settings,
-                user_id=user_id,
-                prompt_id=prepared.prompt_id,
-                message=message,
-                status=status,
-                output="".join(parts),
-                latency_ms=elapsed_ms(),
-                refund=not delivered,
-            )
+        output = "".join(parts)
+        outcome = Outcome(
+            prompt_id=prepared.prompt_id,
+            status=status,
+            output=output,
+            error=message,
+            latency_ms=elapsed_ms(),
+            refund=not output.strip(),
         )
+        await asyncio.shield(_record(user_id, outcome, settings))
 
     try:
         async with asyncio.timeout(prepared.config.timeout_s):
@@ -871,18 +886,15 @@ async def run_generation(
         message = f"{provider.name} returned an empty answer. Try again."
         await fail(message)
         raise GenerationError(message, kind=FailureKind.PROVIDER, prompt_id=prepared.prompt_id)
-    saved = await asyncio.shield(
-        _record(
-            finish_success,
-            settings,
-            user_id=user_id,
-            prompt_id=prepared.prompt_id,
-            output=output,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            latency_ms=elapsed_ms(),
-        )
+    success = Outcome(
+        prompt_id=prepared.prompt_id,
+        status=PromptStatus.SUCCEEDED,
+        output=output,
+        latency_ms=elapsed_ms(),
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
     )
+    saved = await asyncio.shield(_record(user_id, success, settings))
     offline = prepared.provider == ProviderName.OFFLINE
     notice = OFFLINE_NOTICE if offline else _key_notice(prepared.key_source)
     if not saved:
@@ -907,15 +919,13 @@ async def _cancelled_while_preparing(
         prepared = await preparing
     except Exception:
         return  # nothing was prepared, so nothing was reserved
-    await _record(
-        finish_failure,
-        settings,
-        user_id=user_id,
+    cancelled = Outcome(
         prompt_id=prepared.prompt_id,
-        message=CANCELLED_MESSAGE,
         status=PromptStatus.CANCELLED,
+        error=CANCELLED_MESSAGE,
         refund=True,
     )
+    await _record(user_id, cancelled, settings)
 
 
 def cancelled_message(*, delivered: bool) -> str:
