@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import billing, generation, retention, usage
+from bench import billing, browser, generation, retention, usage
 
 BENCHMARKS = {
     "generation": generation.main,
     "billing": billing.main,
+    "browser": browser.main,
     "retention": retention.main,
     "usage": usage.main,
 }

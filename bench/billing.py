@@ -16,7 +16,6 @@ import contextlib
 import copy
 import io
 import random
-import re
 import subprocess
 import tarfile
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
-from bench.support import postgres_database, save, summary_ms
+from bench.support import chromium, postgres_database, save, sign_up, summary_ms
 from promptgen.db import admin_session_scope
 from promptgen.models import SubscriptionTier, UserSubscription
 from promptgen.services.catalog_import import default_catalog, import_catalog, seed_catalog
@@ -198,9 +197,6 @@ def _throughput(database_url: str, fake: FakeStripe, pythonpath: str | None) -> 
 
 
 def _badge_latency(database_url: str, fake: FakeStripe, root: Path | None) -> dict:
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.support.app_server import start_app
 
     extra = {"root": root} if root else {}
@@ -216,15 +212,9 @@ def _badge_latency(database_url: str, fake: FakeStripe, root: Path | None) -> di
         _prices(session)
     samples: list[float] = []
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = browser.new_page()
-            email = f"badge-{uuid.uuid4().hex[:6]}@example.com"
-            page.goto(server.url + "/sign-up")
-            page.fill("#email", email)
-            page.fill("#password", "a long enough password")
-            page.click("#submit")
-            page.wait_for_url(re.compile(r"/dashboard/?$"))
+            sign_up(page, server.url, f"badge-{uuid.uuid4().hex[:6]}@example.com")
             page.wait_for_selector("#plan-name")
             with admin_session_scope(database_url) as session:
                 user_id = next(str(r.user_id) for r in session.exec(select(UserSubscription)).all())
@@ -261,7 +251,6 @@ def _badge_latency(database_url: str, fake: FakeStripe, root: Path | None) -> di
                     timeout=10_000,
                 )
                 samples.append(time.perf_counter() - started)
-            browser.close()
     finally:
         fake.read_latency = 0.0
         server.stop()
