@@ -8,7 +8,7 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -413,6 +413,32 @@ async def run_user_statement(
         return await cursor.fetchall() if cursor.description else []
 
     return await _async_pool(user_database_url(owner_url)).run(work)
+
+
+def is_postgres_url(url: str | None = None) -> bool:
+    """Whether `url` (by default the configured database) is PostgreSQL."""
+    return normalize_url(url or get_settings().database_url).startswith("postgresql")
+
+
+async def run_admin_statement(
+    sql: str, params: Sequence[Any] | Mapping[str, Any], url: str | None = None
+) -> list[tuple[Any, ...]]:
+    """Run one statement in its own admin transaction on PostgreSQL, scoped exactly like
+    `admin_session_scope` (the owner role, `app.admin` for this transaction only), after a
+    RESET ALL, in a single round trip (psycopg pipeline) and without leaving the event loop.
+    Returns the statement's rows."""
+    owner_url = normalize_url(url or get_settings().database_url)
+
+    async def work(conn: psycopg.AsyncConnection) -> list[tuple[Any, ...]]:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            await conn.execute("RESET ALL")
+            await conn.execute(f"SELECT set_config('{ADMIN_FLAG}', 'on', true)")
+            cursor = await conn.execute(sql, params)
+            await conn.execute("COMMIT")
+        return await cursor.fetchall() if cursor.description else []
+
+    return await _async_pool(owner_url).run(work)
 
 
 def check_database(url: str | None = None) -> str | None:

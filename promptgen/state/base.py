@@ -76,7 +76,7 @@ class AuthState(rx.State):
             await self._clear_session(session_hash)
         if not session_hash:
             return None
-        user = await run_admin_service(accounts.resolve_session_hash, token_hash=session_hash)
+        user = await accounts.find_session_user(session_hash)
         if user is None and self.signed_in:
             # Signed out elsewhere (another tab, password change): forget this user here too.
             await self._clear_session(session_hash)
