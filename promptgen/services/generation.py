@@ -164,6 +164,11 @@ class GenerationResult:
     input_tokens: int | None
     output_tokens: int | None
 
+    @property
+    def counted_against_quota(self) -> bool:
+        """Whether this generation used a unit of the plan's quota (the platform key)."""
+        return self.key_source == KeySource.PLATFORM
+
 
 @dataclass(frozen=True)
 class Prepared:

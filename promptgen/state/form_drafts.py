@@ -20,7 +20,7 @@ from promptgen import urls
 from promptgen.services import drafts
 from promptgen.services.signatures import SignatureChoice, SignatureChoiceError
 from promptgen.state.base import run_service
-from promptgen.state.dashboard import DashboardState, parameters_from_form
+from promptgen.state.dashboard import DashboardState, GenerationState, parameters_from_form
 
 # The hidden field a draft form carries: "<blueprint id>:<form version>".
 FORM_STAMP_FIELD = "__form_stamp"
@@ -62,7 +62,7 @@ class FormDraftState(DashboardState):
     @rx.event
     async def save_draft(self, form_data: dict[str, Any]):
         stamp = f"{self.selected_blueprint_id}:{self.form_version}"
-        if self.generating or not self.selected_blueprint_id:
+        if not self.selected_blueprint_id or (await self.get_state(GenerationState))._running:
             return None
         if str(form_data.get(FORM_STAMP_FIELD, "")) != stamp:
             return None  # typed into a form that is no longer on screen
