@@ -556,7 +556,8 @@ class DashboardState(AuthState):
                     return
                 live = await self._live()
                 if shown:
-                    live.result_output += text
+                    if text:  # (the timer's empty start, after the text began: nothing)
+                        live.result_output += text
                     return
                 shown = True
                 live.generating = True
