@@ -12,24 +12,18 @@ sources of commit `BASELINE_COMMIT`, taken with `git archive`) in the same run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
-import io
 import random
 import re
-import subprocess
-import tarfile
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from sqlmodel import select
 
-from bench.support import postgres_database, save, summary_ms
+from bench.support import design_sources, postgres_database, save, summary_ms
 from promptgen.db import admin_session_scope
 from promptgen.models import SubscriptionTier, UserSubscription
 from promptgen.services.catalog_import import default_catalog, import_catalog, seed_catalog
@@ -45,7 +39,6 @@ EVENTS_PER_USER = 10
 IN_FLIGHT = 32
 STRIPE_LATENCY_S = 0.05
 BADGE_SAMPLES = 30
-ROOT = Path(__file__).resolve().parent.parent
 PRICES = ("price_pro_m", "price_studio_m", "price_pro_y")
 
 
@@ -62,22 +55,6 @@ def _prices(session) -> None:
                 }
             )
     import_catalog(session=session, data={"tiers": tiers})
-
-
-@contextlib.contextmanager
-def _baseline_sources() -> Iterator[Path]:
-    """The previous design's sources (what `start_app` and granian need) in a temp folder."""
-    entries = ["promptgen", "assets", "alembic", "alembic.ini", "rxconfig.py", "pyproject.toml"]
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", BASELINE_COMMIT, *entries],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout
-    with tempfile.TemporaryDirectory(prefix="promptgen-baseline-") as folder:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(folder, filter="data")
-        yield Path(folder)
 
 
 def _subscription(user_id: str, n: int, start: int) -> dict:
@@ -274,7 +251,7 @@ def _ratio(new: float, old: float) -> str:
 
 def main() -> None:
     figures: dict[str, dict] = {}
-    with FakeStripe() as fake, _baseline_sources() as baseline:
+    with FakeStripe() as fake, design_sources(BASELINE_COMMIT) as baseline:
         for design, source in (("previous", baseline), ("new", None)):
             env = {"STRIPE_WEBHOOK_SECRET": SECRET}
             with postgres_database(env, previous_design=source) as url:
