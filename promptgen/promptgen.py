@@ -14,6 +14,7 @@ from promptgen.api.stripe_webhook import subscription_listeners
 from promptgen.db import share_connections_among
 from promptgen.logs import configure_logging
 from promptgen.pages import all_pages
+from promptgen.providers import preload_sdks
 from promptgen.services.realtime import listen_for_cancels
 from promptgen.settings import get_settings
 from promptgen.state.base import TabOwner
@@ -36,6 +37,8 @@ def backend_workers() -> int:
 
 # The workers split DATABASE_MAX_CONNECTIONS evenly (promptgen.db.connection_share).
 share_connections_among(backend_workers())
+# The AI SDKs load here, once, not at a worker's first generation (see preload_sdks).
+preload_sdks()
 
 # Our routes are mounted around Reflex's app, then everything (pages, routes, the websocket,
 # uploads) is wrapped by the edge middleware: security headers, origin and size checks.
