@@ -12,6 +12,7 @@ import reflex as rx
 from promptgen import blueprints, urls
 from promptgen.errors import UserFacingError
 from promptgen.services import (
+    accounts,
     catalog,
     drafts,
     generation,
@@ -23,7 +24,8 @@ from promptgen.services import (
     user_blueprints,
 )
 from promptgen.services.images import MAX_IMAGES
-from promptgen.services.signatures import SignatureChoice
+from promptgen.services.plans import get_plan_summary
+from promptgen.services.signatures import SignatureChoice, SignatureChoiceError
 from promptgen.state.base import AuthState, run_admin_service, run_service
 from promptgen.streaming import DeltaCoalescer
 
@@ -134,6 +136,27 @@ def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> 
         else:
             values[f.name] = form_data.get(f.name, "")
     return values
+
+
+async def store_draft(
+    user_id: uuid.UUID,
+    blueprint_id: int,
+    values: dict[str, Any],
+    choices: tuple[SignatureChoice, ...],
+) -> str:
+    """Write the form's draft; "" when written, else the reason it was refused (the form
+    shows it). Needs no state, so Generate runs it without holding the state lock."""
+    try:
+        await run_service(
+            drafts.save_draft,
+            user_id=user_id,
+            blueprint_id=blueprint_id,
+            values=values,
+            signatures=choices,
+        )
+    except (drafts.DraftTooLarge, SignatureChoiceError) as exc:
+        return str(exc)
+    return ""
 
 
 class DashboardState(AuthState):
@@ -508,13 +531,17 @@ class DashboardState(AuthState):
 
     @rx.event(background=True)
     async def generate(self, form_data: dict[str, Any]):
-        # A background event: a slow provider must not hold this page's state lock, and the
-        # output streams into the page as it arrives.
+        # A background event, and the page's state lock is taken only to read and write the
+        # state, never across a provider call or a database round trip: under load those
+        # wait in a queue, and Reflex takes a lock back after 10 s (LockExpiredError: the
+        # tab would never see its result).
         async with self:
             if self.generating:
                 return
-            user = await self._require_user()
-            if user is None:
+            owner = self._websocket_session_hash()  # the session this tab belongs to now
+            if owner != self._session_hash:
+                await self._clear_session(owner)  # it changed hands: forget the last user
+            if not owner:
                 yield self._to_sign_in()
                 return
             if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
@@ -532,21 +559,33 @@ class DashboardState(AuthState):
             self.result_notice = ""
             self.result_model = ""
             draft_ids = list(self._draft_ids) if self.model_accepts_images else []
-            owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
             blueprint_id = self.selected_blueprint_id
             own_id = self.selected_own_blueprint_id
             picker = await self._picker()
             choices = picker._choices() if self.selected_blueprint_takes_signature else ()
-            if blueprint_id:
-                # Kept until it succeeds: the no-key error's link to Settings loses nothing.
-                await (await self._drafts())._save(user.user_id, parameters, choices)
+            draft_digest = (await self._drafts())._unsaved(parameters, choices)
             # The preview shows exactly what is sent (and stays, with Copy, if the AI fails).
             self._values = dict(parameters)
             await self._refresh_preview()
             self._request_focus(RESULT_ID)  # on phones the result sits below the form
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
+        user = await run_admin_service(accounts.resolve_session_hash, token_hash=owner)
+        if user is None:  # signed out elsewhere (another tab, a password change)
+            async with self:
+                if self._session_hash == owner:
+                    self.generating = False
+                    if self.signed_in:
+                        await self._clear_session(owner)
+                yield self._to_sign_in()
+            return
+        if blueprint_id and draft_digest is not None:
+            # Kept until it succeeds: the no-key error's link to Settings loses nothing.
+            notice = await store_draft(user.user_id, blueprint_id, parameters, choices)
+            async with self:
+                if self._session_hash == owner:
+                    (await self._drafts())._stored(draft_digest, notice)
         task = asyncio.current_task()
         assert task is not None  # an event handler always runs in a task
         realtime.register_run(tab, task)
@@ -604,10 +643,11 @@ class DashboardState(AuthState):
             raise
         finally:
             realtime.forget_run(tab, task)
+            plan = await run_service(get_plan_summary, user_id=user.user_id)  # usage counter
             async with self:
                 if self._session_hash == owner:
                     self.generating = False
-                    await self._load_plan(user.user_id)  # the usage counter in the badge
+                    self._show_plan(plan)
         async with self:
             if self._session_hash == owner:
                 self.result_output = result.output
