@@ -26,7 +26,7 @@ from promptgen.services import (
 from promptgen.services.images import MAX_IMAGES
 from promptgen.services.plans import get_plan_summary
 from promptgen.services.signatures import SignatureChoice, SignatureChoiceError
-from promptgen.state.base import AuthState, run_admin_service, run_service
+from promptgen.state.base import AuthState, locked, run_admin_service, run_service
 from promptgen.streaming import DeltaCoalescer
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -532,10 +532,10 @@ class DashboardState(AuthState):
     @rx.event(background=True)
     async def generate(self, form_data: dict[str, Any]):
         # A background event, and the page's state lock is taken only to read and write the
-        # state, never across a provider call or a database round trip: under load those
-        # wait in a queue, and Reflex takes a lock back after 10 s (LockExpiredError: the
-        # tab would never see its result).
-        async with self:
+        # state, never across a provider call or a database round trip, and in turns
+        # (`locked`): under load those wait in a queue, and Reflex takes a lock back after
+        # 10 s (LockExpiredError: the tab would never see its result).
+        async with locked(self):
             if self.generating:
                 return
             owner = self._websocket_session_hash()  # the session this tab belongs to now
@@ -573,7 +573,7 @@ class DashboardState(AuthState):
             tab = self.router.session.client_token
         user = await run_admin_service(accounts.resolve_session_hash, token_hash=owner)
         if user is None:  # signed out elsewhere (another tab, a password change)
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     self.generating = False
                     if self.signed_in:
@@ -583,7 +583,7 @@ class DashboardState(AuthState):
         if blueprint_id and draft_digest is not None:
             # Kept until it succeeds: the no-key error's link to Settings loses nothing.
             notice = await store_draft(user.user_id, blueprint_id, parameters, choices)
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     (await self._drafts())._stored(draft_digest, notice)
         task = asyncio.current_task()
@@ -591,7 +591,7 @@ class DashboardState(AuthState):
         realtime.register_run(tab, task)
 
         async def show(text: str) -> None:
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:  # the tab may have changed hands since
                     self.result_output += text
 
@@ -617,7 +617,7 @@ class DashboardState(AuthState):
             finally:
                 await asyncio.shield(coalescer.aclose())
         except generation.GenerationError as exc:
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     self.error = exc.message
                     self.error_needs_key = exc.needs_own_key
@@ -629,13 +629,13 @@ class DashboardState(AuthState):
                         self._request_focus("generate-error")
             return
         except asyncio.CancelledError:
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     delivered = bool(self.result_output.strip())
                     self.result_notice = generation.cancelled_message(delivered=delivered)
             return
         except Exception:
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     self.error = (
                         "Something went wrong while generating. Your inputs are kept; try again."
@@ -644,11 +644,11 @@ class DashboardState(AuthState):
         finally:
             realtime.forget_run(tab, task)
             plan = await run_service(get_plan_summary, user_id=user.user_id)  # usage counter
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     self.generating = False
                     self._show_plan(plan)
-        async with self:
+        async with locked(self):
             if self._session_hash == owner:
                 self.result_output = result.output
                 self.result_notice = result.notice
