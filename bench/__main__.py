@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import billing, generation, retention, usage
+from bench import billing, generation, retention, scale, usage
 
 BENCHMARKS = {
     "generation": generation.main,
     "billing": billing.main,
     "retention": retention.main,
     "usage": usage.main,
+    "scale": scale.main,
 }
 
 
