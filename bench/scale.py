@@ -297,6 +297,9 @@ def memory(server: AppServer) -> dict[str, Any]:
         "rss_mib": rss,
         "rss_mean_mib": round(statistics.fmean(rss), 1) if rss else 0.0,
         "pss_total_mib": round(sum(w["pss_mib"] for w in workers), 1),
+        "pss_mean_mib": round(statistics.fmean(w["pss_mib"] for w in workers), 1)
+        if workers
+        else 0.0,
     }
 
 
@@ -582,21 +585,26 @@ def main() -> None:
         f"each), design {BASELINE_COMMIT} {baseline['peak_connections']} (one instance, "
         "on a cluster of its own)"
     )
-    print("backend memory per worker, MiB (RSS; PSS summed over the workers)")
+    print(
+        "backend memory per worker, MiB (RSS counts pages shared with the other forked "
+        "workers in each; PSS splits them)"
+    )
     for label, design in (("this design", current), (f"design {BASELINE_COMMIT}", baseline)):
         for when in ("idle", "after_load"):
             m = design["memory"][when]
             print(
                 f"  {label:18}{when:11} RSS {m['rss_mib']} (mean {m['rss_mean_mib']}), "
-                f"PSS total {m['pss_total_mib']}"
+                f"PSS mean {m['pss_mean_mib']}"
             )
     new_m, old_m = current["memory"], baseline["memory"]
-    print(
-        f"  this design / {BASELINE_COMMIT}: mean RSS idle "
-        f"{_ratio(new_m['idle']['rss_mean_mib'], old_m['idle']['rss_mean_mib'])}, after load "
-        f"{_ratio(new_m['after_load']['rss_mean_mib'], old_m['after_load']['rss_mean_mib'])}"
-        "  (aim: no regression)"
-    )
+    for kind in ("rss", "pss"):
+        key = f"{kind}_mean_mib"
+        print(
+            f"  this design / {BASELINE_COMMIT}: mean {kind.upper()} idle "
+            f"{_ratio(new_m['idle'][key], old_m['idle'][key])}, after load "
+            f"{_ratio(new_m['after_load'][key], old_m['after_load'][key])}"
+            "  (aim: no regression)"
+        )
     print(
         f"load average {load_average[0]:.2f} {load_average[1]:.2f} {load_average[2]:.2f}; "
         f"{figures['seconds']:.0f} s; saved {path}"
