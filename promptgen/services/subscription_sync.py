@@ -566,7 +566,8 @@ async def apply_event_async(
     (with the caller's BEGIN); the subscription is read from Stripe under the lock; the
     UPDATE goes out with the caller's COMMIT. The claim comes before the lock, as in
     `apply_event`, so a transaction holding a row lock never waits for an event's key and
-    duplicates cannot deadlock; a replay's lock lasts until its rollback, one round trip.
+    duplicates cannot deadlock; a replay holds the row lock only until its commit, one round
+    trip later.
     """
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
