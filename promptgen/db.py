@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -86,8 +87,9 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
-    for pool in _async_pools.values():
-        pool.close_idle()
+    for pools in list(_async_pools.values()):
+        for pool in pools.values():
+            pool.close_idle()
     _async_pools.clear()
     _owner_url_of.clear()
     _user_scope_secrets.clear()
@@ -296,16 +298,19 @@ async def run_in_user_session(fn: Callable[..., T], /, *, user_id: uuid.UUID, **
 # --- the generation's hot path: psycopg's async driver, no thread hop ---------------------
 
 ASYNC_POOL_SIZE = 10  # each use holds a connection for one round trip
+# The webhook holds its connection while it reads Stripe (the row lock must outlive the
+# read): 20 of them let one worker apply a few hundred events a second at Stripe's latency.
+ADMIN_ASYNC_POOL_SIZE = 20
 
 
 class _AsyncPool:
     """A few autocommit psycopg AsyncConnections of one login, for one event loop. No
     pre-ping: a reused connection found dead is replaced and the work runs once more."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, size: int) -> None:
         self._conninfo = conninfo
         self._idle: collections.deque[psycopg.AsyncConnection] = collections.deque()
-        self._slots = asyncio.Semaphore(ASYNC_POOL_SIZE)
+        self._slots = asyncio.Semaphore(size)
 
     async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
         async with self._slots:
@@ -350,7 +355,11 @@ class _AsyncPool:
             self._idle.pop().pgconn.finish()
 
 
-_async_pools: dict[tuple[int, str], _AsyncPool] = {}
+# Per event loop (an asyncio primitive belongs to one loop; tests run several), dropped
+# with its loop, so a new loop never finds the pool of a dead one that had the same id.
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _AsyncPool]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _conninfo(url: str) -> str:
@@ -368,11 +377,11 @@ def _conninfo(url: str) -> str:
     )
 
 
-def _async_pool(url: str) -> _AsyncPool:
-    key = (id(asyncio.get_running_loop()), url)
-    pool = _async_pools.get(key)
+def _async_pool(url: str, size: int = ASYNC_POOL_SIZE) -> _AsyncPool:
+    pools = _async_pools.setdefault(asyncio.get_running_loop(), {})
+    pool = pools.get(url)
     if pool is None:
-        pool = _async_pools[key] = _AsyncPool(_conninfo(url))
+        pool = pools[url] = _AsyncPool(_conninfo(url), size)
     return pool
 
 
@@ -415,9 +424,36 @@ async def run_user_statement(
     return await _async_pool(user_database_url(owner_url)).run(work)
 
 
-def is_postgres_url(url: str | None = None) -> bool:
-    """Whether `url` (by default the configured database) is PostgreSQL."""
+def uses_postgres(url: str | None = None) -> bool:
+    """Whether `url` (default: DATABASE_URL) is PostgreSQL rather than the embedded SQLite."""
     return normalize_url(url or get_settings().database_url).startswith("postgresql")
+
+
+async def run_in_admin_transaction(
+    fn: Callable[..., Awaitable[T]], /, url: str | None = None, **kwargs: Any
+) -> T:
+    """`await fn(conn=..., **kwargs)` in one admin transaction on PostgreSQL, on psycopg's
+    async driver without leaving the event loop: the scope of `admin_session_scope` (the
+    owner role, `app.admin` for this transaction only).
+
+    The connection is in pipeline mode: BEGIN and the admin flag go out with `fn`'s first
+    statements, and COMMIT with its last, so work that reads, waits on something else and
+    writes costs two round trips. `fn` raising rolls the transaction back. A reused
+    connection found dropped runs the whole of `fn` once more on a fresh one (`fn` must
+    be safe to repeat, as a unit of work that has not committed is)."""
+    owner_url = normalize_url(url or get_settings().database_url)
+
+    async def work(conn: psycopg.AsyncConnection) -> T:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            # A pooled connection must not carry settings an earlier unit of work left.
+            await conn.execute("RESET ALL")
+            await conn.execute(f"SELECT set_config('{ADMIN_FLAG}', 'on', true)")
+            result = await fn(conn=conn, **kwargs)
+            await conn.execute("COMMIT")
+        return result
+
+    return await _async_pool(owner_url, ADMIN_ASYNC_POOL_SIZE).run(work)
 
 
 async def run_admin_statement(
@@ -438,7 +474,7 @@ async def run_admin_statement(
             await conn.execute("COMMIT")
         return await cursor.fetchall() if cursor.description else []
 
-    return await _async_pool(owner_url).run(work)
+    return await _async_pool(owner_url, ADMIN_ASYNC_POOL_SIZE).run(work)
 
 
 def check_database(url: str | None = None) -> str | None:
