@@ -45,3 +45,52 @@
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);
 })();
+
+// Arrow keys choose in a radio group (the blueprint and model cards), however quick the tap.
+// Radix moves focus in a timer and chooses the newly focused item only if the arrow is still
+// held when focus lands; on a busy page (a draft being saved, a slow phone) a quick tap is
+// released first, so focus moved but nothing was chosen. Here: an item focused by an arrow
+// key pressed in its own group is chosen, unless Radix already clicked it.
+(function () {
+  "use strict";
+  var ARROWS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"];
+  var arrowGroup = null; // the radio group the last arrow key was pressed in
+  var focusedByArrow = null; // the item focused by it, until it is chosen
+  var clicked = false;
+
+  document.addEventListener(
+    "keydown",
+    function (event) {
+      var inGroup = event.target.closest && event.target.closest('[role="radiogroup"]');
+      arrowGroup = ARROWS.indexOf(event.key) >= 0 && inGroup ? inGroup : null;
+    },
+    true
+  );
+  document.addEventListener(
+    "click",
+    function (event) {
+      if (focusedByArrow && focusedByArrow.contains(event.target)) clicked = true;
+    },
+    true
+  );
+  document.addEventListener(
+    "focusin",
+    function (event) {
+      var item = event.target;
+      if (!arrowGroup || !item.getAttribute || item.getAttribute("role") !== "radio") return;
+      if (item.closest('[role="radiogroup"]') !== arrowGroup) return;
+      arrowGroup = null;
+      focusedByArrow = item;
+      clicked = false;
+      // After Radix's own focus handler, which clicks when the key is still held.
+      window.setTimeout(function () {
+        var item = focusedByArrow;
+        focusedByArrow = null;
+        if (!clicked && item.getAttribute("aria-checked") !== "true" && !item.disabled) {
+          item.click();
+        }
+      }, 0);
+    },
+    true
+  );
+})();

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import billing, generation, retention, scale, usage
+from bench import billing, browser, generation, retention, scale, usage
 
 BENCHMARKS = {
     "generation": generation.main,
     "billing": billing.main,
+    "browser": browser.main,
     "retention": retention.main,
     "usage": usage.main,
     "scale": scale.main,

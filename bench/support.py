@@ -1,11 +1,14 @@
 """Shared benchmark plumbing: a migrated PostgreSQL database, an earlier design's sources,
-percentiles, result files."""
+the fake OpenAI in its own process, percentiles, result files, Chromium, signing up
+through the real form, ports and the load average."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -13,6 +16,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -21,7 +25,11 @@ from promptgen.migrations import upgrade_database
 from promptgen.settings import reset_settings_cache
 from tests.support.postgres import start_postgres
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
 RESULTS = Path(__file__).parent / "results"
+PASSWORD = "a long enough password"
 ROOT = Path(__file__).resolve().parent.parent
 # What `start_app` and granian need to serve a design, and its CLI to migrate and seed.
 DESIGN_ENTRIES = ("promptgen", "assets", "alembic", "alembic.ini", "rxconfig.py", "pyproject.toml")
@@ -162,3 +170,40 @@ def save(name: str, figures: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(figures, indent=2) + "\n")
     return path
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, printed beside every timing (the machine is
+    shared)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def bench_port(offset: int) -> int | None:
+    """`BENCH_PORT` + offset when BENCH_PORT is set (machines where ports are handed out),
+    else None: a free port is picked."""
+    base = os.environ.get("BENCH_PORT")
+    return int(base) + offset if base else None
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright, as the browser tests run it."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_up(page: Page, base_url: str, email: str) -> None:
+    """A new account through the real sign-up form; returns on the dashboard."""
+    page.goto(base_url + "/sign-up")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_url(re.compile(r"/dashboard/?$"))

@@ -8,7 +8,8 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +53,15 @@ class ConnectionShare:
     """This process's part of DATABASE_MAX_CONNECTIONS: the most connections each of its
     pools opens."""
 
-    owner: int  # the owner role's engine: admin and plain sessions
-    user: int  # the user role's engine: user sessions
-    generation: int  # the generation path's async connections (user role)
+    owner: int  # the owner role's engine: admin and plain sessions, in threads
+    user: int  # the user role's engine: user sessions, in threads
+    generation: int  # the user role on the event loop: the generation's start and finish
+    admin_async: int  # the owner on the event loop: session lookups, webhooks (which hold
+    # theirs while Stripe is read)
 
     @property
     def total(self) -> int:
-        return self.owner + self.user + self.generation
+        return self.owner + self.user + self.generation + self.admin_async
 
     def for_role(self, role: Role) -> int:
         return self.owner if role == "owner" else self.user
@@ -66,10 +69,13 @@ class ConnectionShare:
 
 def connection_share(budget: int, workers: int) -> ConnectionShare:
     """One instance's `budget` split evenly among its `workers` backend processes (at least
-    one connection per pool), and each process's part 3:3:1 among its pools."""
-    per_process = max(3, budget // max(1, workers))
-    owner = user = max(1, per_process * 3 // 7)
-    return ConnectionShare(owner, user, max(1, per_process - owner - user))
+    one connection per pool), and each process's part among its pools: a quarter to each
+    engine, 15% to the generation path, the rest to the owner's event-loop pool (whose
+    webhooks hold a connection while Stripe answers)."""
+    per_process = max(4, budget // max(1, workers))
+    owner = user = max(1, per_process // 4)
+    generation = max(1, per_process * 15 // 100)
+    return ConnectionShare(owner, user, generation, per_process - owner - user - generation)
 
 
 _backend_workers = 1
@@ -130,8 +136,9 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
-    for pool in _async_pools.values():
-        pool.close_idle()
+    for pools in list(_async_pools.values()):
+        for pool in pools.values():
+            pool.close_idle()
     _async_pools.clear()
     _owner_url_of.clear()
     _user_scope_secrets.clear()
@@ -360,14 +367,14 @@ async def run_in_user_session(fn: Callable[..., T], /, *, user_id: uuid.UUID, **
 
 
 class _AsyncPool:
-    """A few autocommit psycopg AsyncConnections of one login, for one event loop (this
-    process's `generation` share; each use holds one for one round trip). No pre-ping: a
-    reused connection found dead is replaced and the work runs once more."""
+    """A few autocommit psycopg AsyncConnections of one login, for one event loop (`size`:
+    this process's share for the role, `ConnectionShare`). No pre-ping: a reused
+    connection found dead is replaced and the work runs once more."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, size: int) -> None:
         self._conninfo = conninfo
         self._idle: collections.deque[psycopg.AsyncConnection] = collections.deque()
-        self._slots = asyncio.Semaphore(current_share().generation)
+        self._slots = asyncio.Semaphore(size)
 
     async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
         async with self._slots:
@@ -412,7 +419,11 @@ class _AsyncPool:
             self._idle.pop().pgconn.finish()
 
 
-_async_pools: dict[tuple[int, str], _AsyncPool] = {}
+# Per event loop (an asyncio primitive belongs to one loop; tests run several), dropped
+# with its loop, so a new loop never finds the pool of a dead one that had the same id.
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _AsyncPool]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _conninfo(url: str) -> str:
@@ -430,11 +441,13 @@ def _conninfo(url: str) -> str:
     )
 
 
-def _async_pool(url: str) -> _AsyncPool:
-    key = (id(asyncio.get_running_loop()), url)
-    pool = _async_pools.get(key)
+def _async_pool(url: str, role: Role) -> _AsyncPool:
+    pools = _async_pools.setdefault(asyncio.get_running_loop(), {})
+    pool = pools.get(url)
     if pool is None:
-        pool = _async_pools[key] = _AsyncPool(_conninfo(url))
+        share = current_share()
+        size = share.admin_async if role == "owner" else share.generation
+        pool = pools[url] = _AsyncPool(_conninfo(url), size)
     return pool
 
 
@@ -474,7 +487,60 @@ async def run_user_statement(
             await conn.execute("COMMIT")
         return await cursor.fetchall() if cursor.description else []
 
-    return await _async_pool(user_database_url(owner_url)).run(work)
+    return await _async_pool(user_database_url(owner_url), "user").run(work)
+
+
+def uses_postgres(url: str | None = None) -> bool:
+    """Whether `url` (default: DATABASE_URL) is PostgreSQL rather than the embedded SQLite."""
+    return normalize_url(url or get_settings().database_url).startswith("postgresql")
+
+
+async def run_in_admin_transaction(
+    fn: Callable[..., Awaitable[T]], /, url: str | None = None, **kwargs: Any
+) -> T:
+    """`await fn(conn=..., **kwargs)` in one admin transaction on PostgreSQL, on psycopg's
+    async driver without leaving the event loop: the scope of `admin_session_scope` (the
+    owner role, `app.admin` for this transaction only).
+
+    The connection is in pipeline mode: BEGIN and the admin flag go out with `fn`'s first
+    statements, and COMMIT with its last, so work that reads, waits on something else and
+    writes costs two round trips. `fn` raising rolls the transaction back. A reused
+    connection found dropped runs the whole of `fn` once more on a fresh one (`fn` must
+    be safe to repeat, as a unit of work that has not committed is)."""
+    owner_url = normalize_url(url or get_settings().database_url)
+
+    async def work(conn: psycopg.AsyncConnection) -> T:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            # A pooled connection must not carry settings an earlier unit of work left.
+            await conn.execute("RESET ALL")
+            await conn.execute(f"SELECT set_config('{ADMIN_FLAG}', 'on', true)")
+            result = await fn(conn=conn, **kwargs)
+            await conn.execute("COMMIT")
+        return result
+
+    return await _async_pool(owner_url, "owner").run(work)
+
+
+async def run_admin_statement(
+    sql: str, params: Sequence[Any] | Mapping[str, Any], url: str | None = None
+) -> list[tuple[Any, ...]]:
+    """Run one statement in its own admin transaction on PostgreSQL, scoped exactly like
+    `admin_session_scope` (the owner role, `app.admin` for this transaction only), after a
+    RESET ALL, in a single round trip (psycopg pipeline) and without leaving the event loop.
+    Returns the statement's rows."""
+    owner_url = normalize_url(url or get_settings().database_url)
+
+    async def work(conn: psycopg.AsyncConnection) -> list[tuple[Any, ...]]:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            await conn.execute("RESET ALL")
+            await conn.execute(f"SELECT set_config('{ADMIN_FLAG}', 'on', true)")
+            cursor = await conn.execute(sql, params)
+            await conn.execute("COMMIT")
+        return await cursor.fetchall() if cursor.description else []
+
+    return await _async_pool(owner_url, "owner").run(work)
 
 
 def check_database(url: str | None = None) -> str | None:

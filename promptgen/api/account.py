@@ -141,9 +141,11 @@ async def open_reset_link(request: Request) -> Response:
     return response
 
 
-def _reset(token: str, password: str) -> tuple[str, uuid.UUID]:
+def _reset(token: str, password: str, client_ip: str | None) -> tuple[str, uuid.UUID]:
     with admin_session_scope() as session:
-        user = recovery.reset_password(session=session, token=token, new_password=password)
+        user = recovery.reset_password(
+            session=session, token=token, new_password=password, client_ip=client_ip
+        )
         return user.email, user.id
 
 
@@ -153,7 +155,9 @@ async def reset_password(request: Request) -> Response:
     form = await request.form()
     token = request.cookies.get(RESET_COOKIE, "")
     try:
-        email, user_id = await run_in_threadpool(_reset, token, _field(form, "password"))
+        email, user_id = await run_in_threadpool(
+            _reset, token, _field(form, "password"), request_address(request)
+        )
     except recovery.InvalidLink:
         response = _redirect(urls.NEW_PASSWORD, link="invalid")
         response.delete_cookie(RESET_COOKIE, path=urls.API_RESET_PASSWORD)

@@ -6,6 +6,7 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.components.forms import post_form
+from promptgen.components.share_link import share_link_panel
 from promptgen.services.api_tokens import MAX_NAME_LENGTH, SCOPE_GENERATE, SCOPE_READ
 from promptgen.state.api_access import ApiTokensState, ShareState, TokenRow
 
@@ -152,69 +153,14 @@ def import_export_card() -> rx.Component:
 
 
 def share_panel() -> rx.Component:
-    return rx.box(
-        rx.cond(
-            ShareState.share_url != "",
-            rx.vstack(
-                rx.text("Anyone with this link can see this generation (read-only):", size="2"),
-                rx.hstack(
-                    rx.input(
-                        value=ShareState.share_url,
-                        read_only=True,
-                        id="share-url",
-                        width="100%",
-                        aria_label="Share link",
-                    ),
-                    rx.button(
-                        rx.icon("copy", size=16),
-                        "Copy link",
-                        variant="soft",
-                        on_click=[
-                            rx.set_clipboard(ShareState.share_url),
-                            rx.toast.success("Link copied"),
-                        ],
-                    ),
-                    rx.button(
-                        "Stop sharing",
-                        color_scheme="red",
-                        variant="soft",
-                        on_click=ShareState.stop_sharing,
-                        id="stop-sharing",
-                    ),
-                    width="100%",
-                ),
-                rx.text(
-                    rx.cond(
-                        ShareState.include_images,
-                        "Reference images are shown on the shared page.",
-                        "Reference images are not shown.",
-                    ),
-                    size="1",
-                    color_scheme="gray",
-                ),
-                width="100%",
-            ),
-            rx.hstack(
-                rx.button(
-                    rx.icon("share-2", size=16),
-                    "Share a public link",
-                    variant="soft",
-                    on_click=ShareState.share(False),
-                    id="share",
-                ),
-                rx.button(
-                    "Share with images",
-                    variant="ghost",
-                    on_click=ShareState.share(True),
-                    id="share-with-images",
-                ),
-                align="center",
-            ),
-        ),
-        rx.cond(
-            ShareState.share_error != "",
-            rx.callout(ShareState.share_error, icon="triangle-alert", color_scheme="red"),
-        ),
-        width="100%",
+    """A history entry's public link."""
+    return share_link_panel(
+        url=ShareState.share_url,
+        include_images=ShareState.include_images,
+        error=ShareState.share_error,
+        share=ShareState.share,
+        stop=ShareState.stop_sharing,
+        subject="generation",
+        start_label="Share a public link",
         on_mount=ShareState.load,
     )

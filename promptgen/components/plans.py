@@ -32,7 +32,7 @@ FEATURE_LIST = {
 
 def _plan_action(plan: PlanCard) -> rx.Component:
     """The one button at the foot of a card: what this visitor can do with this plan."""
-    current = PublicState.signed_in & (PublicState.plan_name == plan.name)
+    current = PublicState.signed_in & (PublicState.plan_slug == plan.slug)
     return rx.cond(
         current,
         rx.cond(

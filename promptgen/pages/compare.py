@@ -6,6 +6,7 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.components.schema_form import schema_fields
+from promptgen.components.share_link import share_link_panel
 from promptgen.components.shell import app_shell, page_header
 from promptgen.pages import page
 from promptgen.pages.dashboard import blueprint_picker
@@ -321,80 +322,17 @@ def _leaderboard() -> rx.Component:
 
 
 def _share_panel() -> rx.Component:
-    """A finished comparison's public link: make it (with or without the reference images),
-    copy it, or end it. The page it opens is server-rendered (api/share_page.py)."""
-    return rx.box(
-        rx.cond(
-            CompareState.compare_share_url != "",
-            rx.vstack(
-                rx.text("Anyone with this link can see this comparison (read-only):", size="2"),
-                rx.hstack(
-                    rx.input(
-                        value=CompareState.compare_share_url,
-                        read_only=True,
-                        id="compare-share-url",
-                        width="100%",
-                        aria_label="Comparison share link",
-                    ),
-                    rx.button(
-                        rx.icon("copy", size=16),
-                        "Copy link",
-                        variant="soft",
-                        on_click=[
-                            rx.set_clipboard(CompareState.compare_share_url),
-                            rx.toast.success("Link copied"),
-                        ],
-                    ),
-                    rx.button(
-                        "Stop sharing",
-                        color_scheme="red",
-                        variant="soft",
-                        on_click=CompareState.stop_sharing_comparison,
-                        id="compare-stop-sharing",
-                    ),
-                    width="100%",
-                ),
-                rx.text(
-                    rx.cond(
-                        CompareState.compare_share_images,
-                        "Reference images are shown on the shared page.",
-                        "Reference images are not shown.",
-                    ),
-                    size="1",
-                    color_scheme="gray",
-                ),
-                width="100%",
-            ),
-            rx.hstack(
-                rx.button(
-                    rx.icon("share-2", size=16),
-                    "Share this comparison",
-                    variant="soft",
-                    size="1",
-                    on_click=CompareState.share_comparison(False),
-                    id="compare-share",
-                ),
-                rx.button(
-                    "Share with images",
-                    variant="ghost",
-                    size="1",
-                    on_click=CompareState.share_comparison(True),
-                    id="compare-share-with-images",
-                ),
-                align="center",
-            ),
-        ),
-        rx.cond(
-            CompareState.compare_share_error != "",
-            rx.callout(
-                CompareState.compare_share_error,
-                icon="triangle-alert",
-                color_scheme="red",
-                size="1",
-                id="compare-share-error",
-            ),
-        ),
-        width="100%",
+    """A finished comparison's public link."""
+    return share_link_panel(
+        url=CompareState.compare_share_url,
+        include_images=CompareState.compare_share_images,
+        error=CompareState.compare_share_error,
+        share=CompareState.share_comparison,
+        stop=CompareState.stop_sharing_comparison,
+        subject="comparison",
+        start_label="Share this comparison",
+        id_prefix="compare-",
+        size="1",
         id="compare-share-panel",
     )
 

@@ -31,6 +31,7 @@ from promptgen.state.dashboard import (
     UPLOAD_ID,
     BlueprintCard,
     DashboardState,
+    GenerationState,
     ModelOption,
     OwnBlueprintCard,
 )
@@ -293,14 +294,14 @@ def _generate_buttons() -> rx.Component:
     return rx.hstack(
         rx.button(
             rx.icon("wand-sparkles", size=16),
-            rx.cond(DashboardState.generating, "Generating…", "Generate"),
+            rx.cond(GenerationState.generating, "Generating…", "Generate"),
             type="submit",
             size="3",
-            disabled=DashboardState.generating,
+            disabled=GenerationState.generating,
             id="generate",
         ),
         rx.cond(
-            DashboardState.generating,
+            GenerationState.generating,
             rx.button(
                 rx.icon("square", size=14),
                 "Cancel",
@@ -313,7 +314,7 @@ def _generate_buttons() -> rx.Component:
             ),
         ),
         rx.cond(
-            DashboardState.generating,
+            GenerationState.generating,
             rx.spinner(size="3", id="progress", aria_label="Generating"),
         ),
         clear_form_button(),
@@ -403,18 +404,18 @@ def _preview_panel() -> rx.Component:
 
 def _result_panel() -> rx.Component:
     return rx.cond(
-        (DashboardState.result_output != "") | DashboardState.generating,
+        (GenerationState.result_output != "") | GenerationState.generating,
         _text_card(
             rx.hstack(
                 rx.heading("Result", size="4"),
-                rx.badge(DashboardState.result_model, variant="soft"),
+                rx.badge(GenerationState.result_model, variant="soft"),
                 align="center",
             ),
-            _copy(DashboardState.result_output, "Copy", "copy-result"),
-            notice(DashboardState.result_notice, size="1", id="result-notice"),
-            DashboardState.result_output,
+            _copy(GenerationState.result_output, "Copy", "copy-result"),
+            notice(GenerationState.result_notice, size="1", id="result-notice"),
+            GenerationState.result_output,
             id="result-output",
-            aria_busy=rx.cond(DashboardState.generating, "true", "false"),
+            aria_busy=rx.cond(GenerationState.generating, "true", "false"),
         ),
     )
 
@@ -423,9 +424,9 @@ def _focus_request() -> rx.Component:
     """Read by assets/studio.js: focus or scroll to `data-target` at each new nonce."""
     return rx.el.div(
         id="pg-focus-request",
-        data_target=DashboardState.focus_target,
-        data_mode=DashboardState.focus_mode,
-        data_nonce=DashboardState.focus_nonce.to_string(),
+        data_target=GenerationState.focus_target,
+        data_mode=GenerationState.focus_mode,
+        data_nonce=GenerationState.focus_nonce.to_string(),
         hidden=True,
     )
 

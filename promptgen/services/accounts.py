@@ -22,7 +22,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
 from promptgen.audit import audit
-from promptgen.db import insert_with_on_conflict, owner_engine, stored_id, table_of
+from promptgen.db import (
+    insert_with_on_conflict,
+    owner_engine,
+    run_admin_statement,
+    run_in_admin_session,
+    stored_id,
+    table_of,
+    uses_postgres,
+)
 from promptgen.models import (
     User,
     UserProfile,
@@ -324,6 +332,49 @@ def resolve_session_hash(
         session.add(user_session)
         session.flush()
     return CurrentUser(user_id=user.id, email=user.email, session_id=user_session.id)
+
+
+# `resolve_session_hash` as one statement: the same rules (an idle session is deleted and
+# finds no one, an active one slides at most once a TOUCH_INTERVAL), in one round trip.
+_SESSION_SQL = """
+WITH found AS (
+    SELECT s.id, s.user_id, s.last_seen_at, u.email
+    FROM user_sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.token_hash = %(token_hash)s
+), expired AS (
+    DELETE FROM user_sessions
+    WHERE id IN (SELECT id FROM found WHERE last_seen_at < %(idle_before)s)
+), touched AS (
+    UPDATE user_sessions SET last_seen_at = %(now)s
+    WHERE id IN (SELECT id FROM found
+                 WHERE last_seen_at >= %(idle_before)s AND last_seen_at < %(touch_before)s)
+)
+SELECT user_id, email, id FROM found WHERE last_seen_at >= %(idle_before)s
+"""
+
+
+async def find_session_user(
+    token_hash: str | None, *, now: datetime | None = None
+) -> CurrentUser | None:
+    """`resolve_session_hash` in its own admin transaction, for events and page loads. On
+    PostgreSQL one statement on the event loop (no thread, one round trip), elsewhere the
+    ORM in a worker thread."""
+    if not token_hash or len(token_hash) != 64:
+        return None
+    if not uses_postgres():
+        return await run_in_admin_session(resolve_session_hash, token_hash=token_hash, now=now)
+    now = as_utc(now) if now else datetime.now(UTC)
+    params = {
+        "token_hash": token_hash,
+        "now": now,
+        "idle_before": now - timedelta(days=get_settings().session_idle_days),
+        "touch_before": now - TOUCH_INTERVAL,
+    }
+    rows = await run_admin_statement(_SESSION_SQL, params)
+    if not rows:
+        return None
+    user_id, email, session_id = rows[0]
+    return CurrentUser(user_id=user_id, email=email, session_id=session_id)
 
 
 def sign_out(*, session: Session, token: str | None) -> None:

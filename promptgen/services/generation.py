@@ -30,10 +30,10 @@ from sqlmodel import Session, col, select
 from promptgen.blueprints import SchemaError, coerce_and_validate, compile_prompt
 from promptgen.db import (
     is_postgres,
-    normalize_url,
     run_in_session,
     run_in_user_session,
     run_user_statement,
+    uses_postgres,
 )
 from promptgen.errors import UserFacingError
 from promptgen.models import KeySource, PromptAttachment, PromptStatus, UserPrompt
@@ -164,6 +164,11 @@ class GenerationResult:
     input_tokens: int | None
     output_tokens: int | None
 
+    @property
+    def counted_against_quota(self) -> bool:
+        """Whether this generation used a unit of the plan's quota (the platform key)."""
+        return self.key_source == KeySource.PLATFORM
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -192,28 +197,117 @@ def _checked_images(request: GenerationRequest, supports_images: bool) -> list[C
         raise GenerationError(exc.message) from None
 
 
-def _chosen_signatures(
-    session: Session,
-    blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint,
+AnyBlueprint = catalog.BlueprintView | user_blueprints.ResolvedBlueprint
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A request checked against the catalog and compiled: what the pending row records."""
+
+    blueprint: AnyBlueprint
+    model: catalog.ModelView
+    clause: StyleClause | None
+    signature_id: int | None  # the leading signature; the clause's name records the mix
+    values: dict[str, Any]
+    prompt: str
+    images: list[CheckedImage]
+
+
+def _compile(
     request: GenerationRequest,
-) -> list[tuple[catalog.SignatureView, int]]:
-    """The request's signatures with their weights, leading (heaviest) first. A blueprint
-    that takes no signature gets none, whatever the request says: a code review must never
-    end with a visual style."""
-    if not blueprint.takes_signature:
-        return []
+    *,
+    blueprint: AnyBlueprint | None,
+    model_of: Callable[[int], catalog.ModelView | None],
+    signature_of: Callable[[int], catalog.SignatureView | None],
+) -> Compiled:
+    """Check the request (blueprint, signatures, model, parameters, images) and compile it.
+    Both paths call this: `prepare` looks rows up in its session, the PostgreSQL fast path
+    in the cached catalog snapshot."""
+    if blueprint is None:
+        raise GenerationError("That blueprint is no longer available. Pick another one.")
+    signatures: list[tuple[catalog.SignatureView, int]] = []
+    # A blueprint that takes no signature gets none, whatever the request says: a code
+    # review must never end with a visual style.
+    if blueprint.takes_signature:
+        try:
+            choices = check_choices(request.signature_choices())
+        except SignatureChoiceError as exc:
+            raise GenerationError(exc.message) from None
+        for choice in choices:
+            view = signature_of(choice.signature_id)
+            if view is None:
+                raise GenerationError("That visual signature is no longer available.")
+            signatures.append((view, choice.weight))
+        # Leading (heaviest) first; stable, so equal weights keep the order they were picked.
+        signatures.sort(key=lambda pair: -pair[1])
+    model = model_of(request.model_id)
+    if model is None:
+        raise GenerationError("That model is no longer available. Pick another one.")
+    values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
+    if errors:
+        raise GenerationError("Check the highlighted fields.", field_errors=errors)
+    images = _checked_images(request, model.supports_images)
+    clause = combine(
+        [WeightedStyle(view.name, view.style_prompt, weight) for view, weight in signatures]
+    )
     try:
-        choices = check_choices(request.signature_choices())
-    except SignatureChoiceError as exc:
-        raise GenerationError(exc.message) from None
-    chosen = []
-    for choice in choices:
-        view = catalog.get_signature(session=session, signature_id=choice.signature_id)
-        if view is None:
-            raise GenerationError("That visual signature is no longer available.")
-        chosen.append((view, choice.weight))
-    # Stable: equal weights keep the order they were picked in.
-    return sorted(chosen, key=lambda pair: -pair[1])
+        prompt = compile_prompt(
+            prompt_template=blueprint.prompt_template,
+            parameters=values,
+            signature_name=clause.name if clause else None,
+            signature_style=clause.style if clause else None,
+        )
+    except SchemaError as exc:
+        raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
+    return Compiled(
+        blueprint=blueprint,
+        model=model,
+        clause=clause,
+        signature_id=signatures[0][0].id if signatures else None,
+        values=values,
+        prompt=prompt,
+        images=images,
+    )
+
+
+def _plan_allows(*, session: Session, user_id: uuid.UUID, model: catalog.ModelView) -> bool:
+    """Whether the user's plan, while its status entitles it (services/plans), includes
+    `model`. Most models are open to every plan, and callers skip this for them."""
+    plan = get_plan_summary(session=session, user_id=user_id)
+    return model.allowed_for(plan.entitled_slug if plan else None)
+
+
+def _not_in_plan(model: catalog.ModelView) -> GenerationError:
+    return GenerationError(f"{model.display_name} is not included in your plan.")
+
+
+def _prepared(
+    prompt_id: uuid.UUID,
+    compiled: Compiled,
+    *,
+    api_key: str | None,
+    key_source: str,
+    settings: Settings,
+) -> Prepared:
+    model = compiled.model
+    return Prepared(
+        prompt_id=prompt_id,
+        provider=model.provider,
+        model_display_name=model.display_name,
+        request=ProviderRequest(
+            model_name=model.model_name,
+            prompt=compiled.prompt,
+            instructions=compiled.blueprint.instructions,
+            images=tuple(ImageInput(i.mime_type, i.data) for i in compiled.images),
+        ),
+        config=ProviderConfig(
+            api_key=api_key,
+            base_url=model.endpoint or settings.provider_base_url(model.provider),
+            timeout_s=settings.provider_timeout_seconds,
+        ),
+        key_source=key_source,
+        compiled_prompt=compiled.prompt,
+    )
 
 
 def prepare(
@@ -227,7 +321,7 @@ def prepare(
     """Validate and compile, choose the key, and save the pending history row."""
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
-    blueprint: catalog.BlueprintView | user_blueprints.ResolvedBlueprint | None
+    blueprint: AnyBlueprint | None
     template_id: int | None = request.blueprint_id
     version_id: uuid.UUID | None = None
     if request.blueprint_ref:
@@ -238,60 +332,41 @@ def prepare(
             template_id, version_id = blueprint.catalog_id, blueprint.version_id
     else:
         blueprint = catalog.get_blueprint(session=session, blueprint_id=request.blueprint_id)
-    if blueprint is None:
-        raise GenerationError("That blueprint is no longer available. Pick another one.")
-    signatures = _chosen_signatures(session, blueprint, request)
-    model = catalog.get_model(session=session, model_id=request.model_id)
-    if model is None:
-        raise GenerationError("That model is no longer available. Pick another one.")
-    if model.allowed_tiers:  # most models are open to every plan: skip the lookup
-        plan = get_plan_summary(session=session, user_id=user_id)
-        # The plan's models while its status entitles it (see services/plans).
-        if not model.allowed_for(plan.entitled_slug if plan else None):
-            raise GenerationError(f"{model.display_name} is not included in your plan.")
-
-    values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
-    if errors:
-        raise GenerationError("Check the highlighted fields.", field_errors=errors)
-    images = _checked_images(request, model.supports_images)
-    clause = combine(
-        [WeightedStyle(view.name, view.style_prompt, weight) for view, weight in signatures]
+    compiled = _compile(
+        request,
+        blueprint=blueprint,
+        model_of=lambda model_id: catalog.get_model(session=session, model_id=model_id),
+        signature_of=lambda sig_id: catalog.get_signature(session=session, signature_id=sig_id),
     )
-    try:
-        compiled = compile_prompt(
-            prompt_template=blueprint.prompt_template,
-            parameters=values,
-            signature_name=clause.name if clause else None,
-            signature_style=clause.style if clause else None,
-        )
-    except SchemaError as exc:
-        raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
+    model = compiled.model
+    if model.allowed_tiers and not _plan_allows(session=session, user_id=user_id, model=model):
+        raise _not_in_plan(model)
 
     # The row goes in first: a platform-key reservation is recorded on it (quota module).
     # A core INSERT naming its columns: the user role may not write quota_reserved, which
     # takes its server default (false).
     prompt_id = uuid.uuid4()
-    insert_prompt = sa.insert(UserPrompt).values(
-        id=prompt_id,
-        user_id=user_id,
-        template_id=template_id,
-        blueprint_version_id=version_id,
-        # The leading signature; the name records the whole mix.
-        signature_id=signatures[0][0].id if signatures else None,
-        model_id=model.id,
-        template_name=blueprint.name,
-        signature_name=clause.name[:120] if clause else "",
-        model_name=model.display_name,
-        parameters=values,
-        compiled_prompt=compiled,
-        key_source=KeySource.OFFLINE
-        if model.provider == ProviderName.OFFLINE
-        else KeySource.OWN_KEY,
-        status=PromptStatus.PENDING,
-        created_at=now,
-        comparison_id=request.comparison_id,
+    session.execute(
+        sa.insert(UserPrompt).values(
+            id=prompt_id,
+            user_id=user_id,
+            template_id=template_id,
+            blueprint_version_id=version_id,
+            signature_id=compiled.signature_id,
+            model_id=model.id,
+            template_name=compiled.blueprint.name,
+            signature_name=compiled.clause.name[:120] if compiled.clause else "",
+            model_name=model.display_name,
+            parameters=compiled.values,
+            compiled_prompt=compiled.prompt,
+            key_source=KeySource.OFFLINE
+            if model.provider == ProviderName.OFFLINE
+            else KeySource.OWN_KEY,
+            status=PromptStatus.PENDING,
+            created_at=now,
+            comparison_id=request.comparison_id,
+        )
     )
-    session.execute(insert_prompt)
     api_key, key_source = _route_key(
         session=session,
         user_id=user_id,
@@ -300,7 +375,7 @@ def prepare(
         settings=settings,
         now=now,
     )
-    for image in images:
+    for image in compiled.images:
         session.add(
             PromptAttachment(
                 prompt_id=prompt_id,
@@ -313,24 +388,7 @@ def prepare(
                 created_at=now,
             )
         )
-    return Prepared(
-        prompt_id=prompt_id,
-        provider=model.provider,
-        model_display_name=model.display_name,
-        request=ProviderRequest(
-            model_name=model.model_name,
-            prompt=compiled,
-            instructions=blueprint.instructions,
-            images=tuple(ImageInput(i.mime_type, i.data) for i in images),
-        ),
-        config=ProviderConfig(
-            api_key=api_key,
-            base_url=model.endpoint or settings.provider_base_url(model.provider),
-            timeout_s=settings.provider_timeout_seconds,
-        ),
-        key_source=key_source,
-        compiled_prompt=compiled,
-    )
+    return _prepared(prompt_id, compiled, api_key=api_key, key_source=key_source, settings=settings)
 
 
 def _route_key(
@@ -346,29 +404,15 @@ def _route_key(
     marks the pending row `prompt_id` (quota_reserved, key_source "platform")."""
     if model.provider == ProviderName.OFFLINE:
         return None, KeySource.OFFLINE
-    provider_name = PROVIDER_NAMES.get(model.provider, model.provider)
     platform_key = settings.provider_key(model.provider)
     if platform_key and reserve_quota(
         session=session, user_id=user_id, now=now, prompt_id=prompt_id
     ):
         return platform_key, KeySource.PLATFORM
-    try:
-        own_key = keys.open_key(session=session, user_id=user_id, provider=model.provider)
-    except VaultError:
-        log.error("stored %s key of user %s does not open", model.provider, user_id)
-        raise GenerationError(
-            f"Your saved {provider_name} key can no longer be read. Add it again in Settings.",
-            kind=FailureKind.UNAVAILABLE,
-        ) from None
-    if own_key:
-        return own_key, KeySource.OWN_KEY
-    if platform_key:
-        raise GenerationError(LIMIT_MESSAGE, kind=FailureKind.LIMIT)
-    raise GenerationError(
-        f"{model.display_name} is not available on this server. Add your own "
-        f"{provider_name} API key in Settings to use it, or pick another model.",
-        kind=FailureKind.UNAVAILABLE,
+    own_key = _open_own_key(
+        session=session, user_id=user_id, model=model, platform_key_set=bool(platform_key)
     )
+    return own_key, KeySource.OWN_KEY
 
 
 # --- PostgreSQL: `prepare` in one round trip, on the event loop (issue 14) -----------------
@@ -393,19 +437,12 @@ async def _checked_snapshot() -> catalog.CatalogSnapshot:
         return await run_in_session(catalog.snapshot)
 
 
-def _on_postgres() -> bool:
-    return normalize_url(get_settings().database_url).startswith("postgresql")
-
-
 def _fast_path_applies(request: GenerationRequest) -> bool:
-    """The common request: a catalog blueprint, at most one signature, no images, not part
-    of a comparison. Anything else takes `prepare` (one ORM transaction in a thread)."""
-    return (
-        not request.blueprint_ref
-        and request.comparison_id is None
-        and not request.images
-        and len(request.signature_choices()) <= 1
-    )
+    """The common request: a catalog blueprint, no images, not part of a comparison.
+    Anything else takes `prepare` (one ORM transaction in a thread): own blueprints are not
+    in the catalog snapshot, and images and comparison ids are more than the one statement
+    writes."""
+    return not request.blueprint_ref and request.comparison_id is None and not request.images
 
 
 def _open_own_key(
@@ -433,53 +470,6 @@ def _open_own_key(
     )
 
 
-def _plan_allows(*, session: Session, user_id: uuid.UUID, model: catalog.ModelView) -> bool:
-    plan = get_plan_summary(session=session, user_id=user_id)
-    return model.allowed_for(plan.entitled_slug if plan else None)
-
-
-def _compile_from(
-    snapshot: catalog.CatalogSnapshot, request: GenerationRequest
-) -> tuple[catalog.BlueprintView, StyleClause | None, int | None, catalog.ModelView, Any, str]:
-    """What `prepare` checks and compiles, from a catalog snapshot: the blueprint, the
-    signature clause and its id, the model, the validated values and the compiled prompt."""
-    blueprint = snapshot.blueprints.get(request.blueprint_id)
-    if blueprint is None:
-        raise GenerationError("That blueprint is no longer available. Pick another one.")
-    signatures: list[tuple[catalog.SignatureView, int]] = []
-    if blueprint.takes_signature:
-        try:
-            choices = check_choices(request.signature_choices())
-        except SignatureChoiceError as exc:
-            raise GenerationError(exc.message) from None
-        for choice in choices:
-            view = snapshot.signatures.get(choice.signature_id)
-            if view is None:
-                raise GenerationError("That visual signature is no longer available.")
-            signatures.append((view, choice.weight))
-    model = snapshot.models.get(request.model_id)
-    if model is None:
-        raise GenerationError("That model is no longer available. Pick another one.")
-    values, errors = coerce_and_validate(blueprint.parameter_schema, request.parameters)
-    if errors:
-        raise GenerationError("Check the highlighted fields.", field_errors=errors)
-    _checked_images(request, model.supports_images)
-    clause = combine(
-        [WeightedStyle(view.name, view.style_prompt, weight) for view, weight in signatures]
-    )
-    try:
-        compiled = compile_prompt(
-            prompt_template=blueprint.prompt_template,
-            parameters=values,
-            signature_name=clause.name if clause else None,
-            signature_style=clause.style if clause else None,
-        )
-    except SchemaError as exc:
-        raise GenerationError(f"This blueprint could not be compiled: {exc.message}") from None
-    signature_id = signatures[0][0].id if signatures else None
-    return blueprint, clause, signature_id, model, values, compiled
-
-
 async def _prepare_on_postgres(
     *, user_id: uuid.UUID, request: GenerationRequest, settings: Settings
 ) -> Prepared:
@@ -495,18 +485,22 @@ async def _prepare_on_postgres(
         if snapshot is None:
             snapshot = await _checked_snapshot()
         try:
-            blueprint, clause, signature_id, model, values, compiled = _compile_from(
-                snapshot, request
+            compiled = _compile(
+                request,
+                blueprint=snapshot.blueprints.get(request.blueprint_id),
+                model_of=snapshot.models.get,
+                signature_of=snapshot.signatures.get,
             )
         except GenerationError:
             if verified:
                 raise
             snapshot = None  # the memory may be behind (a blueprint added just now)
             continue
+        model, blueprint, clause = compiled.model, compiled.blueprint, compiled.clause
         if model.allowed_tiers and not await run_in_user_session(
             _plan_allows, user_id=user_id, model=model
         ):
-            raise GenerationError(f"{model.display_name} is not included in your plan.")
+            raise _not_in_plan(model)
         prompt_id = uuid.uuid4()
         platform_key = settings.provider_key(model.provider)
         routes: list[tuple[bool, str]]
@@ -533,14 +527,14 @@ async def _prepare_on_postgres(
                     snapshot.version,
                     reserve,
                     str(key_source),
-                    blueprint.id,
-                    signature_id,
+                    request.blueprint_id,
+                    compiled.signature_id,
                     model.id,
                     blueprint.name,
                     clause.name[:120] if clause else "",
                     model.display_name,
-                    Jsonb(values),
-                    compiled,
+                    Jsonb(compiled.values),
+                    compiled.prompt,
                     datetime.now(UTC),
                 ),
                 # The pending row and its unit need not wait for the disk: the finish's
@@ -557,23 +551,8 @@ async def _prepare_on_postgres(
             catalog.forget_snapshot_for(get_settings().database_url, snapshot)
             snapshot = None  # written since it was read: reload and compile again
             continue
-        return Prepared(
-            prompt_id=prompt_id,
-            provider=model.provider,
-            model_display_name=model.display_name,
-            request=ProviderRequest(
-                model_name=model.model_name,
-                prompt=compiled,
-                instructions=blueprint.instructions,
-                images=(),
-            ),
-            config=ProviderConfig(
-                api_key=api_key,
-                base_url=model.endpoint or settings.provider_base_url(model.provider),
-                timeout_s=settings.provider_timeout_seconds,
-            ),
-            key_source=key_source,
-            compiled_prompt=compiled,
+        return _prepared(
+            prompt_id, compiled, api_key=api_key, key_source=key_source, settings=settings
         )
     raise GenerationError(
         "The catalog is being updated just now. Your inputs are kept; try again.",
@@ -754,7 +733,7 @@ def database_unreachable(exc: BaseException) -> bool:
 async def _write_outcome(user_id: uuid.UUID, outcome: Outcome) -> None:
     """One transaction: on PostgreSQL a single statement on the event loop (no thread, no
     ORM: this is on every generation's path), elsewhere `record_outcome` in a session."""
-    if _on_postgres():
+    if uses_postgres():
         await run_user_statement(user_id, _FINISH_SQL, _finish_params(outcome))
     else:
         await run_in_user_session(record_outcome, user_id=user_id, outcome=outcome)
@@ -809,7 +788,7 @@ async def run_generation(
     # The transaction runs in a worker thread and commits even if this task is cancelled
     # meanwhile (a compare column's Cancel can land that early): wait for it, then record
     # the cancellation, so no pending row keeps a unit until the crash sweep.
-    if _on_postgres() and _fast_path_applies(request):
+    if uses_postgres() and _fast_path_applies(request):
         start = _prepare_on_postgres(user_id=user_id, request=request, settings=settings)
     else:
         start = run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)

@@ -15,8 +15,8 @@ from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session
 
-from promptgen.db import run_in_admin_session, run_in_session, run_in_user_session
-from promptgen.services.accounts import CurrentUser, resolve_session_hash
+from promptgen.db import run_in_session, run_in_user_session
+from promptgen.services.accounts import CurrentUser, find_session_user
 from promptgen.services.plans import PlanSummary, get_plan_summary
 
 T = TypeVar("T")
@@ -62,7 +62,7 @@ async def load_page(
     `loader` runs for a signed-out visitor only when it needs no user."""
     user = None
     if token_hash:
-        user = await run_in_admin_session(resolve_session_hash, token_hash=token_hash)
+        user = await find_session_user(token_hash)
     if user is not None:
         plan, data = await run_in_user_session(
             _read_signed_in, user_id=user.user_id, loader=loader, kwargs=kwargs

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from promptgen.audit import audit
-from promptgen.db import rows_affected
+from promptgen.db import owner_engine, rows_affected
 from promptgen.models import AccountToken, User, UserSession
 from promptgen.services.accounts import (
     MAX_PASSWORD_LENGTH,
@@ -34,6 +34,7 @@ from promptgen.services.accounts import (
     normalize_email,
     sign_out_everywhere,
 )
+from promptgen.services.throttles import clear_pair, client_address
 from promptgen.settings import get_settings
 
 # One link of a kind per account per minute: asking again sooner sends nothing new, so a
@@ -265,17 +266,27 @@ def check_reset_link(*, session: Session, token: str, now: datetime | None = Non
 
 
 def reset_password(
-    *, session: Session, token: str, new_password: str, now: datetime | None = None
+    *,
+    session: Session,
+    token: str,
+    new_password: str,
+    client_ip: str | None = None,
+    now: datetime | None = None,
 ) -> User:
-    """Set a new password through a reset link, and end every session of the user.
+    """Set a new password through a reset link, and end every session of the user. The
+    sign-in lockout of this account from `client_ip` ends too: whoever opened the link owns
+    the mailbox, so the failures from their address were theirs (elsewhere it stays).
 
     Raises InvalidLink for a dead link, InvalidPassword for a password that breaks the
     rules (the link stays usable, so the user can try again).
     """
     now = _now(now)
-    if _live_token(session, token=token, purpose=RESET_PASSWORD, now=now) is None:
+    live = _live_token(session, token=token, purpose=RESET_PASSWORD, now=now)
+    if live is None:
         raise InvalidLink()
     _check_new_password(new_password)
+    # Before this transaction writes: the throttle has its own (SQLite allows one writer).
+    clear_pair(owner_engine(session), live[1].email, client_address(client_ip))
     user = _consume(session, token=token, purpose=RESET_PASSWORD, now=now)
     if user is None:
         raise InvalidLink()

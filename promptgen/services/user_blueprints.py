@@ -767,6 +767,18 @@ def _copy_name(name: str) -> str:
     return (name if len(name) <= 113 else name[:112] + "…") + " (copy)"
 
 
+def _copy_of(source: UserBlueprintDetail | SupportedTemplate) -> BlueprintDraft:
+    """A draft with `source`'s content under a "(copy)" name."""
+    return BlueprintDraft(
+        name=_copy_name(source.name),
+        prompt_template=source.prompt_template,
+        parameter_schema=source.parameter_schema,
+        description=source.description,
+        category=source.category,
+        instructions=source.instructions,
+    )
+
+
 def duplicate_blueprint(
     *,
     session: Session,
@@ -780,18 +792,10 @@ def duplicate_blueprint(
     )
     if old is None:
         raise BlueprintNotFound()
-    draft = BlueprintDraft(
-        name=_copy_name(old.name),
-        prompt_template=old.prompt_template,
-        parameter_schema=old.parameter_schema,
-        description=old.description,
-        category=old.category,
-        instructions=old.instructions,
-    )
     return create_blueprint(
         session=session,
         user_id=user_id,
-        draft=draft,
+        draft=_copy_of(old),
         note=f"Copied from {old.name} v{old.version}",
         source=old.reference,
     )
@@ -809,18 +813,10 @@ def duplicate_catalog_blueprint(
     row = session.exec(statement).first()
     if row is None:
         raise BlueprintNotFound()
-    draft = BlueprintDraft(
-        name=_copy_name(row.name),
-        prompt_template=row.prompt_template,
-        parameter_schema=row.parameter_schema,
-        description=row.description,
-        category=row.category,
-        instructions=row.instructions,
-    )
     return create_blueprint(
         session=session,
         user_id=user_id,
-        draft=draft,
+        draft=_copy_of(row),
         note=f"Copied from the catalog blueprint {row.name}",
         source=catalog_reference(row.slug),
     )

@@ -75,6 +75,7 @@ class AuthState(rx.State):
     signed_in: bool = False
     auth_checked: bool = False
     plan_name: str = ""
+    plan_slug: str = ""  # the plan's catalog slug: pages match plans by it, not by name
     plan_is_paid: bool = False  # a paid tier: billing can be managed
     plan_status: str = ""
     usage_count: int = 0
@@ -101,7 +102,7 @@ class AuthState(rx.State):
             await self._clear_session(session_hash)
         if not session_hash:
             return None
-        user = await run_admin_service(accounts.resolve_session_hash, token_hash=session_hash)
+        user = await accounts.find_session_user(session_hash)
         if user is None and self.signed_in:
             # Signed out elsewhere (another tab, password change): forget this user here too.
             await self._clear_session(session_hash)
@@ -163,6 +164,7 @@ class AuthState(rx.State):
         if plan is not None:
             self._tier_slug = plan.tier_slug
             self.plan_name = plan.tier_name
+            self.plan_slug = plan.tier_slug
             self.plan_is_paid = plan.is_paid
             self.plan_status = plan.status
             self.plan_cancelling = plan.ends_on is not None

@@ -27,7 +27,7 @@ from promptgen.services.images import MAX_IMAGES
 from promptgen.services.plans import get_plan_summary
 from promptgen.services.signatures import SignatureChoice, SignatureChoiceError
 from promptgen.state.base import AuthState, locked, run_admin_service, run_service
-from promptgen.streaming import DeltaCoalescer
+from promptgen.streaming import COALESCE_S, DeltaCoalescer
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
 UPLOAD_ID = "reference-images"
@@ -183,13 +183,8 @@ class DashboardState(AuthState):
     # What the form holds now, as typed: the live preview compiles it.
     _values: dict[str, Any] = {}
     preview_prompt: str = ""
-    # A request to the page's client script (assets/studio.js): focus or scroll to the
-    # element `focus_target`; a new `focus_nonce` makes the same request again.
-    focus_target: str = ""
-    focus_mode: str = "scroll"
-    focus_nonce: int = 0
+    # A generation's own vars (running, result) and focus requests: GenerationState.
 
-    generating: bool = False
     form_notice: str = ""
     error: str = ""
     error_needs_key: bool = False
@@ -202,11 +197,6 @@ class DashboardState(AuthState):
     def image_urls(self) -> list[str]:
         """Where the browser loads each attached image's thumbnail (owner only, api/images.py)."""
         return [urls.draft_image(draft_id) for draft_id in self._draft_ids]
-
-    result_output: str = ""
-    result_notice: str = ""
-    result_model: str = ""
-    result_prompt_id: str = ""
 
     @rx.event
     async def load(self):
@@ -405,16 +395,17 @@ class DashboardState(AuthState):
                     styles.append((signature, choice.weight))
         self.preview_prompt = studio.preview(view, self._values, styles)
 
-    def _request_focus(self, target: str, mode: str = "scroll") -> None:
+    async def _request_focus(self, target: str, mode: str = "scroll") -> None:
         """Ask the page to scroll `target` into view, or (mode "focus") to focus it."""
-        self.focus_target, self.focus_mode = target, mode
-        self.focus_nonce += 1
+        live = await self.get_state(GenerationState)
+        live.focus_target, live.focus_mode = target, mode
+        live.focus_nonce += 1
 
     @rx.event
     async def choose_blueprint(self, blueprint_id: int):
         # Choosing the chosen blueprint again keeps what the user typed.
         await self._select_blueprint(int(blueprint_id), keep_values=True)
-        self._request_focus(GENERATOR_ID)
+        await self._request_focus(GENERATOR_ID)
 
     async def _show_values(self, values: dict[str, Any]) -> None:
         """What the form holds now (reported with each draft save): the preview follows."""
@@ -529,14 +520,21 @@ class DashboardState(AuthState):
         self._draft_ids = self._draft_ids[:index] + self._draft_ids[index + 1 :]
         self.image_names = self.image_names[:index] + self.image_names[index + 1 :]
 
+    async def _live(self) -> GenerationState:
+        return await self.get_state(GenerationState)
+
     @rx.event(background=True)
     async def generate(self, form_data: dict[str, Any]):
-        # A background event, and the page's state lock is taken only to read and write the
-        # state, never across a provider call or a database round trip, and in turns
-        # (`locked`): under load those wait in a queue, and Reflex takes a lock back after
-        # 10 s (LockExpiredError: the tab would never see its result).
+        # A background event: a slow provider must not hold this page's state lock, and the
+        # output streams into the page as it arrives. What changes while it runs lives in
+        # GenerationState (fetched again in each `async with self`); this state is written
+        # only when something in it really changes, so the form is not redrawn for nothing.
+        # The lock is taken only to read and write the state, never across a database round
+        # trip, and in turns (`locked`): under load those wait in a queue, and Reflex takes a
+        # lock back after 10 s (LockExpiredError: the tab would never see its result).
         async with locked(self):
-            if self.generating:
+            live = await self._live()
+            if live._running:
                 return
             owner = self._websocket_session_hash()  # the session this tab belongs to now
             if owner != self._session_hash:
@@ -550,14 +548,8 @@ class DashboardState(AuthState):
             if not self.selected_model_id:
                 self.error = "Pick a model."
                 return
-            self.generating = True
-            self.form_notice = ""
-            self.error = ""
-            self.error_needs_key = False
-            self.field_errors = {}
-            self.result_output = ""
-            self.result_notice = ""
-            self.result_model = ""
+            live._running = True  # not sent: the page learns of the run in `show`
+            self._clear_feedback()
             draft_ids = list(self._draft_ids) if self.model_accepts_images else []
             parameters = parameters_from_form(self.fields, form_data)
             blueprint_id = self.selected_blueprint_id
@@ -565,19 +557,19 @@ class DashboardState(AuthState):
             picker = await self._picker()
             choices = picker._choices() if self.selected_blueprint_takes_signature else ()
             draft_digest = (await self._drafts())._unsaved(parameters, choices)
-            # The preview shows exactly what is sent (and stays, with Copy, if the AI fails).
-            self._values = dict(parameters)
-            await self._refresh_preview()
-            self._request_focus(RESULT_ID)  # on phones the result sits below the form
+            # The preview shows exactly what is sent (and stays, with Copy, if the AI fails);
+            # the draft's last report usually compiled it already.
+            if parameters != self._values:
+                self._values = dict(parameters)
+                await self._refresh_preview()
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
-        user = await run_admin_service(accounts.resolve_session_hash, token_hash=owner)
+        user = await accounts.find_session_user(owner)
         if user is None:  # signed out elsewhere (another tab, a password change)
             async with locked(self):
-                if self._session_hash == owner:
-                    self.generating = False
-                    if self.signed_in:
-                        await self._clear_session(owner)
+                (await self._live())._running = False
+                if self._session_hash == owner and self.signed_in:
+                    await self._clear_session(owner)
                 yield self._to_sign_in()
             return
         if blueprint_id and draft_digest is not None:
@@ -589,18 +581,41 @@ class DashboardState(AuthState):
         task = asyncio.current_task()
         assert task is not None  # an event handler always runs in a task
         realtime.register_run(tab, task)
+        shown = False  # whether the page shows this run yet
+        ended = False  # the run's last update is being made: no other may follow it
 
         async def show(text: str) -> None:
+            """The page's updates during the run. The first one starts it on the page (the
+            spinner, Cancel, the previous result cleared) together with the first text, or
+            alone when no text came within the coalescing interval (`timer` below): a
+            quick answer, such as the offline compiler's, is one update instead of two."""
+            nonlocal shown
             async with locked(self):
-                if self._session_hash == owner:  # the tab may have changed hands since
-                    self.result_output += text
+                if ended or self._session_hash != owner:  # the tab may have changed hands
+                    return
+                live = await self._live()
+                if shown:
+                    if text:  # (the timer's empty start, after the text began: nothing)
+                        live.result_output += text
+                    return
+                shown = True
+                live.generating = True
+                live.result_output, live.result_notice, live.result_model = text, "", ""
+                await self._request_focus(RESULT_ID)  # on phones the result is below the form
 
+        late_start: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            COALESCE_S, lambda: late_start.append(asyncio.ensure_future(show("")))
+        )
         # Tokens reach the page in batches (~30 ms), not one websocket message each.
         coalescer = DeltaCoalescer(show)
+        result: generation.GenerationResult | None = None
 
         try:
-            images = await run_service(
-                uploads.draft_files, user_id=user.user_id, draft_ids=draft_ids
+            images = (
+                await run_service(uploads.draft_files, user_id=user.user_id, draft_ids=draft_ids)
+                if draft_ids
+                else []
             )
             request = generation.GenerationRequest(
                 blueprint_id=blueprint_id,
@@ -619,20 +634,26 @@ class DashboardState(AuthState):
         except generation.GenerationError as exc:
             async with locked(self):
                 if self._session_hash == owner:
+                    live = await self._live()
+                    if not shown:  # refused before it started: no earlier result stays
+                        live.result_output, live.result_notice, live.result_model = "", "", ""
                     self.error = exc.message
                     self.error_needs_key = exc.needs_own_key
                     self.field_errors = exc.field_errors
                     invalid = [f.name for f in self.fields if f.name in exc.field_errors]
                     if invalid:
-                        self._request_focus("field-" + invalid[0], "focus")
+                        await self._request_focus("field-" + invalid[0], "focus")
                     else:
-                        self._request_focus("generate-error")
+                        await self._request_focus("generate-error")
             return
         except asyncio.CancelledError:
             async with locked(self):
                 if self._session_hash == owner:
-                    delivered = bool(self.result_output.strip())
-                    self.result_notice = generation.cancelled_message(delivered=delivered)
+                    live = await self._live()
+                    if not shown:  # stopped before it started: no earlier result stays
+                        live.result_output, live.result_model = "", ""
+                    delivered = bool(live.result_output.strip())
+                    live.result_notice = generation.cancelled_message(delivered=delivered)
             return
         except Exception:
             async with locked(self):
@@ -643,18 +664,58 @@ class DashboardState(AuthState):
             raise
         finally:
             realtime.forget_run(tab, task)
-            plan = await run_service(get_plan_summary, user_id=user.user_id)  # usage counter
+            ended = True
+            timer.cancel()
+            for update in late_start:  # started before the end: let it finish (a no-op now)
+                await asyncio.shield(update)
+            # The usage counter in the badge (a failure may have refunded), read before the
+            # lock is taken; then one state update ends the run: the result and the badge.
+            plan = (
+                await run_service(get_plan_summary, user_id=user.user_id)
+                if result is None or result.counted_against_quota
+                else None
+            )
             async with locked(self):
+                live = await self._live()
+                live._running = False
                 if self._session_hash == owner:
-                    self.generating = False
+                    live.generating = False
+                    if result is not None:
+                        live.result_output = result.output
+                        live.result_notice = result.notice
+                        live.result_model = result.model_display_name
+                        live.result_prompt_id = str(result.prompt_id)
                     self._show_plan(plan)
-        async with locked(self):
-            if self._session_hash == owner:
-                self.result_output = result.output
-                self.result_notice = result.notice
-                self.result_model = result.model_display_name
-                self.result_prompt_id = str(result.prompt_id)
+
+    def _clear_feedback(self) -> None:
+        """No notice, error or marked field (each written only if set, see generate)."""
+        if self.form_notice:
+            self.form_notice = ""
+        if self.error or self.error_needs_key:
+            self.error, self.error_needs_key = "", False
+        if self.field_errors:
+            self.field_errors = {}
 
     @rx.event
     async def cancel(self):
         await realtime.request_cancel(self.router.session.client_token)
+
+
+class GenerationState(DashboardState):
+    """What changes while a generation runs (running, the streamed text, the result) and the
+    page's focus requests, in a substate of their own. The browser redraws what reads a
+    state that changed, so each update of a run (several a second while streaming) redraws
+    the buttons and the result panel, not the dashboard's form and pickers. The dashboard's
+    `generate` writes it."""
+
+    generating: bool = False  # shown: the spinner and Cancel
+    _running: bool = False  # set at once, so a second Generate cannot start a second run
+    result_output: str = ""
+    result_notice: str = ""
+    result_model: str = ""
+    result_prompt_id: str = ""
+    # A request to the page's client script (assets/studio.js): focus or scroll to the
+    # element `focus_target`; a new `focus_nonce` makes the same request again.
+    focus_target: str = ""
+    focus_mode: str = "scroll"
+    focus_nonce: int = 0

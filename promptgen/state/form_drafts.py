@@ -20,7 +20,12 @@ from promptgen import urls
 from promptgen.services import drafts
 from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import run_service
-from promptgen.state.dashboard import DashboardState, parameters_from_form, store_draft
+from promptgen.state.dashboard import (
+    DashboardState,
+    GenerationState,
+    parameters_from_form,
+    store_draft,
+)
 
 # The hidden field a draft form carries: "<blueprint id>:<form version>".
 FORM_STAMP_FIELD = "__form_stamp"
@@ -54,14 +59,15 @@ class FormDraftState(DashboardState):
 
     def _stored(self, digest: str, notice: str) -> None:
         """After `store_draft`: "" means written (as `digest`), else why it was not."""
-        self.draft_notice = notice
+        if self.draft_notice != notice:  # written only when it changes: no redraw for nothing
+            self.draft_notice = notice
         if not notice:
             self._saved_digest = digest
 
     @rx.event
     async def save_draft(self, form_data: dict[str, Any]):
         stamp = f"{self.selected_blueprint_id}:{self.form_version}"
-        if self.generating or not self.selected_blueprint_id:
+        if not self.selected_blueprint_id or (await self.get_state(GenerationState))._running:
             return None
         if str(form_data.get(FORM_STAMP_FIELD, "")) != stamp:
             return None  # typed into a form that is no longer on screen

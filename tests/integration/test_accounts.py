@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -65,6 +66,17 @@ def _make(url: str, email: str = EMAIL, password: str = DEFAULT_PASSWORD, now=T0
 def _resolve(url: str, token: str | None, now=T0):
     with admin_session_scope(url) as session:
         return accounts.resolve_session(session=session, token=token, now=now)
+
+
+def _find(url: str, token: str | None, now=T0):
+    """The events' and page loads' lookup (one statement on PostgreSQL)."""
+    token_hash = accounts.hash_token(token) if token else None
+    return asyncio.run(accounts.find_session_user(token_hash, now=now))
+
+
+# Sessions are found by two implementations that must agree: the ORM one (sign-in routes,
+# uploads) and the one-statement one (every Reflex event and page load).
+both_lookups = pytest.mark.parametrize("lookup", [_resolve, _find], ids=["orm", "statement"])
 
 
 def _throttle(url: str, email: str = EMAIL, ip: str | None = None) -> Throttle | None:
@@ -385,36 +397,39 @@ def test_resolve_session_ignores_missing_and_unknown_tokens(sqlite_url: str, tok
     assert _resolve(sqlite_url, token) is None
 
 
-def test_a_session_idle_for_thirty_days_expires_and_is_deleted(db_url: str) -> None:
+@both_lookups
+def test_a_session_idle_for_thirty_days_expires_and_is_deleted(db_url: str, lookup) -> None:
     signed_in = _make(db_url)
-    assert _resolve(db_url, signed_in.token, now=T0 + timedelta(days=30)) is not None
+    assert lookup(db_url, signed_in.token, now=T0 + timedelta(days=30)) is not None
     # The check above touched last_seen_at; idle again from there.
     idle_from = T0 + timedelta(days=30)
-    assert _resolve(db_url, signed_in.token, now=idle_from + timedelta(days=30, seconds=1)) is None
+    assert lookup(db_url, signed_in.token, now=idle_from + timedelta(days=30, seconds=1)) is None
     with admin_session_scope(db_url) as session:
         assert session.exec(select(UserSession)).first() is None
-    assert _resolve(db_url, signed_in.token, now=idle_from) is None
+    assert lookup(db_url, signed_in.token, now=idle_from) is None
 
 
-def test_activity_slides_the_expiry(db_url: str) -> None:
+@both_lookups
+def test_activity_slides_the_expiry(db_url: str, lookup) -> None:
     signed_in = _make(db_url)
-    assert _resolve(db_url, signed_in.token, now=T0 + timedelta(days=20)) is not None
-    current = _resolve(db_url, signed_in.token, now=T0 + timedelta(days=45))
+    assert lookup(db_url, signed_in.token, now=T0 + timedelta(days=20)) is not None
+    current = lookup(db_url, signed_in.token, now=T0 + timedelta(days=45))
     assert current is not None and current.user_id == signed_in.user_id
     with admin_session_scope(db_url) as session:
         assert session.exec(select(UserSession)).one().last_seen_at == T0 + timedelta(days=45)
 
 
-def test_last_seen_is_not_rewritten_within_a_minute(db_url: str) -> None:
+@both_lookups
+def test_last_seen_is_not_rewritten_within_a_minute(db_url: str, lookup) -> None:
     signed_in = _make(db_url)
 
     def last_seen() -> datetime:
         with admin_session_scope(db_url) as session:
             return session.exec(select(UserSession)).one().last_seen_at
 
-    assert _resolve(db_url, signed_in.token, now=T0 + timedelta(seconds=59)) is not None
+    assert lookup(db_url, signed_in.token, now=T0 + timedelta(seconds=59)) is not None
     assert last_seen() == T0
-    assert _resolve(db_url, signed_in.token, now=T0 + timedelta(seconds=61)) is not None
+    assert lookup(db_url, signed_in.token, now=T0 + timedelta(seconds=61)) is not None
     assert last_seen() == T0 + timedelta(seconds=61)
 
 

@@ -115,6 +115,44 @@ def test_reset_through_the_emailed_link_ends_every_session(
     assert replay.headers["location"] == "/new-password?link=invalid"
 
 
+def test_a_reset_ends_the_lockout_its_owner_ran_into(
+    client: TestClient, sink: SmtpSink, db_url: str, user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locked out after forgetting the password, the owner resets it through the emailed
+    link and can sign in at once from the same address; another address stays locked."""
+    monkeypatch.setenv("SIGNIN_SLOWDOWN_AFTER", "100")
+    monkeypatch.setenv("SIGNIN_LOCKOUT_AFTER", "3")
+    reset_settings_cache()
+
+    def sign_in(password: str, address: str = "testclient"):
+        with admin_session_scope(db_url) as session:
+            return accounts.sign_in(
+                session=session,
+                email=EMAIL,
+                password=password,
+                client_ip=address,
+                sleep=lambda s: 0,
+            )
+
+    for address in ("testclient", "203.0.113.9"):
+        for _ in range(2):
+            with pytest.raises(accounts.InvalidCredentials):
+                sign_in("a guess that is wrong", address)
+        with pytest.raises(accounts.TooManyAttempts):  # the third failure locks
+            sign_in("a guess that is wrong", address)
+        with pytest.raises(accounts.TooManyAttempts):  # even the right password now
+            sign_in(DEFAULT_PASSWORD, address)
+
+    client.post("/api/password/forgot", data={"email": EMAIL}, headers=SAME_SITE)
+    client.get(_path(link_in(sink.wait_for(EMAIL, "Reset your PromptGen password"))))
+    done = client.post("/api/password/reset", data={"password": NEW_PASSWORD}, headers=SAME_SITE)
+    assert done.headers["location"] == "/new-password?done=1"
+
+    assert sign_in(NEW_PASSWORD).user_id == user.user_id
+    with pytest.raises(accounts.TooManyAttempts):
+        sign_in(NEW_PASSWORD, "203.0.113.9")
+
+
 def test_reset_without_a_link_or_from_another_site_is_refused(client: TestClient, user) -> None:
     no_link = client.post("/api/password/reset", data={"password": NEW_PASSWORD})
     assert no_link.headers["location"] == "/new-password?link=invalid"

@@ -121,8 +121,24 @@ def start_app(
         result = run_cli(env, *command, root=root if own_cli else ROOT)
         if result.returncode != 0:
             raise RuntimeError(f"promptgen {command[0]} failed:\n{result.stderr}")
+    return serve_reflex(
+        _private_workdir(name, root), env, port, name=name, database_url=database_url
+    )
+
+
+def serve_reflex(
+    cwd: Path,
+    env: dict[str, str],
+    port: int,
+    *,
+    name: str,
+    database_url: str = "",
+    ready_paths: tuple[str, ...] = ("/api/health", "/"),
+    own_workdir: bool = True,
+) -> AppServer:
+    """`reflex run --env prod` in `cwd` on one port, as `make run` does; returns once every
+    path in `ready_paths` answers 200. With `own_workdir`, `cwd` is removed at stop."""
     ARTIFACTS.mkdir(exist_ok=True)
-    workdir = _private_workdir(name, root)
     log_path = ARTIFACTS / f"reflex-{name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -136,21 +152,28 @@ def start_app(
             "--backend-port",
             str(port),
         ],
-        cwd=workdir,
+        cwd=cwd,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = AppServer(f"http://localhost:{port}", database_url, env, process, log_path, workdir)
+    server = AppServer(
+        f"http://localhost:{port}",
+        database_url,
+        env,
+        process,
+        log_path,
+        cwd if own_workdir else None,
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"reflex exited early:\n{log_path.read_text()[-4000:]}")
         try:
-            health = httpx.get(server.url + "/api/health", timeout=2)
-            page = httpx.get(server.url + "/", timeout=5)
-            if health.status_code == 200 and page.status_code == 200:
+            if all(
+                httpx.get(server.url + path, timeout=5).status_code == 200 for path in ready_paths
+            ):
                 return server
         except httpx.HTTPError:
             pass

@@ -50,7 +50,7 @@ class Tab:
     path: str
     vars: dict[str, dict[str, Any]] = field(default_factory=dict)
     waiters: list[tuple[Callable[[], bool], asyncio.Future]] = field(default_factory=list)
-    generating_seen: bool = False
+    error_shown: bool = False  # an error reached the page since the last Generate
     reader: asyncio.Task | None = None
 
     @classmethod
@@ -91,7 +91,13 @@ class Tab:
         return next(name for name in self.vars if name.endswith(DASHBOARD_SUFFIX))
 
     def var(self, name: str) -> Any:
-        return self.vars.get(self.dashboard, {}).get(name + "_rx_state_")
+        """A var of the dashboard or of one of its substates (what a run changes lives in
+        its own), as the page holds it now."""
+        key = name + "_rx_state_"
+        for state, values in self.vars.items():
+            if state.startswith(self.dashboard) and key in values:
+                return values[key]
+        return None
 
     async def emit(self, handler: str, **payload: Any) -> None:
         event = self._event(f"{self.dashboard}.{handler}", payload)
@@ -128,8 +134,8 @@ class Tab:
                 return
         for state, values in (update.get("delta") or {}).items():
             self.vars.setdefault(state, {}).update(values)
-            if state.endswith(DASHBOARD_SUFFIX) and values.get("generating_rx_state_") is True:
-                self.generating_seen = True
+            if DASHBOARD_SUFFIX in state and values.get("error_rx_state_"):
+                self.error_shown = True
         still = []
         for predicate, future in self.waiters:
             if future.done():
@@ -160,12 +166,10 @@ class Tab:
     async def generate(self, form: dict[str, Any], timeout: float = TAB_TIMEOUT_S) -> Outcome:
         """Press Generate; wait until the result (or an error) shows."""
         before = self.var("result_prompt_id")
-        self.generating_seen = False
+        self.error_shown = False
 
         def shown() -> bool:
-            if self.var("result_prompt_id") not in (before, None, ""):
-                return True
-            return bool(self.generating_seen and not self.var("generating") and self.var("error"))
+            return self.error_shown or self.var("result_prompt_id") not in (before, None, "")
 
         started = time.perf_counter()
         try:

@@ -3,36 +3,39 @@ worker has loaded before its first event (issue 14)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from promptgen.db import ConnectionShare, connection_share
+from promptgen.db import connection_share
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_single_worker_keeps_the_pools_it_had() -> None:
-    assert connection_share(70, 1) == ConnectionShare(owner=30, user=30, generation=10)
+def test_a_single_worker_takes_the_whole_budget_with_the_webhook_pool_the_largest() -> None:
+    share = connection_share(40, 1)
+    assert share.total == 40
+    assert share.admin_async > max(share.owner, share.user) > share.generation
 
 
 def test_each_workers_part_is_even_and_all_parts_fit_the_budget() -> None:
-    for budget in (3, 10, 16, 40, 100, 1000):
-        for workers in range(1, budget // 3 + 1):
+    for budget in (4, 10, 16, 40, 100, 1000):
+        for workers in range(1, budget // 4 + 1):
             share = connection_share(budget, workers)
-            assert min(share.owner, share.user, share.generation) >= 1
+            assert min(dataclasses.astuple(share)) >= 1
             assert share.total * workers <= budget
 
 
 _PROBE = """
-import json, sys
+import dataclasses, json, sys
 import promptgen.promptgen
 from promptgen import db
 share = db.current_share()
 print(json.dumps({
-    "share": [share.owner, share.user, share.generation],
+    "share": list(dataclasses.astuple(share)),
     "loaded": [m for m in sys.argv[1:] if m in sys.modules],
 }))
 """
@@ -59,7 +62,7 @@ def test_a_production_worker_takes_its_part_and_has_the_sdks_loaded() -> None:
     worker = _app_process(
         REFLEX_ENV_MODE="prod", GRANIAN_WORKERS="4", DATABASE_MAX_CONNECTIONS="40"
     )
-    assert worker["share"] == list(connection_share(40, 4).__dict__.values())
+    assert worker["share"] == list(dataclasses.astuple(connection_share(40, 4)))
     # Loaded at import, before the workers fork: a first generation no longer imports them
     # on the event loop while other tabs hold their state locks.
     assert worker["loaded"] == SDK_MODULES
@@ -67,4 +70,4 @@ def test_a_production_worker_takes_its_part_and_has_the_sdks_loaded() -> None:
 
 def test_in_development_the_one_worker_takes_the_whole_budget() -> None:
     worker = _app_process(REFLEX_ENV_MODE="dev", DATABASE_MAX_CONNECTIONS="40")
-    assert worker["share"] == list(connection_share(40, 1).__dict__.values())
+    assert worker["share"] == list(dataclasses.astuple(connection_share(40, 1)))
