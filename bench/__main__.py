@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import billing, browser, generation, retention, usage
+from bench import billing, browser, generation, retention, scale, usage
 
 BENCHMARKS = {
     "generation": generation.main,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "browser": browser.main,
     "retention": retention.main,
     "usage": usage.main,
+    "scale": scale.main,
 }
 
 

@@ -11,18 +11,13 @@ Everything is a ratio against the bare SDK doing the same work in the same run (
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 from sqlmodel import select
 
-from bench.support import postgres_database, save, summary_ms
+from bench.support import fake_openai_process, postgres_database, save, summary_ms
 from promptgen.db import admin_session_scope, run_user_statement
 from promptgen.models import SubscriptionTier, SupportedAIModel, SupportedTemplate
 from promptgen.services.catalog_import import seed_catalog
@@ -35,34 +30,6 @@ SEQUENTIAL = 300
 USERS = 100
 LATENCY_S = 0.3
 ROUNDS = 4
-
-
-_FAKE_SCRIPT = """
-import sys, time
-from tests.support.fake_providers import FakeOpenAI
-fake = FakeOpenAI().start()
-fake.latency_s = float(sys.argv[1])
-print(fake.url, flush=True)
-while True:
-    time.sleep(3600)
-"""
-
-
-@contextlib.contextmanager
-def fake_openai_process(latency_s: float) -> Iterator[str]:
-    """The fake OpenAI server in its own process, so its CPU does not share our GIL."""
-    root = Path(__file__).resolve().parents[1]
-    process = subprocess.Popen(
-        [sys.executable, "-c", _FAKE_SCRIPT, str(latency_s)],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.kill()
-        process.wait()
 
 
 def _setup(users: int) -> tuple[list, GenerationRequest]:

@@ -1,13 +1,19 @@
-"""Shared benchmark plumbing: a migrated PostgreSQL database, percentiles, result files,
-Chromium, signing up through the real form, ports and the load average."""
+"""Shared benchmark plumbing: a migrated PostgreSQL database, an earlier design's sources,
+the fake OpenAI in its own process, percentiles, result files, Chromium, signing up
+through the real form, ports and the load average."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
 import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,18 +30,44 @@ if TYPE_CHECKING:
 
 RESULTS = Path(__file__).parent / "results"
 PASSWORD = "a long enough password"
+ROOT = Path(__file__).resolve().parent.parent
+# What `start_app` and granian need to serve a design, and its CLI to migrate and seed.
+DESIGN_ENTRIES = ("promptgen", "assets", "alembic", "alembic.ini", "rxconfig.py", "pyproject.toml")
+
+
+@contextlib.contextmanager
+def design_sources(commit: str) -> Iterator[Path]:
+    """The sources of `commit` (an earlier design, measured beside this one in the same
+    run), taken with `git archive` into a temporary folder that is removed afterwards."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, *DESIGN_ENTRIES],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tempfile.TemporaryDirectory(prefix="promptgen-baseline-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        yield Path(folder)
 
 
 @contextlib.contextmanager
 def postgres_database(
-    monkeypatch_env: dict[str, str], *, previous_design: Path | None = None
+    monkeypatch_env: dict[str, str],
+    *,
+    previous_design: Path | None = None,
+    migrated: bool = True,
+    private_server: dict[str, int] | None = None,
 ) -> Iterator[str]:
     """A fresh migrated database (TEST_DATABASE_URL's server, or a throwaway cluster), owned
     by an ordinary role. With `previous_design` (an earlier commit's sources), one owned by
-    the superuser: the design before the role model needed one."""
+    the superuser: the design before the role model needed one. With `migrated=False` the
+    database is left empty, for a design that migrates it with its own CLI. With
+    `private_server` (start_postgres's `max_connections` and `port`), on a throwaway
+    cluster of its own rather than TEST_DATABASE_URL's server."""
     import os
 
-    server = start_postgres()
+    server = start_postgres(**({"throwaway": True, **private_server} if private_server else {}))
     if previous_design is None:
         url = server.create_database("promptgen_bench")
     else:
@@ -44,7 +76,8 @@ def postgres_database(
     os.environ.update(DATABASE_URL=url, **monkeypatch_env)
     reset_settings_cache()
     try:
-        upgrade_database(url)
+        if migrated:
+            upgrade_database(url)
         if previous_design is not None:
             _legacy_user_role(server, url)
         yield url
@@ -84,6 +117,34 @@ def _legacy_user_role(server, url: str) -> None:
             f"({owner} = nullif(current_setting('app.user_id', true), '')::uuid)",
         ]
     server.run_as_superuser(";\n".join(statements), database=database)
+
+
+_FAKE_SCRIPT = """
+import sys, time
+from tests.support.fake_providers import FakeOpenAI
+fake = FakeOpenAI().start()
+fake.latency_s = float(sys.argv[1])
+print(fake.url, flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+@contextlib.contextmanager
+def fake_openai_process(latency_s: float) -> Iterator[str]:
+    """The fake OpenAI server in its own process, so its CPU does not share our GIL."""
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(
+        [sys.executable, "-c", _FAKE_SCRIPT, str(latency_s)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.kill()
+        process.wait()
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -8,10 +8,12 @@ import contextlib
 import functools
 import logging
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -41,12 +43,59 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# --- how many connections this process may open -------------------------------------------
+
+Role = Literal["owner", "user"]
+
+
+@dataclass(frozen=True)
+class ConnectionShare:
+    """This process's part of DATABASE_MAX_CONNECTIONS: the most connections each of its
+    pools opens."""
+
+    owner: int  # the owner role's engine: admin and plain sessions, in threads
+    user: int  # the user role's engine: user sessions, in threads
+    generation: int  # the user role on the event loop: the generation's start and finish
+    admin_async: int  # the owner on the event loop: session lookups, webhooks (which hold
+    # theirs while Stripe is read)
+
+    @property
+    def total(self) -> int:
+        return self.owner + self.user + self.generation + self.admin_async
+
+    def for_role(self, role: Role) -> int:
+        return self.owner if role == "owner" else self.user
+
+
+def connection_share(budget: int, workers: int) -> ConnectionShare:
+    """One instance's `budget` split evenly among its `workers` backend processes (at least
+    one connection per pool), and each process's part among its pools: a quarter to each
+    engine, 15% to the generation path, the rest to the owner's event-loop pool (whose
+    webhooks hold a connection while Stripe answers)."""
+    per_process = max(4, budget // max(1, workers))
+    owner = user = max(1, per_process // 4)
+    generation = max(1, per_process * 15 // 100)
+    return ConnectionShare(owner, user, generation, per_process - owner - user - generation)
+
+
+_backend_workers = 1
+
+
+def share_connections_among(workers: int) -> None:
+    """How many backend processes of this instance share DATABASE_MAX_CONNECTIONS. The app
+    says so at import, before any connection opens; a CLI or test process is alone."""
+    global _backend_workers
+    _backend_workers = max(1, workers)
+
+
+def current_share() -> ConnectionShare:
+    return connection_share(get_settings().database_max_connections, _backend_workers)
+
+
 _engines: dict[str, sa.Engine] = {}
-DB_THREADS = 30
-POOL_SIZE = 20
 
 
-def _create_engine(url: str) -> sa.Engine:
+def _create_engine(url: str, role: Role) -> sa.Engine:
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
@@ -62,22 +111,23 @@ def _create_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    # Most of the threads' connections stay pooled: a webhook holds its connection while it
-    # reads Stripe, and an overflow connection costs a PostgreSQL backend start on every use.
-    # Not all of them: each process has two engines (owner and user role), and several
-    # workers must stay under a managed server's max_connections.
+    # At most this process's share of DATABASE_MAX_CONNECTIONS for the role, all kept pooled
+    # (a connection opened per use costs a PostgreSQL backend start): the instance's
+    # workers together stay within the budget however many users arrive at once; work
+    # beyond it waits in the role's thread pool (`_db_executor`), not at the server.
     # No pre-ping (a round trip on every checkout): a unit of work that finds its pooled
     # connection dropped (database restart, failover, idle timeout) is run again once on a
-    # fresh one (`_retry_once_on_disconnect`); SQLAlchemy then drops the pool's other
-    # connections of that age.
-    return sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=DB_THREADS - POOL_SIZE)
+    # fresh one (`_unit_of_work`); SQLAlchemy then drops the pool's other connections of
+    # that age.
+    return sa.create_engine(url, pool_size=current_share().for_role(role), max_overflow=0)
 
 
-def get_engine(url: str | None = None) -> sa.Engine:
-    """The shared engine for `url`, or for the configured DATABASE_URL."""
+def get_engine(url: str | None = None, *, role: Role = "owner") -> sa.Engine:
+    """The shared engine for `url`, or for the configured DATABASE_URL; `role` says which
+    share of the connection budget it gets when this call creates it."""
     url = normalize_url(url or get_settings().database_url)
     if url not in _engines:
-        _engines[url] = _create_engine(url)
+        _engines[url] = _create_engine(url, role)
     return _engines[url]
 
 
@@ -86,11 +136,15 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
-    for pool in _async_pools.values():
-        pool.close_idle()
+    for pools in list(_async_pools.values()):
+        for pool in pools.values():
+            pool.close_idle()
     _async_pools.clear()
     _owner_url_of.clear()
     _user_scope_secrets.clear()
+    for executor in _executors.values():  # sized from the settings of their time
+        executor.shutdown(wait=False)
+    _executors.clear()
 
 
 def _dropped_connection(exc: BaseException) -> bool:
@@ -106,7 +160,13 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
     catalog and the admin-only tables but no user's rows: use `admin_session_scope` for
     work that must, and `user_session_scope` for work on behalf of a user.
     """
-    with Session(get_engine(url), expire_on_commit=False) as session:
+    with _transaction(get_engine(url)) as session:
+        yield session
+
+
+@contextlib.contextmanager
+def _transaction(engine: sa.Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -213,8 +273,9 @@ def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[S
     """
     owner_url = normalize_url(url or get_settings().database_url)
     target = owner_url if owner_url.startswith("sqlite") else user_database_url(owner_url)
-    _owner_url_of[get_engine(target)] = owner_url
-    with session_scope(target) as session:
+    engine = get_engine(target, role="user")
+    _owner_url_of[engine] = owner_url
+    with _transaction(engine) as session:
         if is_postgres(session):
             # One round trip. RESET ALL first: a pooled connection must not carry settings
             # an earlier request left on it (a search_path, another app.user_id). The id is
@@ -242,11 +303,20 @@ def user_session_scope(user_id: uuid.UUID, url: str | None = None) -> Iterator[S
         yield session
 
 
-@functools.cache
-def _db_executor() -> ThreadPoolExecutor:
-    # Database work waits on I/O, not the CPU: more threads than asyncio's default
-    # (cores + 4) let concurrent requests overlap their round trips. Matches the pool size.
-    return ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="promptgen-db")
+_executors: dict[Role, ThreadPoolExecutor] = {}
+
+
+def _db_executor(role: Role) -> ThreadPoolExecutor:
+    """One thread per connection the role's engine may open: work beyond that waits here,
+    in order and without a timeout, rather than in the engine's pool (which gives up after
+    30 s) or at the server. Database work waits on I/O, not the CPU, so these may be more
+    threads than asyncio's default (cores + 4)."""
+    executor = _executors.get(role)
+    if executor is None:
+        executor = _executors[role] = ThreadPoolExecutor(
+            max_workers=current_share().for_role(role), thread_name_prefix=f"promptgen-{role}"
+        )
+    return executor
 
 
 def _unit_of_work(scope: Callable[[], Any], fn: Callable[..., T], **kwargs: Any) -> Callable[[], T]:
@@ -276,13 +346,13 @@ def _unit_of_work(scope: Callable[[], Any], fn: Callable[..., T], **kwargs: Any)
 async def run_in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a sync service `fn(session=..., **kwargs)` in one transaction, off the event loop."""
     work = _unit_of_work(session_scope, fn, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_db_executor(), work)
+    return await asyncio.get_running_loop().run_in_executor(_db_executor("owner"), work)
 
 
 async def run_in_admin_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Like run_in_session, in an admin session (every user's rows; see admin_session_scope)."""
     work = _unit_of_work(admin_session_scope, fn, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_db_executor(), work)
+    return await asyncio.get_running_loop().run_in_executor(_db_executor("owner"), work)
 
 
 async def run_in_user_session(fn: Callable[..., T], /, *, user_id: uuid.UUID, **kwargs: Any) -> T:
@@ -290,22 +360,21 @@ async def run_in_user_session(fn: Callable[..., T], /, *, user_id: uuid.UUID, **
     work = _unit_of_work(
         functools.partial(user_session_scope, user_id), fn, user_id=user_id, **kwargs
     )
-    return await asyncio.get_running_loop().run_in_executor(_db_executor(), work)
+    return await asyncio.get_running_loop().run_in_executor(_db_executor("user"), work)
 
 
 # --- the generation's hot path: psycopg's async driver, no thread hop ---------------------
 
-ASYNC_POOL_SIZE = 10  # each use holds a connection for one round trip
-
 
 class _AsyncPool:
-    """A few autocommit psycopg AsyncConnections of one login, for one event loop. No
-    pre-ping: a reused connection found dead is replaced and the work runs once more."""
+    """A few autocommit psycopg AsyncConnections of one login, for one event loop (`size`:
+    this process's share for the role, `ConnectionShare`). No pre-ping: a reused
+    connection found dead is replaced and the work runs once more."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, size: int) -> None:
         self._conninfo = conninfo
         self._idle: collections.deque[psycopg.AsyncConnection] = collections.deque()
-        self._slots = asyncio.Semaphore(ASYNC_POOL_SIZE)
+        self._slots = asyncio.Semaphore(size)
 
     async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
         async with self._slots:
@@ -350,7 +419,11 @@ class _AsyncPool:
             self._idle.pop().pgconn.finish()
 
 
-_async_pools: dict[tuple[int, str], _AsyncPool] = {}
+# Per event loop (an asyncio primitive belongs to one loop; tests run several), dropped
+# with its loop, so a new loop never finds the pool of a dead one that had the same id.
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _AsyncPool]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _conninfo(url: str) -> str:
@@ -368,11 +441,13 @@ def _conninfo(url: str) -> str:
     )
 
 
-def _async_pool(url: str) -> _AsyncPool:
-    key = (id(asyncio.get_running_loop()), url)
-    pool = _async_pools.get(key)
+def _async_pool(url: str, role: Role) -> _AsyncPool:
+    pools = _async_pools.setdefault(asyncio.get_running_loop(), {})
+    pool = pools.get(url)
     if pool is None:
-        pool = _async_pools[key] = _AsyncPool(_conninfo(url))
+        share = current_share()
+        size = share.admin_async if role == "owner" else share.generation
+        pool = pools[url] = _AsyncPool(_conninfo(url), size)
     return pool
 
 
@@ -412,12 +487,39 @@ async def run_user_statement(
             await conn.execute("COMMIT")
         return await cursor.fetchall() if cursor.description else []
 
-    return await _async_pool(user_database_url(owner_url)).run(work)
+    return await _async_pool(user_database_url(owner_url), "user").run(work)
 
 
-def is_postgres_url(url: str | None = None) -> bool:
-    """Whether `url` (by default the configured database) is PostgreSQL."""
+def uses_postgres(url: str | None = None) -> bool:
+    """Whether `url` (default: DATABASE_URL) is PostgreSQL rather than the embedded SQLite."""
     return normalize_url(url or get_settings().database_url).startswith("postgresql")
+
+
+async def run_in_admin_transaction(
+    fn: Callable[..., Awaitable[T]], /, url: str | None = None, **kwargs: Any
+) -> T:
+    """`await fn(conn=..., **kwargs)` in one admin transaction on PostgreSQL, on psycopg's
+    async driver without leaving the event loop: the scope of `admin_session_scope` (the
+    owner role, `app.admin` for this transaction only).
+
+    The connection is in pipeline mode: BEGIN and the admin flag go out with `fn`'s first
+    statements, and COMMIT with its last, so work that reads, waits on something else and
+    writes costs two round trips. `fn` raising rolls the transaction back. A reused
+    connection found dropped runs the whole of `fn` once more on a fresh one (`fn` must
+    be safe to repeat, as a unit of work that has not committed is)."""
+    owner_url = normalize_url(url or get_settings().database_url)
+
+    async def work(conn: psycopg.AsyncConnection) -> T:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            # A pooled connection must not carry settings an earlier unit of work left.
+            await conn.execute("RESET ALL")
+            await conn.execute(f"SELECT set_config('{ADMIN_FLAG}', 'on', true)")
+            result = await fn(conn=conn, **kwargs)
+            await conn.execute("COMMIT")
+        return result
+
+    return await _async_pool(owner_url, "owner").run(work)
 
 
 async def run_admin_statement(
@@ -438,7 +540,7 @@ async def run_admin_statement(
             await conn.execute("COMMIT")
         return await cursor.fetchall() if cursor.description else []
 
-    return await _async_pool(owner_url).run(work)
+    return await _async_pool(owner_url, "owner").run(work)
 
 
 def check_database(url: str | None = None) -> str | None:

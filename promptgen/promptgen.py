@@ -1,15 +1,20 @@
 """The Reflex app: pages, HTTP routes, lifespan tasks. Nothing else lives here."""
 
+import os
+
 import reflex as rx
-from reflex.utils import prerequisites
+from reflex.utils import prerequisites, processes
+from reflex_base.environment import environment
 
 from promptgen.api.app import build_api
 from promptgen.api.edge import EdgeConfig, edge_transformer
 from promptgen.api.session_cookie import hide_session_token
 from promptgen.api.session_events import session_ended_listeners
 from promptgen.api.stripe_webhook import subscription_listeners
+from promptgen.db import share_connections_among
 from promptgen.logs import configure_logging
 from promptgen.pages import all_pages
+from promptgen.providers import preload_sdks
 from promptgen.services.realtime import listen_for_cancels
 from promptgen.settings import get_settings
 from promptgen.state.base import TabOwner
@@ -19,6 +24,21 @@ from promptgen.tasks import retention_schedule, sweep_abandoned_generations
 
 get_settings().check_production_secrets()
 configure_logging()
+
+
+def backend_workers() -> int:
+    """How many backend processes `reflex run` starts for this instance, by Reflex's own
+    rule: one in development; in production GRANIAN_WORKERS, else one without Redis and
+    2 x cores + 1 (at most 8) with it."""
+    if environment.REFLEX_ENV_MODE.get() != rx.constants.Env.PROD:
+        return 1
+    return int(os.environ.get("GRANIAN_WORKERS") or processes.get_num_workers())
+
+
+# The workers split DATABASE_MAX_CONNECTIONS evenly (promptgen.db.connection_share).
+share_connections_among(backend_workers())
+# The AI SDKs load here, once, not at a worker's first generation (see preload_sdks).
+preload_sdks()
 
 # Our routes are mounted around Reflex's app, then everything (pages, routes, the websocket,
 # uploads) is wrapped by the edge middleware: security headers, origin and size checks.

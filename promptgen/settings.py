@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # The login that user sessions use (a separate role; README "Database roles"). Unset:
     # DATABASE_URL with the user `<database>_user` and a password derived from the owner's.
     database_user_url: str | None = None
+    # The most PostgreSQL connections one instance opens, over all its backend workers (Reflex
+    # starts several with REDIS_URL) and both roles: each worker takes an even part.
+    database_max_connections: int = Field(default=40, ge=4, le=100_000)
     redis_url: str | None = None
     log_level: str = "INFO"
 

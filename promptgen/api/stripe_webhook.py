@@ -3,8 +3,9 @@
 400 for anything that is not a genuine Stripe event (nothing written); 500 when it could not
 be applied, an unknown price or user included (the transaction rolls back whole, the event is
 not recorded, so Stripe's retry starts clean); 200 once committed, including replays and event
-types we do not handle. The work (row lock, Stripe fetch, write) runs in a worker thread, so
-the event loop never waits on Stripe or the database.
+types we do not handle. On PostgreSQL the work (row lock, Stripe read, write) runs on the
+event loop with async drivers, awaiting the database and Stripe without a thread; on SQLite
+it runs through the ORM in a worker thread.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from promptgen.db import admin_session_scope
+from promptgen.db import run_in_admin_session, run_in_admin_transaction, uses_postgres
 from promptgen.errors import UserFacingError
 from promptgen.services import billing, subscription_sync
 
@@ -29,9 +29,10 @@ SubscriptionListener = Callable[[uuid.UUID], Awaitable[object]]
 subscription_listeners: list[SubscriptionListener] = []
 
 
-def _apply(event: dict) -> subscription_sync.AppliedEvent:
-    with admin_session_scope() as session:
-        return subscription_sync.apply_event(session=session, event=event)
+async def _apply(event: dict) -> subscription_sync.AppliedEvent:
+    if uses_postgres():
+        return await run_in_admin_transaction(subscription_sync.apply_event_async, event=event)
+    return await run_in_admin_session(subscription_sync.apply_event, event=event)
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
@@ -43,7 +44,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     except billing.InvalidWebhook as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     try:
-        result = await run_in_threadpool(_apply, event)
+        result = await _apply(event)
     except billing.EventNotApplied as exc:
         log.error("stripe event %s (%s) not applied: %s", event["id"], event["type"], exc)
         return JSONResponse({"error": f"not applied: {exc}; retry"}, status_code=500)

@@ -27,6 +27,7 @@ __all__ = [
     "ProviderRequest",
     "TextDelta",
     "get_provider",
+    "preload_sdks",
     "stream_with_retry",
 ]
 
@@ -48,6 +49,18 @@ def get_provider(name: str) -> Provider:
 
         return OfflineProvider()
     raise LookupError(f"unknown provider {name!r}")
+
+
+def preload_sdks() -> None:
+    """Import the AI SDKs and what their first call loads. Imported at a first generation
+    instead, they held a fresh worker's event loop for seconds (more on a busy machine), and
+    tabs holding their state lock meanwhile lost it (Reflex's LockExpiredError): the app
+    calls this at import, so workers forked from it share the loaded modules."""
+    from promptgen.providers import gemini, http, openai
+
+    http.preload_transport()
+    openai.preload()
+    gemini.preload()
 
 
 async def stream_with_retry(

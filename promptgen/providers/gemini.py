@@ -59,6 +59,15 @@ def _blocked(response: types.GenerateContentResponse) -> bool:
     return False
 
 
+def preload() -> None:
+    """Like openai.preload: the async client's model resources, loaded on first use."""
+    options = types.HttpOptions(
+        httpx_async_client=httpx.AsyncClient(verify=ssl_context()),
+        httpx_client=process_wide("gemini-sync", lambda: httpx.Client(verify=ssl_context())),
+    )
+    _ = genai.Client(api_key="preload", http_options=options).aio.models
+
+
 class GeminiProvider:
     name = NAME
 

@@ -27,6 +27,15 @@ def ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+def preload_transport() -> None:
+    """What an async httpx client loads at its first request (its connection pool and
+    anyio's asyncio backend), and the SSL context."""
+    import anyio._backends._asyncio  # noqa: F401
+    import httpcore  # noqa: F401
+
+    ssl_context()
+
+
 def per_loop(name: str, factory: Callable[[], Any]) -> Any:
     """One `factory()` result per running event loop (async HTTP clients are loop-bound)."""
     loop = asyncio.get_running_loop()

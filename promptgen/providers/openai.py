@@ -54,6 +54,18 @@ def _translate(exc: Exception, *, model_name: str, timeout_s: float) -> Provider
     return error_for_status(NAME, None, model_name=model_name, timeout_s=timeout_s)
 
 
+def preload() -> None:
+    """Load now what the SDK loads at its first call (its chat resources, the transport,
+    the SSL context): seconds of CPU that would otherwise block a fresh worker's event loop
+    while other tabs hold their state locks."""
+    client = openai.AsyncOpenAI(
+        api_key="preload",
+        max_retries=0,
+        http_client=openai.DefaultAsyncHttpxClient(verify=ssl_context()),
+    )
+    _ = client.chat.completions
+
+
 class OpenAIProvider:
     name = NAME
 

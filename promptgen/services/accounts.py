@@ -24,12 +24,12 @@ from sqlmodel import Session, col, delete, select
 from promptgen.audit import audit
 from promptgen.db import (
     insert_with_on_conflict,
-    is_postgres_url,
     owner_engine,
     run_admin_statement,
     run_in_admin_session,
     stored_id,
     table_of,
+    uses_postgres,
 )
 from promptgen.models import (
     User,
@@ -361,7 +361,7 @@ async def find_session_user(
     ORM in a worker thread."""
     if not token_hash or len(token_hash) != 64:
         return None
-    if not is_postgres_url():
+    if not uses_postgres():
         return await run_in_admin_session(resolve_session_hash, token_hash=token_hash, now=now)
     now = as_utc(now) if now else datetime.now(UTC)
     params = {

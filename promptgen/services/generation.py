@@ -30,10 +30,10 @@ from sqlmodel import Session, col, select
 from promptgen.blueprints import SchemaError, coerce_and_validate, compile_prompt
 from promptgen.db import (
     is_postgres,
-    normalize_url,
     run_in_session,
     run_in_user_session,
     run_user_statement,
+    uses_postgres,
 )
 from promptgen.errors import UserFacingError
 from promptgen.models import KeySource, PromptAttachment, PromptStatus, UserPrompt
@@ -437,10 +437,6 @@ async def _checked_snapshot() -> catalog.CatalogSnapshot:
         return await run_in_session(catalog.snapshot)
 
 
-def _on_postgres() -> bool:
-    return normalize_url(get_settings().database_url).startswith("postgresql")
-
-
 def _fast_path_applies(request: GenerationRequest) -> bool:
     """The common request: a catalog blueprint, no images, not part of a comparison.
     Anything else takes `prepare` (one ORM transaction in a thread): own blueprints are not
@@ -737,7 +733,7 @@ def database_unreachable(exc: BaseException) -> bool:
 async def _write_outcome(user_id: uuid.UUID, outcome: Outcome) -> None:
     """One transaction: on PostgreSQL a single statement on the event loop (no thread, no
     ORM: this is on every generation's path), elsewhere `record_outcome` in a session."""
-    if _on_postgres():
+    if uses_postgres():
         await run_user_statement(user_id, _FINISH_SQL, _finish_params(outcome))
     else:
         await run_in_user_session(record_outcome, user_id=user_id, outcome=outcome)
@@ -792,7 +788,7 @@ async def run_generation(
     # The transaction runs in a worker thread and commits even if this task is cancelled
     # meanwhile (a compare column's Cancel can land that early): wait for it, then record
     # the cancellation, so no pending row keeps a unit until the crash sweep.
-    if _on_postgres() and _fast_path_applies(request):
+    if uses_postgres() and _fast_path_applies(request):
         start = _prepare_on_postgres(user_id=user_id, request=request, settings=settings)
     else:
         start = run_in_user_session(prepare, user_id=user_id, request=request, settings=settings)

@@ -13,6 +13,7 @@ from reflex.event import EventSpec
 from promptgen import blueprints, urls
 from promptgen.errors import UserFacingError
 from promptgen.services import (
+    accounts,
     catalog,
     drafts,
     generation,
@@ -24,8 +25,9 @@ from promptgen.services import (
     user_blueprints,
 )
 from promptgen.services.images import MAX_IMAGES
-from promptgen.services.signatures import SignatureChoice
-from promptgen.state.base import AuthState, run_admin_service, run_service
+from promptgen.services.plans import get_plan_summary
+from promptgen.services.signatures import SignatureChoice, SignatureChoiceError
+from promptgen.state.base import AuthState, locked, run_admin_service, run_service
 from promptgen.streaming import COALESCE_S, DeltaCoalescer
 
 MULTI_SEPARATOR = "::"  # checkbox names for multiple choice are "<field>::<option>"
@@ -135,6 +137,27 @@ def parameters_from_form(fields: list[FormField], form_data: dict[str, Any]) -> 
         else:
             values[f.name] = form_data.get(f.name, "")
     return values
+
+
+async def store_draft(
+    user_id: uuid.UUID,
+    blueprint_id: int,
+    values: dict[str, Any],
+    choices: tuple[SignatureChoice, ...],
+) -> str:
+    """Write the form's draft; "" when written, else the reason it was refused (the form
+    shows it). Needs no state, so Generate runs it without holding the state lock."""
+    try:
+        await run_service(
+            drafts.save_draft,
+            user_id=user_id,
+            blueprint_id=blueprint_id,
+            values=values,
+            signatures=choices,
+        )
+    except (drafts.DraftTooLarge, SignatureChoiceError) as exc:
+        return str(exc)
+    return ""
 
 
 class DashboardState(AuthState):
@@ -512,12 +535,17 @@ class DashboardState(AuthState):
         # output streams into the page as it arrives. What changes while it runs lives in
         # GenerationState (fetched again in each `async with self`); this state is written
         # only when something in it really changes, so the form is not redrawn for nothing.
-        async with self:
+        # The lock is taken only to read and write the state, never across a database round
+        # trip, and in turns (`locked`): under load those wait in a queue, and Reflex takes a
+        # lock back after 10 s (LockExpiredError: the tab would never see its result).
+        async with locked(self):
             live = await self._live()
             if live._running:
                 return
-            user = await self._require_user()
-            if user is None:
+            owner = self._websocket_session_hash()  # the session this tab belongs to now
+            if owner != self._session_hash:
+                await self._clear_session(owner)  # it changed hands: forget the last user
+            if not owner:
                 yield self._to_sign_in()
                 return
             if not self.selected_blueprint_id and not self.selected_own_blueprint_id:
@@ -529,15 +557,12 @@ class DashboardState(AuthState):
             live._running = True  # not sent: the page learns of the run in `show`
             self._clear_feedback()
             draft_ids = list(self._draft_ids) if self.model_accepts_images else []
-            owner = self._session_hash  # the session this tab belongs to right now
             parameters = parameters_from_form(self.fields, form_data)
             blueprint_id = self.selected_blueprint_id
             own_id = self.selected_own_blueprint_id
             picker = await self._picker()
             choices = picker._choices() if self.selected_blueprint_takes_signature else ()
-            if blueprint_id:
-                # Kept until it succeeds: the no-key error's link to Settings loses nothing.
-                await (await self._drafts())._save(user.user_id, parameters, choices)
+            draft_digest = (await self._drafts())._unsaved(parameters, choices)
             # The preview shows exactly what is sent (and stays, with Copy, if the AI fails);
             # the draft's last report usually compiled it already.
             if parameters != self._values:
@@ -545,6 +570,20 @@ class DashboardState(AuthState):
                 await self._refresh_preview()
             model_id = int(self.selected_model_id)
             tab = self.router.session.client_token
+        user = await accounts.find_session_user(owner)
+        if user is None:  # signed out elsewhere (another tab, a password change)
+            async with locked(self):
+                (await self._live())._running = False
+                if self._session_hash == owner and self.signed_in:
+                    await self._clear_session(owner)
+                yield self._to_sign_in()
+            return
+        if blueprint_id and draft_digest is not None:
+            # Kept until it succeeds: the no-key error's link to Settings loses nothing.
+            notice = await store_draft(user.user_id, blueprint_id, parameters, choices)
+            async with locked(self):
+                if self._session_hash == owner:
+                    (await self._drafts())._stored(draft_digest, notice)
         task = asyncio.current_task()
         assert task is not None  # an event handler always runs in a task
         realtime.register_run(tab, task)
@@ -557,7 +596,7 @@ class DashboardState(AuthState):
             alone when no text came within the coalescing interval (`timer` below): a
             quick answer, such as the offline compiler's, is one update instead of two."""
             nonlocal shown
-            async with self:
+            async with locked(self):
                 if ended or self._session_hash != owner:  # the tab may have changed hands
                     return
                 live = await self._live()
@@ -599,7 +638,7 @@ class DashboardState(AuthState):
             finally:
                 await asyncio.shield(coalescer.aclose())
         except generation.GenerationError as exc:
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     live = await self._live()
                     if not shown:  # refused before it started: no earlier result stays
@@ -614,7 +653,7 @@ class DashboardState(AuthState):
                         await self._request_focus("generate-error")
             return
         except asyncio.CancelledError:
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     live = await self._live()
                     if not shown:  # stopped before it started: no earlier result stays
@@ -623,7 +662,7 @@ class DashboardState(AuthState):
                     live.result_notice = generation.cancelled_message(delivered=delivered)
             return
         except Exception:
-            async with self:
+            async with locked(self):
                 if self._session_hash == owner:
                     self.error = (
                         "Something went wrong while generating. Your inputs are kept; try again."
@@ -635,8 +674,14 @@ class DashboardState(AuthState):
             timer.cancel()
             for update in late_start:  # started before the end: let it finish (a no-op now)
                 await asyncio.shield(update)
-            # One state update ends the run: the result (on success) and the badge.
-            async with self:
+            # The usage counter in the badge (a failure may have refunded), read before the
+            # lock is taken; then one state update ends the run: the result and the badge.
+            plan = (
+                await run_service(get_plan_summary, user_id=user.user_id)
+                if result is None or result.counted_against_quota
+                else None
+            )
+            async with locked(self):
                 live = await self._live()
                 live._running = False
                 if self._session_hash == owner:
@@ -646,9 +691,7 @@ class DashboardState(AuthState):
                         live.result_notice = result.notice
                         live.result_model = result.model_display_name
                         live.result_prompt_id = str(result.prompt_id)
-                    if result is None or result.counted_against_quota:
-                        # The usage counter in the badge (a failure may have refunded).
-                        await self._load_plan(user.user_id)
+                    self._show_plan(plan)
 
     def _clear_feedback(self) -> None:
         """No notice, error or marked field (each written only if set, see generate)."""

@@ -18,9 +18,14 @@ import reflex as rx
 
 from promptgen import urls
 from promptgen.services import drafts
-from promptgen.services.signatures import SignatureChoice, SignatureChoiceError
+from promptgen.services.signatures import SignatureChoice
 from promptgen.state.base import run_service
-from promptgen.state.dashboard import DashboardState, GenerationState, parameters_from_form
+from promptgen.state.dashboard import (
+    DashboardState,
+    GenerationState,
+    parameters_from_form,
+    store_draft,
+)
 
 # The hidden field a draft form carries: "<blueprint id>:<form version>".
 FORM_STAMP_FIELD = "__form_stamp"
@@ -42,22 +47,22 @@ class FormDraftState(DashboardState):
     async def _save(
         self, user_id: uuid.UUID, values: dict[str, Any], choices: tuple[SignatureChoice, ...]
     ) -> None:
+        digest = self._unsaved(values, choices)
+        if digest is not None:
+            notice = await store_draft(user_id, self.selected_blueprint_id, values, choices)
+            self._stored(digest, notice)
+
+    def _unsaved(self, values: dict[str, Any], choices: tuple[SignatureChoice, ...]) -> str | None:
+        """The digest of a form that differs from what was last written, else None."""
         digest = _digest(values, choices)
-        if digest == self._saved_digest:
-            return
-        try:
-            await run_service(
-                drafts.save_draft,
-                user_id=user_id,
-                blueprint_id=self.selected_blueprint_id,
-                values=values,
-                signatures=choices,
-            )
-        except (drafts.DraftTooLarge, SignatureChoiceError) as exc:
-            self.draft_notice = str(exc)
-            return
-        self.draft_notice = ""
-        self._saved_digest = digest
+        return None if digest == self._saved_digest else digest
+
+    def _stored(self, digest: str, notice: str) -> None:
+        """After `store_draft`: "" means written (as `digest`), else why it was not."""
+        if self.draft_notice != notice:  # written only when it changes: no redraw for nothing
+            self.draft_notice = notice
+        if not notice:
+            self._saved_digest = digest
 
     @rx.event
     async def save_draft(self, form_data: dict[str, Any]):

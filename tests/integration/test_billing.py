@@ -82,8 +82,10 @@ def world(db_url: str, monkeypatch: pytest.MonkeyPatch, fake_stripe: FakeStripe)
         seed_catalog(session=session)
         _import_prices(session)
         user = make_user(session)
-    client = TestClient(build_api(), raise_server_exceptions=False)
-    yield {"db": db_url, "user": user, "client": client, "stripe": fake_stripe}
+    # One event loop for the whole test (a TestClient outside `with` starts one per
+    # request), as in a server: the webhook's connections and Stripe client live on it.
+    with TestClient(build_api(), raise_server_exceptions=False) as client:
+        yield {"db": db_url, "user": user, "client": client, "stripe": fake_stripe}
     reset_settings_cache()
 
 

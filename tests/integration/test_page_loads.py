@@ -90,7 +90,9 @@ def test_the_dashboard_load_is_the_session_lookup_and_one_transaction(signed_in_
         (catalog.public_catalog, {}),
     ],
 )
-def test_every_signed_in_page_load_is_the_lookup_and_one_transaction(signed_in_hash: str, loader, kwargs):
+def test_every_signed_in_page_load_is_the_lookup_and_one_transaction(
+    signed_in_hash: str, loader, kwargs
+):
     _load(signed_in_hash, loader, **kwargs)
     with counted() as traffic:
         page = _load(signed_in_hash, loader, **kwargs)

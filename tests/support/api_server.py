@@ -18,9 +18,14 @@ from tests.support.app_server import free_port
 
 @contextlib.contextmanager
 def serve_api(
-    env: dict[str, str], *, workers: int = 1, pythonpath: str | None = None
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    pythonpath: str | None = None,
+    target: str = "promptgen.api.app:build_api",
 ) -> Iterator[str]:
-    """`promptgen.api.app:build_api` on a free port; yields its base URL.
+    """`target` (an app factory answering `GET /api/health`; by default every HTTP route of
+    PromptGen) on a free port; yields its base URL.
 
     `pythonpath` puts another copy of the `promptgen` package first (the benchmark runs the
     previous design from a checkout of an earlier commit).
@@ -43,7 +48,7 @@ def serve_api(
             str(port),
             "--log-level",
             "warning",
-            "promptgen.api.app:build_api",
+            target,
         ],
         env=full_env,
         cwd=pythonpath or None,

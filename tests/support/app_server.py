@@ -46,10 +46,11 @@ def app_environment(database_url: str, port: int, **extra: str) -> dict[str, str
     return env
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(env: dict[str, str], *args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """`python -m promptgen ARGS` with the sources in `root` (this checkout by default)."""
     return subprocess.run(
         [sys.executable, "-m", "promptgen", *args],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
@@ -108,14 +109,16 @@ def start_app(
     name: str = "app",
     root: Path = ROOT,
     port: int | None = None,
+    own_cli: bool = False,
     **extra_env: str,
 ) -> AppServer:
-    """Migrate, seed and serve the app (sources from `root`) on `port` (else a free one);
-    wait until it answers."""
+    """Migrate, seed and serve the app (sources from `root`) on `port` (default: a free
+    one); wait until it answers. The migrations and seed are this checkout's, or with
+    `own_cli` those of `root` (an earlier design on its own schema)."""
     port = port or free_port()
     env = app_environment(database_url, port, **extra_env)
     for command in (("migrate",), ("seed",)):
-        result = run_cli(env, *command)
+        result = run_cli(env, *command, root=root if own_cli else ROOT)
         if result.returncode != 0:
             raise RuntimeError(f"promptgen {command[0]} failed:\n{result.stderr}")
     return serve_reflex(

@@ -136,7 +136,7 @@ class PostgresServer:
         self._cluster_dir = None
 
 
-def _start_throwaway_cluster() -> PostgresServer:
+def _start_throwaway_cluster(max_connections: int = 200, port: int | None = None) -> PostgresServer:
     initdbs = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not initdbs:
         raise RuntimeError(
@@ -149,7 +149,7 @@ def _start_throwaway_cluster() -> PostgresServer:
     cluster_dir = Path(tempfile.mkdtemp(prefix="promptgen-pg-"))
     if os.geteuid() == 0:
         shutil.chown(cluster_dir, user=run_as)
-    port = _free_port()
+    port = port or _free_port()
     as_user = ["runuser", "-u", run_as, "--"] if os.geteuid() == 0 else []
     subprocess.run(
         [
@@ -177,7 +177,8 @@ def _start_throwaway_cluster() -> PostgresServer:
             str(cluster_dir / "server.log"),
             "-o",
             f"-p {port} -k {cluster_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            "-c synchronous_commit=off -c full_page_writes=off "
+            f"-c max_connections={max_connections}",
             "start",
         ],
         check=True,
@@ -203,10 +204,14 @@ def admin_connect(url: str, **kwargs) -> psycopg.Connection:
     )
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(
+    *, throwaway: bool = False, max_connections: int = 200, port: int | None = None
+) -> PostgresServer:
+    """TEST_DATABASE_URL's server, else (or with `throwaway`) a throwaway cluster of our own
+    accepting `max_connections`, on `port` (default: a free one)."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
+    if url and not throwaway:
         from promptgen.db import normalize_url
 
         return PostgresServer(base_url=normalize_url(url))
-    return _start_throwaway_cluster()
+    return _start_throwaway_cluster(max_connections, port)
