@@ -17,6 +17,7 @@ from promptgen.state.compare import (
     SignatureChoice,
     TargetRow,
 )
+from promptgen.state.dashboard import DashboardState
 
 
 def _choice(choice: SignatureChoice) -> rx.Component:
@@ -433,8 +434,8 @@ def _form() -> rx.Component:
 @page(
     urls.COMPARE,
     "Compare",
-    # The dashboard's load (catalog, chosen blueprint), then compare's own, in one event.
-    CompareState.load_compare,
+    # The dashboard's load first (catalog, chosen blueprint), then compare's own.
+    [DashboardState.load, CompareState.load_compare],
 )
 def compare_page() -> rx.Component:
     return app_shell(

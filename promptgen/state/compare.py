@@ -118,12 +118,8 @@ class CompareState(DashboardState):
 
     @rx.event
     async def load_compare(self):
-        """The dashboard's load (catalog, blueprint), then targets, baseline, an opened
-        comparison (?comparison=<id>), the cost sentence and the leaderboard: one event, so
-        the page is drawn once with all of it."""
-        redirect = await self._load_studio()
-        if redirect is not None:
-            return redirect
+        """After the dashboard's load (catalog, blueprint): targets, baseline, an opened
+        comparison (?comparison=<id>), the cost sentence and the leaderboard."""
         user = await self._current_user()
         if user is None:
             return rx.redirect(urls.sign_in_then(urls.COMPARE))

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import reflex as rx
-from reflex.event import EventSpec
 
 from promptgen import blueprints, urls
 from promptgen.errors import UserFacingError
@@ -203,11 +202,6 @@ class DashboardState(AuthState):
     async def load(self):
         """Read the catalog fresh, so rows added to the database show on the next load: in
         the same transaction as the plan badge (services/page_loads.py)."""
-        return await self._load_studio()
-
-    async def _load_studio(self) -> EventSpec | None:
-        """The dashboard's load (the compare page's starts with it); signed out, the
-        redirect to sign-in."""
         page = await self._load_page(
             user_blueprints.studio_with_own, preferred_blueprint_id=self.selected_blueprint_id
         )
