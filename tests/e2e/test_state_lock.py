@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -93,7 +94,10 @@ def test_generate_shows_its_result_when_the_database_is_slower_than_the_lock_liv
             release.set()
             await tab.close()
 
-    error, output, prompt_id = asyncio.run(run())
+    # In a thread of its own: once a browser test has run, Playwright keeps an event loop
+    # running on this one, and asyncio.run refuses to start another there.
+    with ThreadPoolExecutor(max_workers=1) as apart:
+        error, output, prompt_id = apart.submit(asyncio.run, run()).result()
     assert error == ""  # not "TimeoutError": the result reached the tab
     assert "walnut desk lamp" in output
     assert prompt_id
