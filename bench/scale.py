@@ -22,8 +22,8 @@ reading the state deltas Reflex sends back until the result shows.
 
 Knobs (environment): SCALE_USERS (default 1000), SCALE_DB_CONNECTIONS (each instance's
 DATABASE_MAX_CONNECTIONS, default the app's), SCALE_REDIS_URL (default
-redis://127.0.0.1:6379/12: a database the run flushes before and after), SCALE_PORT (the
-first of four ports: instances A and B, the earlier design, its cluster; default 3810).
+redis://127.0.0.1:6379/12: a database the run flushes before and after), and BENCH_PORT
+(+10, +11: instances A and B, +12: the earlier design, +13: its cluster; else free ports).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ import sqlalchemy as sa
 
 from bench.support import (
     ROOT,
+    bench_port,
     design_sources,
     fake_openai_process,
     percentile,
@@ -67,7 +68,6 @@ USERS = int(os.environ.get("SCALE_USERS", "1000"))
 LATENCY_S = 0.3
 ROUNDS = 2  # alternated rounds of each path (bare, 1 instance, 2 instances)
 REDIS_URL = os.environ.get("SCALE_REDIS_URL", "redis://127.0.0.1:6379/12")
-FIRST_PORT = int(os.environ.get("SCALE_PORT", "3810"))
 # Each instance's DATABASE_MAX_CONNECTIONS (the app's default unless set): on a server shared
 # with others, two instances at 40 may take more than their share of its 100.
 DB_CONNECTIONS = int(
@@ -407,7 +407,7 @@ def _current_design(fake_url: str) -> dict[str, Any]:
     env = _app_env(fake_url)
     with postgres_database({}) as database_url:
         specs = [
-            {"name": f"scale-{n}", "port": FIRST_PORT + n, **env}
+            {"name": f"scale-{n}", "port": bench_port(10 + n), **env}
             for n in range(2)  # instance A and instance B
         ]
         with _apps(database_url, specs) as (a, b):
@@ -472,6 +472,10 @@ def _current_design(fake_url: str) -> dict[str, Any]:
             return {**figures, "peak_connections": connections["peak"]}
 
 
+def _port(port: int | None) -> dict[str, int]:
+    return {"port": port} if port else {}
+
+
 def _baseline_design(fake_url: str) -> dict[str, Any]:
     env = _app_env(fake_url)
     with (
@@ -482,13 +486,13 @@ def _baseline_design(fake_url: str) -> dict[str, Any]:
         postgres_database(
             {},
             migrated=False,
-            private_server={"max_connections": 1000, "port": FIRST_PORT + 3},
+            private_server={"max_connections": 1000, **_port(bench_port(13))},
         ) as database_url,
     ):
         specs = [
             {
                 "name": "scale-baseline",
-                "port": FIRST_PORT + 2,
+                "port": bench_port(12),
                 "root": source,
                 "own_cli": True,
                 **env,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.concurrency import run_in_threadpool
@@ -110,11 +111,24 @@ async def _send_verification(user_id) -> None:
         log.warning("could not send the verification link of a new account", exc_info=True)
 
 
+def _requested_next(request: Request, form: dict[str, str], form_path: str) -> str:
+    """Where to go once signed in: the form's `next`, or, when a quick submit beat the page's
+    load filling that field in, the `next` in the address of the form's own page (our
+    Referrer-Policy, same-origin, sends it). `urls.safe_next` judges either."""
+    requested = form.get("next", "")
+    if not requested:
+        page = urlsplit(request.headers.get("referer", ""))
+        if page.path.rstrip("/") == form_path:
+            requested = parse_qs(page.query).get("next", [""])[0]
+    return requested[:500]
+
+
 async def _sign_in_or_up(request: Request, service, form_path: str) -> Response:
     form = await _form(request)
     email = form.get("email", "")[: accounts.MAX_EMAIL_LENGTH]
-    next_path = urls.safe_next(form.get("next"))
-    back = {"email": email, "next": form.get("next", "")[:500]}
+    requested = _requested_next(request, form, form_path)
+    next_path = urls.safe_next(requested)
+    back = {"email": email, "next": requested}
     if not same_origin(request):
         return redirect(form_path, error=CROSS_SITE, **back)
     try:

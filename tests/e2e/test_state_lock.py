@@ -7,9 +7,9 @@ showed its result. Here the session lookup is held up twice as long as the lock 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -94,10 +94,9 @@ def test_generate_shows_its_result_when_the_database_is_slower_than_the_lock_liv
             release.set()
             await tab.close()
 
-    # In a thread of its own: once a browser test has run, Playwright keeps an event loop
-    # running on this one, and asyncio.run refuses to start another there.
-    with ThreadPoolExecutor(max_workers=1) as apart:
-        error, output, prompt_id = apart.submit(asyncio.run, run()).result()
+    # In a thread of its own: Playwright's sync API may hold this thread's event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        error, output, prompt_id = pool.submit(asyncio.run, run()).result()
     assert error == ""  # not "TimeoutError": the result reached the tab
     assert "walnut desk lamp" in output
     assert prompt_id

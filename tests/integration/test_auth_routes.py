@@ -64,6 +64,22 @@ def test_sign_up_sets_an_httponly_cookie_and_goes_on(client: TestClient, db_url:
         assert accounts.resolve_session(session=session, token=token) is not None
 
 
+def test_a_submit_before_the_page_filled_in_next_still_goes_there(client: TestClient) -> None:
+    """A quick user submits before the sign-in page's load fills its hidden `next`: the
+    address of the page they were on still says where to go; a foreign one does not."""
+    make = lambda email, referer: client.post(  # noqa: E731
+        "/api/auth/sign-up",
+        data={"email": email, "password": DEFAULT_PASSWORD, "next": ""},
+        headers={"origin": ORIGIN, "referer": referer},
+    )
+    answer = make("quick@example.com", f"{ORIGIN}/sign-up?next=/share/abc/remix")
+    assert answer.status_code == 303 and answer.headers["location"] == "/share/abc/remix"
+    elsewhere = make("quick2@example.com", f"{ORIGIN}/pricing?next=/history")
+    assert elsewhere.headers["location"] == "/dashboard"
+    outside = make("quick3@example.com", f"{ORIGIN}/sign-up?next=https://evil.example/")
+    assert outside.headers["location"] == "/dashboard"
+
+
 def test_the_cookie_is_secure_when_the_app_is_served_over_https(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
